@@ -1,0 +1,1 @@
+"""The judge: cases, dtypes, ULP error, derived tolerances, verdicts and result records."""

@@ -1,0 +1,84 @@
+"""Which inputs a loss is defined for. The oracle raises ValueError outside the domain; the suite uses
+the same rule to decide that an implementation *should* raise."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _finite(name: str, a: np.ndarray) -> None:
+    values = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contains NaN or inf")
+
+
+def _check_kind(name: str, a: np.ndarray, kind: str) -> None:
+    values = np.asarray(a, dtype=np.float64)
+    if kind in ("probability", "logit", "real"):
+        _finite(name, a)
+    if kind == "probability" and (values.min(initial=0) < 0 or values.max(initial=0) > 1):
+        raise ValueError(f"{name} must lie in [0, 1] (probabilities); got values in [{values.min()}, {values.max()}]")
+    if kind == "class_index" and not np.all(values == np.round(values)):
+        raise ValueError(f"{name} must hold integer class indices")
+
+
+def _check_param(spec, name: str, value) -> None:
+    p = spec.params[name]
+    kind = p["type"]
+    ok = {
+        "bool": lambda v: isinstance(v, (bool, np.bool_)),
+        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v),
+        "int": lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool),
+        "int_or_null": lambda v: v is None or (isinstance(v, (int, np.integer)) and not isinstance(v, bool)),
+        "float_list_or_null": lambda v: v is None or (isinstance(v, (list, tuple)) and all(np.isfinite(x) and x >= 0 for x in v)),
+    }[kind]
+    if not ok(value):
+        raise ValueError(f"{spec.name}: parameter {name}={value!r} is not a valid {kind}")
+    if "min" in p and value < p["min"] or "max" in p and value > p["max"]:
+        raise ValueError(f"{spec.name}: parameter {name}={value!r} outside [{p.get('min')}, {p.get('max')}]")
+
+
+def sparse_labels(y_true: np.ndarray, y_pred: np.ndarray, axis: int) -> np.ndarray:
+    """Labels shaped like y_pred without its class axis (a trailing size-1 label axis is squeezed)."""
+    axis = axis % y_pred.ndim
+    expected = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
+    labels = np.asarray(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
+        labels = np.squeeze(labels, axis)
+    if labels.shape != expected:
+        raise ValueError(
+            f"sparse labels of shape {np.shape(y_true)} do not match predictions of shape {y_pred.shape}: "
+            f"expected {expected} (one integer label per sample)"
+        )
+    return labels
+
+
+def validate(spec, params: dict, y_true, y_pred, sample_weight) -> None:
+    for name, value in params.items():
+        _check_param(spec, name, value)
+    inputs = spec.inputs
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_pred.size == 0:
+        raise ValueError("empty batch: the loss of no samples is undefined")
+    axis = params.get("axis", -1)
+    if "axis" in params and not -y_pred.ndim <= axis < y_pred.ndim:
+        raise ValueError(f"axis={axis} is out of range for predictions of rank {y_pred.ndim}")
+    if inputs["shapes"] == "same" and y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; they must be equal")
+    pred_kind = inputs.get("y_pred_from_logits", inputs["y_pred"]) if params.get("from_logits") else inputs["y_pred"]
+    _check_kind("y_pred", y_pred, pred_kind)
+    _check_kind("y_true", y_true, inputs["y_true"])
+    if inputs["shapes"] == "sparse":
+        labels = sparse_labels(y_true, y_pred, axis)
+        classes = y_pred.shape[axis]
+        valid = labels[labels != params["ignore_class"]] if params.get("ignore_class") is not None else labels
+        if valid.size and (valid.min() < 0 or valid.max() >= classes):
+            raise ValueError(f"labels must lie in [0, {classes}); got {valid.min()}..{valid.max()}")
+        if params.get("class_weight") is not None and len(params["class_weight"]) != classes:
+            raise ValueError(f"class_weight has {len(params['class_weight'])} entries for {classes} classes")
+    if inputs.get("positive_row_sums") and not params.get("from_logits"):
+        if np.any(np.sum(np.asarray(y_pred, dtype=np.float64), axis=axis) <= 0):
+            raise ValueError("a probability row sums to 0: no class has any probability")
+    if sample_weight is not None:
+        _finite("sample_weight", sample_weight)
+        if np.any(np.asarray(sample_weight, dtype=np.float64) < 0):
+            raise ValueError("sample_weight must be non-negative")

@@ -1,0 +1,83 @@
+"""Exact building blocks shared by the loss formulas (and the guards semantics switch on)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from conformance import dtypes
+from oracle.semantics import Semantics
+
+
+@dataclass
+class PerSample:
+    values: np.ndarray  # object array of mpf: l, after the loss's own axis reduction
+    mask: np.ndarray | None = None  # True where the element counts (ignored labels are False)
+    inner_terms: int = 1  # terms summed into each element of ``values``
+    item_weights: np.ndarray | None = None  # class weights c_y per element, when the loss has them
+
+
+def vectorize(fn):
+    return np.frompyfunc(fn, 1, 1)
+
+
+def constant(value: float, dtype: str) -> mpmath.mpf:
+    """A framework constant written as a Python float and converted to the compute dtype."""
+    return dtypes.round_to(mpmath.mpf(float(value)), dtype)
+
+
+def clip_bounds(sem: Semantics, dtype: str):
+    eps = sem["clip_epsilon"]
+    # Keras writes clip_by_value(p, epsilon(), 1.0 - epsilon()): 1 - eps is a Python float first.
+    return constant(eps, dtype), constant(1.0 - float(eps), dtype)
+
+
+def clip(x, low, high):
+    return min(max(x, low), high)
+
+
+def log(x, sem: Semantics):
+    value = mpmath.log(x) if x > 0 else (mpmath.ninf if x == 0 else mpmath.nan)
+    clamp = sem["log_clamp"]
+    return max(value, mpmath.mpf(clamp)) if clamp is not None and not mpmath.isnan(value) else value
+
+
+def log_one_minus(p, sem: Semantics, dtype: str):
+    if sem["one_minus_in_dtype"]:
+        return log(dtypes.round_to(1 - p, dtype), sem)
+    value = mpmath.log1p(-p) if p < 1 else (mpmath.ninf if p == 1 else mpmath.nan)
+    clamp = sem["log_clamp"]
+    return max(value, mpmath.mpf(clamp)) if clamp is not None and not mpmath.isnan(value) else value
+
+
+def xlogy(x, logy):
+    """x * log(y) with the convention 0 * log(0) = 0 (the limit), as cross-entropy means it."""
+    return mpmath.mpf(0) if x == 0 else x * logy
+
+
+def softplus(x):
+    """log(1 + exp(x)), exactly (no overflow at any working precision)."""
+    return x + mpmath.log1p(mpmath.exp(-x)) if x > 0 else mpmath.log1p(mpmath.exp(x))
+
+
+def logsumexp(values):
+    top = max(values)
+    return top + mpmath.log(mpmath.fsum(mpmath.exp(v - top) for v in values))
+
+
+def move_axis_last(a: np.ndarray, axis: int) -> np.ndarray:
+    return np.moveaxis(a, axis, -1)
+
+
+def axis_mean(terms: np.ndarray, axis: int, sem: Semantics) -> tuple[np.ndarray, int]:
+    """Mean over ``axis`` (Keras convention), or the elementwise terms themselves (torch, TF1)."""
+    if sem["axis_reduction"] == "none":
+        return terms, 1
+    moved = move_axis_last(terms, axis)
+    n = moved.shape[-1]
+    rows = moved.reshape(-1, n)
+    out = np.empty(rows.shape[0], dtype=object)
+    for i, row in enumerate(rows):
+        out[i] = mpmath.fsum(row) / n
+    return out.reshape(moved.shape[:-1]), n

@@ -1,0 +1,99 @@
+"""The cross-entropy family: binary, categorical (dense targets) and sparse categorical (integer targets).
+
+Formulas (ideal), with K classes along ``axis`` and label smoothing ls:
+  binary:      l = mean_axis -[y' log p + (1-y') log(1-p)],  y' = y(1-ls) + ls/2,  p = sigmoid(z) from logits
+  categorical: l = -sum_axis y' log p,                       y' = y(1-ls) + ls/K,  p = softmax(z) from logits
+  sparse:      l = -log p[label]                             (labels equal to ignore_class are masked)
+References: Keras 3 keras/src/losses/losses.py and keras/src/backend/*/nn.py (3.15.1);
+torch.nn.functional binary_cross_entropy / cross_entropy (2.13.0); TF1 losses_impl.py (2.21.0).
+"""
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+
+from oracle.losses.common import (
+    PerSample, axis_mean, clip, clip_bounds, log, log_one_minus, logsumexp, move_axis_last, softplus, xlogy,
+)
+from oracle.semantics import Semantics
+
+
+def _bce_from_logits(y, z):
+    # (1 - y) z + softplus(-z): the exact value of -[y log sigmoid(z) + (1-y) log sigmoid(-z)]
+    return (1 - y) * z + softplus(-z)
+
+
+def _bce_from_probabilities(y, p, sem: Semantics, dtype: str):
+    if sem["clip_epsilon"] is not None:
+        p = clip(p, *clip_bounds(sem, dtype))
+    return -(xlogy(y, log(p, sem)) + xlogy(1 - y, log_one_minus(p, sem, dtype)))
+
+
+def binary_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, from_logits=False, label_smoothing=0.0, axis=-1):
+    ls = mpmath.mpf(label_smoothing)
+    y = y_true * (1 - ls) + ls / 2 if ls else y_true
+    if from_logits:
+        terms = np.frompyfunc(_bce_from_logits, 2, 1)(y, y_pred)
+    else:
+        terms = np.frompyfunc(lambda a, b: _bce_from_probabilities(a, b, sem, dtype), 2, 1)(y, y_pred)
+    values, n = axis_mean(np.asarray(terms, dtype=object), axis, sem)
+    return PerSample(np.asarray(values, dtype=object), inner_terms=n)
+
+
+def _log_probabilities(row, from_logits: bool, sem: Semantics, dtype: str) -> list:
+    """log p for one row of logits or probabilities, with the semantics' renormalisation and clipping."""
+    if from_logits:
+        lse = logsumexp(row)
+        return [v - lse for v in row]
+    o = list(row)
+    order = sem["renormalize"]
+    if order == "before_clip":
+        total = mpmath.fsum(o)
+        o = [v / total for v in o]
+    if sem["clip_epsilon"] is not None:
+        low, high = clip_bounds(sem, dtype)
+        o = [clip(v, low, high) for v in o]
+    if order == "after_clip":
+        total = mpmath.fsum(o)
+        o = [v / total for v in o]
+    return [log(v, sem) for v in o]
+
+
+def _rows(a: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
+    moved = move_axis_last(a, axis)
+    return moved.reshape(-1, moved.shape[-1]), moved.shape[:-1]
+
+
+def categorical_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, from_logits=False, label_smoothing=0.0, axis=-1):
+    ls = mpmath.mpf(label_smoothing)
+    k = y_pred.shape[-1] if sem["smoothing_classes"] == "last_axis" else y_pred.shape[axis]
+    y = y_true * (1 - ls) + ls / k if ls else y_true
+    targets, batch_shape = _rows(np.asarray(y, dtype=object), axis)
+    preds, _ = _rows(y_pred, axis)
+    out = np.empty(len(preds), dtype=object)
+    for i, (t, row) in enumerate(zip(targets, preds)):
+        logp = _log_probabilities(row, from_logits, sem, dtype)
+        out[i] = -mpmath.fsum(xlogy(a, b) for a, b in zip(t, logp))
+    return PerSample(out.reshape(batch_shape), inner_terms=preds.shape[-1])
+
+
+def sparse_categorical_crossentropy(
+    y_true, y_pred, sem: Semantics, dtype: str, *, from_logits=False, axis=-1, ignore_class=None, class_weight=None
+):
+    labels = np.asarray(y_true).astype(np.int64)
+    preds, batch_shape = _rows(y_pred, axis)
+    labels = labels.reshape(-1)
+    out = np.empty(len(preds), dtype=object)
+    mask = np.ones(len(preds), dtype=bool)
+    weights = None if class_weight is None else np.empty(len(preds), dtype=object)
+    for i, (label, row) in enumerate(zip(labels, preds)):
+        if ignore_class is not None and label == ignore_class:
+            out[i], mask[i] = mpmath.mpf(0), False
+            if weights is not None:
+                weights[i] = mpmath.mpf(0)
+            continue
+        out[i] = -_log_probabilities(row, from_logits, sem, dtype)[label]
+        if weights is not None:
+            weights[i] = mpmath.mpf(class_weight[label])
+    reshape = lambda a: None if a is None else a.reshape(batch_shape)
+    return PerSample(out.reshape(batch_shape), mask=reshape(mask), inner_terms=preds.shape[-1], item_weights=reshape(weights))

@@ -1,0 +1,57 @@
+"""The canonical reductions of design.md, evaluated exactly.
+
+``l`` are the per-element losses after the loss's own axis reduction, ``w`` the weights broadcast to
+``l`` (sample weights times class weights), ``m`` the mask of elements that count (ignored labels are
+not elements of ``l``: they contribute nothing and are not counted).
+"""
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+
+from oracle.semantics import Semantics
+
+
+def broadcast_weights(weights, shape: tuple) -> np.ndarray:
+    """Align a weight array with the leading axes of ``l`` (scalar, (B,), (B,T)... against (B,T,...))."""
+    w = np.asarray(weights, dtype=object)
+    if w.ndim > len(shape) or any(a not in (1, b) for a, b in zip(w.shape, shape)):
+        raise ValueError(f"sample_weight of shape {w.shape} cannot be aligned with per-sample losses of shape {shape}")
+    return np.broadcast_to(w.reshape(w.shape + (1,) * (len(shape) - w.ndim)), shape)
+
+
+def _divide(total, denominator, sem: Semantics):
+    if denominator == 0:
+        if sem["empty_mean"] == "zero":
+            return mpmath.mpf(0)
+        return mpmath.nan if total == 0 else mpmath.inf * mpmath.sign(total)
+    return total / denominator
+
+
+def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction: str, sem: Semantics, batch: int):
+    """Reduce exactly; returns an mpf, or an object array for ``none``."""
+    one = mpmath.mpf(1)
+    w = np.full(l.shape, one, dtype=object) if w is None else w
+    m = np.ones(l.shape, dtype=bool) if m is None else m
+    weighted = np.where(m, l * w, mpmath.mpf(0)) if l.size else l
+    if reduction == "none":
+        return weighted
+    total = mpmath.fsum(weighted.ravel())
+    if reduction == "sum":
+        return total
+    if reduction == "sum_over_batch_size":
+        return _divide(total, int(m.sum()), sem)
+    if reduction in ("mean_with_sample_weight", "weighted_mean"):
+        return _divide(total, mpmath.fsum(w[m].ravel()), sem)
+    if reduction == "sum_by_nonzero_weights":
+        return _divide(total, int(sum(1 for x in w[m].ravel() if x != 0)), sem)
+    if reduction == "batchmean":
+        return _divide(total, batch, sem)
+    raise ValueError(f"unknown reduction {reduction!r}")
+
+
+def terms(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None) -> list:
+    """The weighted terms a reduction adds up (masked ones excluded), for the rounding allowance."""
+    w = np.full(l.shape, mpmath.mpf(1), dtype=object) if w is None else w
+    m = np.ones(l.shape, dtype=bool) if m is None else m
+    return [a * b for a, b, keep in zip(l.ravel(), w.ravel(), m.ravel()) if keep]

@@ -1,0 +1,61 @@
+"""Semantics: a named set of switches that turn the ideal formula into what a framework computes.
+
+The switch values and their citations live in the specs (``specs/<loss>.yaml``); this module names
+the switches the oracle understands, says which of them are numerical guards, and builds the
+``idealised`` twin of a semantics (same structure, guards removed) used for the fidelity check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+# switch name -> (kind, meaning). "guard" switches are numerical conventions (clips, clamps, roundings);
+# "structure" switches change which function is computed (axis handling, denominators).
+SWITCHES: dict[str, tuple[str, str]] = {
+    "clip_epsilon": ("guard", "clip probabilities to [eps, 1 - eps], both bounds rounded to the compute dtype"),
+    "one_minus_in_dtype": ("guard", "log(1 - p) is taken of 1 - p rounded to the compute dtype, not log1p(-p)"),
+    "log_clamp": ("guard", "every log is clamped from below at this value (torch: -100)"),
+    "renormalize": ("guard", "categorical probabilities divided by their sum: 'before_clip' or 'after_clip'"),
+    "cast_inputs": ("guard", "inputs are cast to this dtype before anything else"),
+    "reduce_in": ("guard", "the result is computed (at least reduced) in this dtype, whatever the input dtype"),
+    "axis_reduction": ("structure", "how the class/feature axis is reduced into per-sample losses: 'mean' or 'none'"),
+    "smoothing_classes": ("structure", "which axis gives K in label smoothing y(1-ls)+ls/K: 'axis' or 'last_axis'"),
+    "empty_mean": ("structure", "a mean over no elements or zero total weight: 'nan' (0/0) or 'zero' (divide_no_nan)"),
+}
+
+DEFAULTS: dict[str, Any] = {
+    "clip_epsilon": None,
+    "one_minus_in_dtype": False,
+    "log_clamp": None,
+    "renormalize": None,
+    "cast_inputs": None,
+    "reduce_in": None,
+    "axis_reduction": "mean",
+    "smoothing_classes": "axis",
+    "empty_mean": "nan",
+}
+
+
+@dataclass(frozen=True)
+class Semantics:
+    name: str
+    switches: Mapping[str, Any] = field(default_factory=dict)
+    citation: str = ""
+    note: str = ""
+
+    def __post_init__(self):
+        unknown = set(self.switches) - set(SWITCHES)
+        if unknown:
+            raise ValueError(f"semantics {self.name!r}: unknown switch(es) {sorted(unknown)}; known: {sorted(SWITCHES)}")
+
+    def __getitem__(self, switch: str):
+        return self.switches.get(switch, DEFAULTS[switch])
+
+    def idealised(self) -> "Semantics":
+        """The same function with every numerical guard removed: what this convention *means*."""
+        kept = {k: v for k, v in self.switches.items() if SWITCHES[k][0] == "structure"}
+        return Semantics(f"{self.name}~ideal", kept, self.citation, "guards removed")
+
+    def describe(self) -> str:
+        on = [f"{k}={v}" for k, v in sorted(self.switches.items()) if v != DEFAULTS[k]]
+        return f"{self.name} ({', '.join(on) or 'no switches'})"

@@ -1,0 +1,185 @@
+"""Loss specifications: one YAML file per loss, validated against SCHEMA on load.
+
+A spec names a loss, its aliases per framework, its formula, parameters and input domains, the
+semantics that apply (switch values with citations) and the worked examples from the frameworks'
+documentation. YAML is read with the safe loader only.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from oracle.semantics import SWITCHES, Semantics
+
+SPEC_DIR = Path(__file__).parent
+KINDS = ("probability", "logit", "real", "class_index")
+
+_number = {"type": "number"}
+_array = {}  # nested lists of numbers, validated by numpy when used
+SCHEMA = {
+    "type": "object",
+    "required": ["name", "title", "formula", "params", "inputs", "semantics", "examples"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "title": {"type": "string"},
+        "formula": {"type": "string"},
+        "reference": {"type": "string"},
+        "aliases": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "alias_params": {"type": "object", "additionalProperties": {"type": "object"}},
+        "params": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["type", "default"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"enum": ["bool", "float", "int", "int_or_null", "float_list_or_null"]},
+                    "default": {},
+                    "min": _number,
+                    "max": _number,
+                    "doc": {"type": "string"},
+                },
+            },
+        },
+        "inputs": {
+            "type": "object",
+            "required": ["y_true", "y_pred", "shapes"],
+            "additionalProperties": False,
+            "properties": {
+                "y_true": {"enum": list(KINDS)},
+                "y_pred": {"enum": list(KINDS)},
+                "y_pred_from_logits": {"enum": list(KINDS)},
+                "shapes": {"enum": ["same", "sparse"]},
+                "positive_row_sums": {"type": "boolean"},
+            },
+        },
+        "semantics": {
+            "type": "object",
+            "required": ["ideal"],
+            "additionalProperties": {
+                "type": "object",
+                "required": ["citation"],
+                "additionalProperties": False,
+                "properties": {
+                    "switches": {"type": "object", "propertyNames": {"enum": sorted(SWITCHES)}},
+                    "citation": {"type": "string", "minLength": 1},
+                    "note": {"type": "string"},
+                },
+            },
+        },
+        "examples": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "source", "semantics", "dtype", "reduction", "y_true", "y_pred", "printed"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"},
+                    "source": {"type": "string", "minLength": 1},
+                    "semantics": {"type": "string"},
+                    "dtype": {"enum": ["float16", "bfloat16", "float32", "float64"]},
+                    "params": {"type": "object"},
+                    "reduction": {"type": "string"},
+                    "y_true": _array,
+                    "y_pred": _array,
+                    "sample_weight": _array,
+                    "printed": {},
+                    "printed_decimals": {"type": "integer", "minimum": 0},
+                    "note": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+class SpecError(ValueError):
+    """A spec file that does not satisfy the schema; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    data: dict
+    path: Path
+
+    @property
+    def params(self) -> dict:
+        return self.data["params"]
+
+    @property
+    def inputs(self) -> dict:
+        return self.data["inputs"]
+
+    @property
+    def examples(self) -> list:
+        return self.data["examples"]
+
+    def semantics(self, name: str) -> Semantics:
+        try:
+            entry = self.data["semantics"][name]
+        except KeyError:
+            raise ValueError(
+                f"{self.name} has no semantics {name!r}; known: {', '.join(self.data['semantics'])}"
+            ) from None
+        return Semantics(name, entry.get("switches") or {}, entry["citation"], entry.get("note", ""))
+
+    @property
+    def semantics_names(self) -> list[str]:
+        return list(self.data["semantics"])
+
+    def resolve_params(self, given: dict) -> dict:
+        unknown = set(given) - set(self.params)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown parameter(s) {sorted(unknown)}; known: {sorted(self.params)}")
+        resolved = {k: p["default"] for k, p in self.params.items()}
+        resolved.update(given)
+        return resolved
+
+
+def _validate(data: Any, path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        field = "/".join(str(p) for p in e.path) or "(top level)"
+        raise SpecError(f"{path.name}: field {field}: {e.message}")
+    if data["name"] != path.stem:
+        raise SpecError(f"{path.name}: field name: {data['name']!r} does not match the file name")
+    for i, ex in enumerate(data["examples"]):
+        if ex["semantics"] not in data["semantics"]:
+            raise SpecError(f"{path.name}: field examples/{i}/semantics: unknown semantics {ex['semantics']!r}")
+
+
+def load_file(path: Path) -> Spec:
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{Path(path).name}: not valid YAML: {exc}") from None
+    _validate(data, Path(path))
+    return Spec(data["name"], data, Path(path))
+
+
+@functools.lru_cache(maxsize=None)
+def all_specs() -> dict[str, Spec]:
+    return {p.stem: load_file(p) for p in sorted(SPEC_DIR.glob("*.yaml"))}
+
+
+def resolve(name: str) -> tuple[Spec, dict]:
+    """A canonical name or a framework alias -> (spec, parameters the alias fixes)."""
+    specs = all_specs()
+    if name in specs:
+        return specs[name], {}
+    for spec in specs.values():
+        fixed = spec.data.get("alias_params", {})
+        if name in fixed:
+            return spec, dict(fixed[name])
+        if any(name in names for names in spec.data.get("aliases", {}).values()):
+            return spec, {}
+    raise ValueError(f"unknown loss {name!r}; known: {', '.join(specs)}")
