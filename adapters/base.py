@@ -1,0 +1,103 @@
+"""The adapter contract: how lossconf talks to an implementation under test.
+
+An adapter is one small class. It declares
+
+  name        the --impl name it answers to
+  library     the distribution whose version is reported (importlib.metadata)
+  semantics   {canonical loss: semantics name} it promises, e.g. {"binary_crossentropy": "keras"};
+              losses absent from the mapping are reported as unsupported, never dropped
+  devices     the devices it can run on ("cpu", "cuda")
+  variants    the handles or modes it offers, each checked separately (e.g. "class", "function")
+
+and implements
+
+  supports(case)  -> True, or a string saying why the case cannot be expressed
+  compute(case)   -> numpy array holding the loss value(s) in case.dtype
+
+``compute`` receives plain numpy inputs already rounded to ``case.dtype``; it must call the library
+under test and nothing else (no reference arithmetic of its own). The default ``compute`` dispatches to
+a method named after the canonical loss, so an adapter is a handful of methods like
+
+    def binary_crossentropy(self, case): ...
+
+Raise ``Unsupported(reason)`` from such a method for a combination the library cannot express
+(a reduction it lacks, a parameter it does not take). Any other exception is recorded as the library
+raising on that input, which is the right outcome for invalid inputs and an ``error`` for valid ones.
+Copy ``adapters/numpy_reference.py`` to start a new adapter.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from typing import ClassVar
+
+import numpy as np
+
+from conformance import dtypes
+from conformance.case import Case
+
+
+class Unsupported(Exception):
+    """The implementation cannot express this case; the message says why."""
+
+
+class Adapter:
+    name: ClassVar[str] = ""
+    library: ClassVar[str] = ""
+    semantics: ClassVar[dict[str, str]] = {}
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    variants: ClassVar[tuple[str, ...]] = ("default",)
+
+    # -- identity and environment ----------------------------------------------------------------
+    def version(self) -> str:
+        try:
+            return importlib.metadata.version(self.library) if self.library else "n/a"
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    def setup(self) -> None:
+        """Import the library and configure it; called once before the first case."""
+
+    def available_devices(self) -> tuple[str, ...]:
+        """The declared devices that exist on this machine."""
+        return tuple(d for d in self.devices if d == "cpu")
+
+    def environment(self) -> dict:
+        """The numerical environment the results depend on (threads, TF32, flush-to-zero...)."""
+        return {"threads": os.cpu_count()}
+
+    # -- the contract ----------------------------------------------------------------------------
+    def semantics_for(self, loss: str) -> str | None:
+        return self.semantics.get(loss)
+
+    def supports(self, case: Case) -> bool | str:
+        if case.loss not in self.semantics:
+            return f"{self.name} does not implement {case.loss}"
+        if case.device not in self.available_devices():
+            return f"device {case.device!r} is not available to {self.name} here"
+        if case.variant not in self.variants:
+            return f"{self.name} has no variant {case.variant!r}"
+        return True
+
+    def compute(self, case: Case) -> np.ndarray:
+        method = getattr(self, case.loss, None)
+        if method is None:
+            raise Unsupported(f"{self.name} has no method for {case.loss}")
+        return self.to_numpy(method(case), case)
+
+    # -- helpers for subclasses ------------------------------------------------------------------
+    @staticmethod
+    def to_numpy(value, case: Case) -> np.ndarray:
+        """The library's result as a numpy array (its dtype kept, so a silent up/down-cast shows)."""
+        if hasattr(value, "numpy"):
+            value = value.detach().cpu().numpy() if hasattr(value, "detach") else value.numpy()
+        return np.asarray(value)
+
+    @staticmethod
+    def unsupported_unless(condition: bool, reason: str) -> None:
+        if not condition:
+            raise Unsupported(reason)
+
+    @staticmethod
+    def numpy_dtype(case: Case) -> np.dtype:
+        return dtypes.float_format(case.dtype).numpy

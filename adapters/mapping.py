@@ -1,0 +1,33 @@
+"""Framework spellings of the canonical reductions: the one place adapters translate them."""
+from __future__ import annotations
+
+from conformance.case import Case
+from adapters.base import Unsupported
+
+KERAS3 = {
+    "none": None,
+    "sum": "sum",
+    "sum_over_batch_size": "sum_over_batch_size",
+    "mean_with_sample_weight": "mean_with_sample_weight",
+}
+TF1 = {  # attribute names of tf.compat.v1.losses.Reduction
+    "none": "NONE",
+    "sum": "SUM",
+    "sum_over_batch_size": "SUM_OVER_BATCH_SIZE",
+    "mean_with_sample_weight": "MEAN",
+    "sum_by_nonzero_weights": "SUM_BY_NONZERO_WEIGHTS",
+}
+TORCH = {  # torch's "mean" means different canonical reductions per loss; adapters say which applies
+    "none": "none",
+    "sum": "sum",
+    "sum_over_batch_size": "mean",
+}
+
+
+def reduction(table: dict, case: Case, framework: str, extra: dict | None = None):
+    """The framework's spelling of ``case.reduction``, or Unsupported naming what it does have."""
+    table = {**table, **(extra or {})}
+    if case.reduction not in table:
+        raise Unsupported(f"{framework} has no reduction equivalent to {case.reduction!r} for {case.loss} "
+                          f"(it has: {', '.join(sorted(table))})")
+    return table[case.reduction]

@@ -1,0 +1,95 @@
+"""The worked example of an adapter: plain numpy float arithmetic, declared as the ideal semantics.
+
+Copy this file to plug a new library into lossconf: set ``name``, ``library`` and ``semantics``, and
+write one method per loss that calls *your* library with the case's arrays. Here "the library" is numpy
+itself, written the way a careful float implementation would (log1p, shifted log-sum-exp).
+
+    pytest tests/conformance --impl=mypkg.adapter:MyAdapter
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from adapters.base import Adapter, Unsupported
+from conformance.case import Case
+
+
+def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None) -> np.ndarray:
+    """The canonical reductions over per-sample losses (this adapter's own implementation of them)."""
+    w = np.ones_like(per_sample) if case.sample_weight is None else case.sample_weight.astype(per_sample.dtype)
+    w = np.broadcast_to(w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim)), per_sample.shape)
+    m = np.ones(per_sample.shape, bool) if mask is None else mask
+    weighted = np.where(m, per_sample * w, 0)
+    total = weighted.sum(dtype=per_sample.dtype)
+    if case.reduction == "none":
+        return weighted
+    if case.reduction == "sum":
+        return total
+    denominators = {
+        "sum_over_batch_size": lambda: m.sum(),
+        "mean_with_sample_weight": lambda: np.where(m, w, 0).sum(dtype=per_sample.dtype),
+        "weighted_mean": lambda: np.where(m, w, 0).sum(dtype=per_sample.dtype),
+        "sum_by_nonzero_weights": lambda: np.count_nonzero(np.where(m, w, 0)),
+        "batchmean": lambda: per_sample.shape[0] if per_sample.ndim else 1,
+    }
+    if case.reduction not in denominators:
+        raise Unsupported(f"numpy reference has no reduction {case.reduction!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / per_sample.dtype.type(denominators[case.reduction]()), per_sample.dtype)
+
+
+class NumpyReferenceAdapter(Adapter):
+    name = "numpy"
+    library = "numpy"
+    semantics = {
+        "binary_crossentropy": "ideal",
+        "categorical_crossentropy": "ideal",
+        "sparse_categorical_crossentropy": "ideal",
+        "mean_squared_error": "ideal",
+    }
+
+    def binary_crossentropy(self, case: Case):
+        y, p = case.y_true, case.y_pred
+        k = case.kwargs
+        ls = k.get("label_smoothing", 0.0)
+        if ls:
+            y = y * (1 - y.dtype.type(ls)) + y.dtype.type(0.5 * ls)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if k.get("from_logits"):
+                terms = (1 - y) * p + np.logaddexp(0, -p)
+            else:
+                terms = -(np.where(y == 0, 0, y * np.log(p)) + np.where(y == 1, 0, (1 - y) * np.log1p(-p)))
+        return _reduce(terms.mean(axis=k.get("axis", -1)), case)
+
+    def _log_probabilities(self, case: Case, axis: int):
+        p = case.y_pred
+        if case.kwargs.get("from_logits"):
+            shifted = p - p.max(axis=axis, keepdims=True)
+            return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        with np.errstate(divide="ignore"):
+            return np.log(p)
+
+    def categorical_crossentropy(self, case: Case):
+        k = case.kwargs
+        axis, ls = k.get("axis", -1), k.get("label_smoothing", 0.0)
+        y = case.y_true
+        if ls:
+            y = y * (1 - y.dtype.type(ls)) + y.dtype.type(ls / case.y_pred.shape[axis])
+        logp = self._log_probabilities(case, axis)
+        return _reduce(-np.where(y == 0, 0, y * logp).sum(axis=axis), case)
+
+    def sparse_categorical_crossentropy(self, case: Case):
+        k = case.kwargs
+        axis = k.get("axis", -1)
+        logp = np.moveaxis(self._log_probabilities(case, axis), axis, -1)
+        labels = np.asarray(case.y_true).reshape(logp.shape[:-1])
+        mask = None if k.get("ignore_class") is None else labels != k["ignore_class"]
+        safe = np.where(mask, labels, 0) if mask is not None else labels
+        per_sample = -np.take_along_axis(logp, safe[..., None].astype(np.int64), axis=-1)[..., 0]
+        if k.get("class_weight") is not None:
+            case = case.with_(sample_weight=np.asarray(k["class_weight"], per_sample.dtype)[safe]
+                              * (1 if case.sample_weight is None else case.sample_weight))
+        return _reduce(per_sample, case, mask)
+
+    def mean_squared_error(self, case: Case):
+        return _reduce(((case.y_true - case.y_pred) ** 2).mean(axis=-1), case)
