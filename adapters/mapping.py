@@ -31,3 +31,12 @@ def reduction(table: dict, case: Case, framework: str, extra: dict | None = None
         raise Unsupported(f"{framework} has no reduction equivalent to {case.reduction!r} for {case.loss} "
                           f"(it has: {', '.join(sorted(table))})")
     return table[case.reduction]
+
+
+def align_weights(weights, ndim: int):
+    """Canonical sample weights align with the *leading* axes of the losses: (B,) -> (B, 1, ...).
+
+    Frameworks broadcast from the trailing axes instead, so adapters reshape before passing weights on.
+    Works on numpy arrays and on framework tensors alike (anything with .shape and .reshape).
+    """
+    return weights.reshape(tuple(weights.shape) + (1,) * (ndim - len(weights.shape)))

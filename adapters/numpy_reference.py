@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from adapters.base import Adapter, Unsupported
+from adapters.mapping import align_weights
 from conformance.case import Case
 
 
 def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None) -> np.ndarray:
     """The canonical reductions over per-sample losses (this adapter's own implementation of them)."""
     w = np.ones_like(per_sample) if case.sample_weight is None else case.sample_weight.astype(per_sample.dtype)
-    w = np.broadcast_to(w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim)), per_sample.shape)
+    w = np.broadcast_to(align_weights(w, per_sample.ndim), per_sample.shape)
     m = np.ones(per_sample.shape, bool) if mask is None else mask
     weighted = np.where(m, per_sample * w, 0)
     total = weighted.sum(dtype=per_sample.dtype)
