@@ -85,6 +85,14 @@ class Adapter:
             raise Unsupported(f"{self.name} has no method for {case.loss}")
         return self.to_numpy(method(case), case)
 
+    def reproducer(self, case: Case) -> str:
+        """A few lines that recompute this case through the adapter; adapters may return framework code."""
+        return (
+            "from conformance.case import Case\nfrom adapters.registry import resolve\n"
+            f"adapter = resolve({self.name!r}); adapter.setup()\n"
+            f"case = Case.from_dict({case.to_dict()!r})\nprint(adapter.compute(case))"
+        )
+
     # -- helpers for subclasses ------------------------------------------------------------------
     @staticmethod
     def to_numpy(value, case: Case) -> np.ndarray:

@@ -49,7 +49,15 @@ class NumpyReferenceAdapter(Adapter):
         "mean_squared_error": "ideal",
     }
 
+    @staticmethod
+    def _same_shapes(case: Case) -> None:
+        # A careful implementation refuses what it cannot mean: (32,1) labels against (32,10)
+        # predictions would otherwise broadcast silently.
+        if case.y_true.shape != case.y_pred.shape:
+            raise ValueError(f"y_true {case.y_true.shape} and y_pred {case.y_pred.shape} must have the same shape")
+
     def binary_crossentropy(self, case: Case):
+        self._same_shapes(case)
         y, p = case.y_true, case.y_pred
         k = case.kwargs
         ls = k.get("label_smoothing", 0.0)
@@ -57,7 +65,8 @@ class NumpyReferenceAdapter(Adapter):
             y = y * (1 - y.dtype.type(ls)) + y.dtype.type(0.5 * ls)
         with np.errstate(divide="ignore", invalid="ignore"):
             if k.get("from_logits"):
-                terms = (1 - y) * p + np.logaddexp(0, -p)
+                # max(z,0) - z*y + log1p(exp(-|z|)): (1-y)z + softplus(-z) cancels for large negative z
+                terms = np.maximum(p, 0) - p * y + np.log1p(np.exp(-np.abs(p)))
             else:
                 terms = -(np.where(y == 0, 0, y * np.log(p)) + np.where(y == 1, 0, (1 - y) * np.log1p(-p)))
         return _reduce(terms.mean(axis=k.get("axis", -1)), case)
@@ -73,6 +82,7 @@ class NumpyReferenceAdapter(Adapter):
     def categorical_crossentropy(self, case: Case):
         k = case.kwargs
         axis, ls = k.get("axis", -1), k.get("label_smoothing", 0.0)
+        self._same_shapes(case)
         y = case.y_true
         if ls:
             y = y * (1 - y.dtype.type(ls)) + y.dtype.type(ls / case.y_pred.shape[axis])
@@ -84,6 +94,9 @@ class NumpyReferenceAdapter(Adapter):
         axis = k.get("axis", -1)
         logp = np.moveaxis(self._log_probabilities(case, axis), axis, -1)
         labels = np.asarray(case.y_true).reshape(logp.shape[:-1])
+        valid = labels if k.get("ignore_class") is None else labels[labels != k["ignore_class"]]
+        if valid.size and (valid.min() < 0 or valid.max() >= logp.shape[-1]):
+            raise IndexError(f"labels must lie in [0, {logp.shape[-1]})")
         mask = None if k.get("ignore_class") is None else labels != k["ignore_class"]
         safe = np.where(mask, labels, 0) if mask is not None else labels
         per_sample = -np.take_along_axis(logp, safe[..., None].astype(np.int64), axis=-1)[..., 0]
@@ -93,4 +106,5 @@ class NumpyReferenceAdapter(Adapter):
         return _reduce(per_sample, case, mask)
 
     def mean_squared_error(self, case: Case):
+        self._same_shapes(case)
         return _reduce(((case.y_true - case.y_pred) ** 2).mean(axis=-1), case)

@@ -87,7 +87,7 @@ def round_to(x, dtype: str) -> mpmath.mpf:
 def ulp_error(got, exact_value, dtype: str) -> float:
     """|got - exact| in ULPs of ``dtype`` at the exact value; inf when got is not finite and exact is."""
     e = mpmath.mpf(exact_value)
-    g = mpmath.mpf(float(got))
+    g = got if isinstance(got, mpmath.mpf) else mpmath.mpf(float(got))
     if mpmath.isnan(g) or mpmath.isnan(e):
         return 0.0 if (mpmath.isnan(g) and mpmath.isnan(e)) else float("inf")
     if mpmath.isinf(e) or mpmath.isinf(g):

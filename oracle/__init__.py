@@ -139,8 +139,9 @@ def evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal", 
     return evaluate(case)
 
 
-def condition(case: Case, semantics: Semantics | None = None) -> mpmath.mpf:
-    """sum_i |df/dx_i * x_i| over every floating input x_i (predictions, float targets, weights).
+def condition(case: Case, semantics: Semantics | None = None):
+    """sum_i |df/dx_i * x_i| over every floating input x_i (predictions, float targets, weights);
+    one such sum per output element (a flat object array) for reduction "none".
 
     Central differences with a relative step of 2**-40 at 128 bits, on the declared semantics (an
     active clip contributes nothing). A tolerance needs only its order of magnitude. The cost is one
@@ -149,7 +150,7 @@ def condition(case: Case, semantics: Semantics | None = None) -> mpmath.mpf:
     spec, params, declared = prepare(case)
     sem = semantics or declared
     h = mpmath.ldexp(1, -40)
-    total = mpmath.mpf(0)
+    total = None
     with mpmath.workprec(128):
         base = _inputs(case, sem)
         for name, array in base.items():
@@ -163,5 +164,8 @@ def condition(case: Case, semantics: Semantics | None = None) -> mpmath.mpf:
                     moved[i] = x * (1 + sign * h)
                     values.append(_evaluate(spec, params, sem, case, {**base, name: moved.reshape(array.shape)})[0])
                 a, b = (np.asarray(v, dtype=object).ravel() for v in values)
-                total += mpmath.fsum(abs(p - q) for p, q in zip(a, b) if mpmath.isfinite(p - q)) / (2 * h)
-    return total
+                slope = np.array([abs(p - q) / (2 * h) if mpmath.isfinite(p - q) else mpmath.mpf(0) for p, q in zip(a, b)] + [None], dtype=object)[:-1]
+                total = slope if total is None else total + slope
+    if total is None:  # every input is zero
+        total = np.array([mpmath.mpf(0)] * max(1, np.asarray(evaluate(case, sem).value, dtype=object).size) + [None], dtype=object)[:-1]
+    return total if case.reduction == "none" else total[0]

@@ -90,7 +90,7 @@ SCHEMA = {
                     "y_pred": _array,
                     "sample_weight": _array,
                     "printed": {},
-                    "printed_decimals": {"type": "integer", "minimum": 0},
+                    "printed_decimals": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "array", "items": {"type": "integer", "minimum": 0}}]},
                     "note": {"type": "string"},
                 },
             },

@@ -1,0 +1,170 @@
+"""PyTorch adapter: the canonical losses through ``torch.nn.functional`` (semantics ``torch``).
+
+    binary_crossentropy              F.binary_cross_entropy / F.binary_cross_entropy_with_logits
+    categorical_crossentropy         F.cross_entropy with probability targets (logits only)
+    sparse_categorical_crossentropy  F.cross_entropy with int64 class-index targets (logits only)
+    mean_squared_error               F.mse_loss
+
+Conventions worth knowing (see /work/shared/reference/semantics.md section 4):
+
+* BCE and MSE are elementwise in torch (no mean over the last axis): the specs' ``torch`` semantics say
+  ``axis_reduction: none``. Canonical sample weights align with the leading axes, so they are reshaped
+  (``mapping.align_weights``) and broadcast to the input shape before being passed as ``weight=``.
+* torch's ``"mean"`` is a different canonical reduction per loss: BCE = sum(w l)/numel
+  (sum_over_batch_size, weights do not normalise); CE with probability targets = sum/N samples;
+  CE with class indices = sum(c_y l)/sum(c_y) over non-ignored targets (weighted_mean); MSE without
+  weights = sum/numel, with ``weight=`` = sum(w l)/sum(w) (mean_with_sample_weight).
+* The class axis is moved to dim 1 (torch's class dim) with ``movedim``; 1-D inputs are one sample
+  whose class dim is 0, as torch reads them.
+* ``ignore_class=None`` maps to torch's default ``ignore_index=-100``, i.e. what a user calling torch
+  gets: a label of -100 is then silently ignored where the spec calls it invalid.
+* Tensors are made in the case dtype on the case device (bfloat16 via float32, exact) and results come
+  back in the dtype torch returned, so a silent up/down-cast shows. TF32 is switched off in ``setup``.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from adapters import mapping
+from adapters.base import Adapter, Unsupported
+from conformance import dtypes
+from conformance.case import Case
+
+_LOGITS_ONLY = "torch.nn.functional.cross_entropy takes logits; torch has no categorical cross-entropy from probabilities"
+_NO_SAMPLE_WEIGHT = "torch.nn.functional.cross_entropy has no per-sample weights (only per-class weight=)"
+
+
+@functools.lru_cache(maxsize=None)
+def _torch():
+    import torch  # lazy: importing this module must stay cheap
+
+    return torch
+
+
+class TorchAdapter(Adapter):
+    name = "torch"
+    library = "torch"
+    devices = ("cpu", "cuda")
+    semantics = {
+        "binary_crossentropy": "torch",
+        "categorical_crossentropy": "torch",
+        "sparse_categorical_crossentropy": "torch",
+        "mean_squared_error": "torch",
+    }
+
+    # -- setup and environment ------------------------------------------------------------------
+    def setup(self) -> None:
+        torch = _torch()
+        # TF32 would round float32 matmul/conv inputs to 10 mantissa bits on Ampere+; none of these
+        # losses should hit it, but a conformance run must not depend on that.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+    def available_devices(self) -> tuple[str, ...]:
+        return ("cpu", "cuda") if _torch().cuda.is_available() else ("cpu",)
+
+    def environment(self) -> dict:
+        torch = _torch()
+        cuda = torch.cuda.is_available()
+        return {
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+            "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "cuda_available": cuda,
+            "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
+            "cuda_version": torch.version.cuda,
+        }
+
+    # -- conversions ----------------------------------------------------------------------------
+    def _tensor(self, array: np.ndarray, case: Case):
+        torch = _torch()
+        array = np.asarray(array)
+        if array.dtype.kind in "iu":  # class labels: torch wants int64
+            return torch.as_tensor(array.astype(np.int64), device=case.device)
+        dtype = getattr(torch, case.dtype)
+        # numpy has no bfloat16 torch understands: float32 holds every bfloat16 exactly, so this is lossless
+        return torch.as_tensor(np.ascontiguousarray(array.astype(np.float32) if case.dtype == "bfloat16" else array),
+                               device=case.device).to(dtype)
+
+    @staticmethod
+    def to_numpy(value, case: Case) -> np.ndarray:
+        torch = _torch()
+        value = value.detach().cpu()
+        if value.dtype == torch.bfloat16:  # numpy cannot take a bfloat16 tensor; float32 -> bfloat16 is exact
+            import ml_dtypes
+
+            return value.float().numpy().astype(ml_dtypes.bfloat16)
+        return value.numpy()
+
+    def _weights(self, case: Case, like):
+        """Canonical sample weights aligned with the leading axes and broadcast to ``like``'s shape."""
+        if case.sample_weight is None:
+            return None
+        w = mapping.align_weights(self._tensor(case.sample_weight, case), like.ndim)
+        return _torch().broadcast_to(w, like.shape)
+
+    @staticmethod
+    def _class_axis_to_1(t, axis: int):
+        """torch's class dim is 1 (0 for a single 1-D sample)."""
+        return t if t.ndim < 2 else _torch().movedim(t, axis % t.ndim, 1)
+
+    # -- losses ---------------------------------------------------------------------------------
+    def binary_crossentropy(self, case: Case):
+        F = _torch().nn.functional
+        k = case.kwargs
+        self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
+        reduction = mapping.reduction(mapping.TORCH, case, "torch")
+        p, y = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
+        fn = F.binary_cross_entropy_with_logits if k.get("from_logits") else F.binary_cross_entropy
+        return fn(p, y, weight=self._weights(case, p), reduction=reduction)
+
+    def categorical_crossentropy(self, case: Case):
+        F = _torch().nn.functional
+        k = case.kwargs
+        self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
+        self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
+        reduction = mapping.reduction(mapping.TORCH, case, "torch")  # mean: sum / number of samples
+        axis = k.get("axis", -1)
+        z = self._class_axis_to_1(self._tensor(case.y_pred, case), axis)
+        t = self._class_axis_to_1(self._tensor(case.y_true, case), axis)
+        return F.cross_entropy(z, t, label_smoothing=float(k.get("label_smoothing", 0.0)), reduction=reduction)
+
+    def sparse_categorical_crossentropy(self, case: Case):
+        F = _torch().nn.functional
+        k = case.kwargs
+        self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
+        self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
+        class_weight = k.get("class_weight")
+        # torch's mean divides by sum(c_y) over non-ignored targets: weighted_mean; that is the canonical
+        # sum_over_batch_size (a count of non-ignored targets) only when every c_y is 1.
+        self.unsupported_unless(class_weight is None or case.reduction != "sum_over_batch_size",
+                                "torch cross_entropy with weight= divides its mean by the summed class weights, "
+                                "not by the number of targets")
+        reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"weighted_mean": "mean"})
+        axis = k.get("axis", -1)
+        pred = self._tensor(case.y_pred, case)
+        labels = self._tensor(case.y_true, case)
+        if labels.ndim == pred.ndim and labels.shape[axis % pred.ndim] == 1:  # (B, 1) labels: canonical, torch wants (B,)
+            labels = labels.squeeze(axis % pred.ndim)
+        weight = None if class_weight is None else self._tensor(dtypes.to_dtype(class_weight, case.dtype), case)
+        ignore = k.get("ignore_class")
+        return F.cross_entropy(self._class_axis_to_1(pred, axis), labels, weight=weight,
+                               ignore_index=-100 if ignore is None else int(ignore), reduction=reduction)
+
+    def mean_squared_error(self, case: Case):
+        F = _torch().nn.functional
+        pred, target = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
+        if case.sample_weight is None:
+            return F.mse_loss(pred, target, reduction=mapping.reduction(mapping.TORCH, case, "torch"))
+        self.unsupported_unless("weight" in inspect.signature(F.mse_loss).parameters,
+                                f"torch {_torch().__version__} mse_loss has no weight= argument")
+        # with weight=, torch's mean is sum(w l)/sum(w): mean_with_sample_weight, no longer sum_over_batch_size
+        self.unsupported_unless(case.reduction != "sum_over_batch_size",
+                                "torch mse_loss with weight= divides its mean by sum(weight), not by the element count")
+        reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"mean_with_sample_weight": "mean"})
+        return F.mse_loss(pred, target, weight=self._weights(case, pred), reduction=reduction)

@@ -1,0 +1,31 @@
+"""Where cases come from: the worked examples of the specs, and the invalid inputs to try."""
+from __future__ import annotations
+
+import numpy as np
+
+import specs
+from conformance.case import Case
+
+
+def doc_examples():
+    """(spec, example) for every documented example, in a stable order."""
+    for spec in specs.all_specs().values():
+        for example in spec.examples:
+            yield spec, example
+
+
+def example_case(spec, example, *, dtype=None, semantics=None, device="cpu", variant="default") -> Case:
+    return Case.make(
+        spec.name, example["y_true"], example["y_pred"], params=example.get("params") or {},
+        dtype=dtype or example["dtype"], sample_weight=example.get("sample_weight"),
+        reduction=example["reduction"], semantics=semantics or example["semantics"],
+        device=device, variant=variant, origin=f"example:{example['id']}",
+    )
+
+
+def invalid_cases():
+    """(id, loss, params, y_true, y_pred): inputs the oracle rejects, that an implementation should too."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(32, 10))
+    yield ("sparse-labels-to-categorical", "categorical_crossentropy", {"from_logits": True},
+           rng.integers(0, 10, size=(32, 1)), logits)

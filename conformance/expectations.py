@@ -1,0 +1,68 @@
+"""Known, accepted discrepancies: one YAML file per implementation under ``expectations/``.
+
+Each entry is a predicate over the record (loss, params, reduction, dtype, device, variant, origin, ...),
+the verdict observed, a reason, an upstream link where one exists and the library versions it applies to:
+
+  - match: {loss: binary_crossentropy, dtype: [float16, bfloat16], params: {from_logits: false}}
+    verdict: semantic
+    reason: "..."
+    link: https://github.com/...
+    versions: ">=2.21,<2.22"
+
+A match value may be a list (any of). An entry that matches a record which passes is *stale* and is
+reported as a failure, so the file does not rot.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+DIRECTORY = Path(__file__).resolve().parent.parent / "expectations"
+_FIELDS = {"match", "verdict", "reason", "link", "versions"}
+
+
+class ExpectationError(ValueError):
+    pass
+
+
+@functools.lru_cache(maxsize=None)
+def load(impl: str) -> tuple:
+    path = DIRECTORY / f"{impl}.yaml"
+    if not path.exists():
+        return ()
+    entries = yaml.safe_load(path.read_text()) or []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not {"match", "verdict", "reason"} <= set(e) or set(e) - _FIELDS:
+            raise ExpectationError(f"{path.name}: entry {i}: needs match, verdict, reason (optional link, versions) and nothing else")
+    return tuple(entries)
+
+
+def _matches(value, wanted) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(value, dict) and all(_matches(value.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return any(_matches(value, w) for w in wanted)
+    return value == wanted
+
+
+def _version_ok(entry: dict, version: str | None) -> bool:
+    if "versions" not in entry or not version:
+        return True
+    try:
+        # versions like "tensorflow 2.21.0, keras 3.15.1": the first number is the library's
+        number = next(tok for tok in version.replace(",", " ").split() if tok[:1].isdigit())
+        return Version(number.split("+")[0]) in SpecifierSet(entry["versions"])
+    except (StopIteration, InvalidVersion, InvalidSpecifier):
+        return False
+
+
+def find(impl: str, record: dict) -> dict | None:
+    """The expectation entry covering ``record``, if any."""
+    for entry in load(impl):
+        if _matches(record, entry["match"]) and _version_ok(entry, record.get("version")):
+            return entry
+    return None

@@ -1,0 +1,167 @@
+"""Judge one case: run it on an adapter, compare with the oracle, and produce its result record.
+
+Every case is judged twice (design.md, Error model): against the semantics the adapter declares (the
+conformance verdict) and against the idealised twin of that semantics (the fidelity: how far the
+convention itself moves the value; a convention that makes a finite value infinite, or moves it by
+more than the tolerance, is a hazard even when the implementation conforms to it).
+"""
+from __future__ import annotations
+
+import traceback
+
+import mpmath
+import numpy as np
+
+import oracle
+from adapters.base import Adapter, Unsupported
+from conformance import dtypes, tolerance
+from conformance.case import Case
+
+
+def _got_list(got: np.ndarray) -> list:
+    return [float(v) for v in np.asarray(got, dtype=np.float64).ravel()]
+
+
+def _errors(got: np.ndarray, exact_values: np.ndarray, dtype: str) -> np.ndarray:
+    g = np.asarray(got, dtype=np.float64).ravel()
+    return np.array([dtypes.ulp_error(a, b, dtype) for a, b in zip(g, exact_values.ravel())])
+
+
+def _within(got, exact, tol: tolerance.Tolerance) -> bool:
+    values = np.asarray(exact.value, dtype=object)
+    if np.asarray(got).size != values.size:
+        return False
+    return bool(np.all(_errors(got, values, exact.ulp_dtype) <= tol.ulps))
+
+
+def _matching_semantics(case: Case, got, tol: tolerance.Tolerance) -> str | None:
+    """Another documented convention of this loss that explains ``got`` within tolerance."""
+    spec, _, declared = oracle.prepare(case)
+    candidates = [declared.idealised()] + [spec.semantics(n) for n in spec.semantics_names if n != case.semantics]
+    for sem in candidates:
+        try:
+            other = oracle.evaluate(case, sem)
+        except (ValueError, ArithmeticError):
+            continue
+        if _within(got, other, tol):
+            return sem.describe()
+    return None
+
+
+def _base_record(adapter: Adapter, case: Case) -> dict:
+    return {
+        "impl": adapter.name,
+        "library": adapter.library,
+        "version": adapter.version(),
+        "device": case.device,
+        "variant": case.variant,
+        "loss": case.loss,
+        "params": case.kwargs,
+        "semantics": case.semantics,
+        "reduction": case.reduction,
+        "dtype": case.dtype,
+        "origin": case.origin,
+        "inputs": {k: case.to_dict()[k] for k in ("y_true", "y_pred", "sample_weight")},
+        "oracle_reproducer": case.reproducer(),
+        "reproducer": adapter.reproducer(case),
+        "expectation": None,
+        "hazard": None,
+        "matched_semantics": None,
+        "raised": None,
+        "got": None,
+        "ulp_error": None,
+        "tolerance_ulps": None,
+    }
+
+
+def run(adapter: Adapter, case: Case):
+    """Call the adapter: ("value", array) | ("unsupported", reason) | ("raised", "Type: message")."""
+    support = adapter.supports(case)
+    if support is not True:
+        return "unsupported", str(support)
+    try:
+        return "value", adapter.compute(case)
+    except Unsupported as exc:
+        return "unsupported", str(exc)
+    except Exception as exc:  # the library under test raised: an outcome, not a crash of the suite
+        return "raised", f"{type(exc).__name__}: {exc}".strip()[:2000]
+
+
+def judge(adapter: Adapter, case: Case) -> dict:
+    record = _base_record(adapter, case)
+    try:
+        exact = oracle.evaluate(case)
+    except ValueError as invalid:
+        return _judge_invalid(record, adapter, case, str(invalid))
+    record["kind"] = "conformance"
+    record["exact"] = exact.digits(40)
+    record["certified_bits"] = exact.certified_bits
+    record["ulp_dtype"] = exact.ulp_dtype
+    outcome, payload = run(adapter, case)
+    if outcome == "unsupported":
+        return {**record, "verdict": "unsupported", "explanation": payload}
+    if outcome == "raised":
+        return {**record, "verdict": "error", "raised": payload, "explanation": "raised on valid input"}
+    got = payload
+    record["got"] = _got_list(got)
+    record["got_dtype"] = str(got.dtype)
+    values = np.asarray(exact.value, dtype=object)
+    tol = tolerance.derive(exact, oracle.condition(case))
+    record["tolerance_ulps"] = float(np.max(tol.ulps)) if tol.ulps.size else 0.0
+    _fidelity(record, case, exact, tol)
+    if got.size != values.size:
+        return {**record, "verdict": "error", "explanation": f"returned shape {got.shape}, expected {values.shape}"}
+    errors = _errors(got, values, exact.ulp_dtype)
+    record["ulp_error"] = float(np.max(errors)) if errors.size else 0.0
+    exact_finite = np.array([bool(mpmath.isfinite(v)) for v in values.ravel()])
+    got_finite = np.isfinite(np.asarray(got, dtype=np.float64).ravel())
+    if np.any(exact_finite & ~got_finite):
+        return {**record, "verdict": "nonfinite", "explanation": "returned inf or NaN where the exact value is finite"}
+    worst = int(np.argmax(errors / tol.ulps)) if errors.size else 0
+    record["tolerance_ulps"] = float(tol.ulps[worst]) if tol.ulps.size else 0.0
+    if np.all(errors <= tol.ulps):
+        return {**record, "verdict": "pass", "explanation": f"within {record['tolerance_ulps']:.3g} ULPs"}
+    matched = _matching_semantics(case, got, tol)
+    if matched:
+        return {**record, "verdict": "semantic", "matched_semantics": matched,
+                "explanation": f"misses {case.semantics} by {errors[worst]:.3g} ULPs but matches {matched}"}
+    return {**record, "verdict": "numeric",
+            "explanation": f"{errors[worst]:.4g} ULPs from the exact value (tolerance {tol.ulps[worst]:.3g}) at element {worst}"}
+
+
+def _fidelity(record: dict, case: Case, exact, tol: tolerance.Tolerance) -> None:
+    """Fill ideal_exact / ideal_ulp_error / hazard: what the declared convention does to the value."""
+    try:
+        ideal = oracle.evaluate(case, exact.semantics.idealised())
+    except (ValueError, ArithmeticError):
+        return
+    ideal_values = np.asarray(ideal.value, dtype=object).ravel()
+    declared = np.asarray(exact.value, dtype=object).ravel()
+    distances = np.array([dtypes.ulp_error(d, i, exact.ulp_dtype)
+                          for d, i in zip(declared, ideal_values)])
+    record["ideal_exact"] = ideal.digits(40)
+    record["ideal_ulp_error"] = float(np.max(distances)) if distances.size else 0.0
+    finite_made_infinite = any(mpmath.isfinite(i) and not mpmath.isfinite(d) for d, i in zip(declared, ideal_values))
+    if finite_made_infinite:
+        record["hazard"] = f"the {case.semantics} convention turns a finite ideal value into inf or NaN"
+    elif distances.size and np.any(distances > tol.ulps):
+        record["hazard"] = (f"the {case.semantics} convention moves the value {record['ideal_ulp_error']:.3g} ULPs "
+                            f"from the ideal (tolerance {float(np.max(tol.ulps)):.3g})")
+
+
+def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> dict:
+    record.update(kind="invalid", invalid_reason=reason)
+    outcome, payload = run(adapter, case)
+    if outcome == "unsupported":
+        return {**record, "verdict": "unsupported", "explanation": payload}
+    if outcome == "raised":
+        return {**record, "verdict": "pass", "raised": payload, "explanation": f"raised on invalid input ({reason})"}
+    record["got"] = _got_list(payload)
+    return {**record, "verdict": "accepted_invalid",
+            "explanation": f"returned a value for invalid input: {reason}"}
+
+
+def crash_record(adapter: Adapter, case: Case, exc: BaseException) -> dict:
+    """The record of a case where the suite itself failed (never lost, never silent)."""
+    return {**_base_record(adapter, case), "kind": "conformance", "verdict": "error",
+            "explanation": "lossconf failed on this case: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()}

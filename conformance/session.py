@@ -1,0 +1,98 @@
+"""What one pytest run of the suite holds: the adapters, the options, the records and where they go."""
+from __future__ import annotations
+
+import collections
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import results
+
+
+@dataclass
+class Session:
+    adapters: list
+    dtypes: list[str]
+    devices: list[str]
+    profile: str
+    seed: int | None
+    report: Path | None
+    records: list = field(default_factory=list)
+    seconds: collections.Counter = field(default_factory=collections.Counter)
+    _writer: results.ResultsWriter | None = None
+    _ready: set = field(default_factory=set)
+
+    def adapter(self, name: str):
+        adapter = next(a for a in self.adapters if a.name == name)
+        if name not in self._ready:
+            adapter.setup()
+            self._ready.add(name)
+        return adapter
+
+    def run_info(self) -> dict:
+        return {
+            "command": " ".join(sys.argv),
+            "seed": self.seed,
+            "profile": self.profile,
+            "dtypes": self.dtypes,
+            "devices": self.devices,
+            "python": platform.python_version(),
+            "implementations": [
+                {"name": a.name, "library": a.library, "version": a.version(),
+                 "environment": self._environment(a)} for a in self.adapters
+            ],
+        }
+
+    def _environment(self, adapter) -> dict:
+        try:
+            return self.adapter(adapter.name).environment()
+        except Exception as exc:  # an environment probe must not cost the run
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+    def add(self, record: dict) -> None:
+        self.records.append(record)
+        if self.report is not None:
+            if self._writer is None:
+                self._writer = results.ResultsWriter(self.report.with_suffix(".jsonl"), self.run_info())
+            self._writer.add(record)
+
+    def timed(self, impl: str):
+        session = self
+
+        class _Timer:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                session.seconds[impl] += time.perf_counter() - self.start
+
+        return _Timer()
+
+    def finish(self) -> list[Path]:
+        """Write results JSON and HTML beside the report path; returns what was written."""
+        if self.report is None:
+            return []
+        if self._writer:
+            self._writer.close()
+        doc = results.document(self.run_info(), self.records)
+        json_path = self.report.with_suffix(".json")
+        results.write_json(json_path, doc)
+        written = [json_path]
+        from reports import html  # late: the report renderer is only needed at the very end
+
+        html_path = self.report.with_suffix(".html")
+        html.write([json_path], html_path)
+        written.append(html_path)
+        return written
+
+    def summary(self) -> list[str]:
+        counts = collections.defaultdict(collections.Counter)
+        for r in self.records:
+            counts[r.get("impl", "docs")][r["verdict"] + ("(expected)" if r.get("expectation") else "")] += 1
+        return [
+            f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
+            + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
+            for impl, c in sorted(counts.items())
+        ]

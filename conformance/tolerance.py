@@ -1,0 +1,65 @@
+"""The tolerance of a case, derived from the oracle — the one place it is written down.
+
+For a result f in a format with unit roundoff u (2**-24 for float32), an implementation may be off by
+
+    tol_abs = u * ( ELEMENTWISE_ULPS * (cond + |f|)  +  (n - 1) * S )
+
+  cond  = sum_i |df/dx_i * x_i| over every floating input (oracle.condition): a backward-stable
+          evaluation that perturbs each input and each elementwise function by a few units of
+          roundoff moves f by at most a few u * cond;
+  |f|   = the final rounding and the error of the transcendental functions (log, exp, log1p) relative
+          to the result itself;
+  n, S  = the number of terms that the loss's axis reduction and the reduction add up, and the sum of
+          their magnitudes scaled by the reduction's denominator: the worst case of a plain recursive
+          sum is (n - 1) * u * S (Higham, Accuracy and Stability of Numerical Algorithms, §4.2).
+
+and the tolerance in ULPs is tol_abs / ulp(f) in the dtype that the semantics computes in. For
+reduction "none" each element gets its own tolerance from its own conditioning. Nothing here is
+tuned per framework or per test, and nothing may be loosened to make one pass: a case beyond its
+tolerance is a finding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from conformance import dtypes
+
+# Correctly rounded arithmetic gives 1/2 ULP per operation; libm/Eigen/SLEEF log, exp and log1p are
+# within 1-2 ULPs; one elementwise loss term chains a few of them.
+ELEMENTWISE_ULPS = 4
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    ulps: np.ndarray  # float64 array, one per output element (a single one for scalar results)
+    elementwise: np.ndarray  # the part from conditioning and function error, in ULPs
+    summation: np.ndarray  # the part from summing n terms, in ULPs
+
+
+def derive(exact, cond) -> Tolerance:
+    """The tolerance of every output element of ``exact`` (oracle.Exact) given its conditioning."""
+    dtype = exact.ulp_dtype
+    u = dtypes.float_format(dtype).unit_roundoff
+    values = np.asarray(exact.value, dtype=object).ravel()
+    conds = np.asarray(cond, dtype=object).ravel()
+    if values.size == 0:
+        empty = np.zeros(0)
+        return Tolerance(empty, empty, empty)
+    per_element_terms = max(1, exact.n_terms // values.size)
+    elementwise, summation = [], []
+    for value, c in zip(values, conds):
+        magnitude = abs(value) if mpmath.isfinite(value) else mpmath.mpf(0)
+        gap = dtypes.ulp(magnitude, dtype)
+        if values.size == 1:
+            n, s = exact.n_terms, exact.abs_terms
+        else:  # reduction "none": each element sums only its own axis terms
+            n, s = per_element_terms, magnitude
+        elementwise.append(float(ELEMENTWISE_ULPS * u * (c + magnitude) / gap))
+        summation.append(float(max(n - 1, 0) * u * s / gap))
+    e, s = np.array(elementwise), np.array(summation)
+    # at least one ULP: a correctly rounded result may sit half an ULP away, and the exact value
+    # itself is only known to its certified bits
+    return Tolerance(np.maximum(e + s, 1.0), e, s)

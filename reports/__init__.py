@@ -1,0 +1,1 @@
+"""Reports made from results JSON alone: ``python -m reports RESULTS.json -o OUT.html``."""

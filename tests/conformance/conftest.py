@@ -1,0 +1,36 @@
+"""Parametrisation of the conformance tests over the run's implementations, variants, devices and dtypes."""
+from __future__ import annotations
+
+import pytest
+
+from conformance import cases
+
+
+def _impl_axes(config):
+    s = config.lossconf
+    for adapter in s.adapters:
+        for variant in adapter.variants:
+            for device in s.devices:
+                for dtype in s.dtypes:
+                    yield adapter, variant, device, dtype
+
+
+def pytest_generate_tests(metafunc):
+    config = metafunc.config
+    if "example" in metafunc.fixturenames and "impl_axes" in metafunc.fixturenames:
+        params, ids = [], []
+        for spec, example in cases.doc_examples():
+            for adapter, variant, device, dtype in _impl_axes(config):
+                params.append(((adapter.name, variant, device, dtype), (spec.name, example["id"])))
+                ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{example['id']}")
+        metafunc.parametrize("impl_axes,example", params, ids=ids)
+    elif "invalid" in metafunc.fixturenames and "impl_axes" in metafunc.fixturenames:
+        params, ids = [], []
+        for inv in cases.invalid_cases():
+            for adapter, variant, device, dtype in _impl_axes(config):
+                params.append(((adapter.name, variant, device, dtype), inv))
+                ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{inv[0]}")
+        metafunc.parametrize("impl_axes,invalid", params, ids=ids)
+    elif "example" in metafunc.fixturenames:
+        pairs = list(cases.doc_examples())
+        metafunc.parametrize("example", [(s.name, e["id"]) for s, e in pairs], ids=[e["id"] for _, e in pairs])
