@@ -96,17 +96,18 @@ def _sev(verdict) -> int:
 
 
 def cell(recs: list[dict]) -> dict:
-    """One matrix cell: the worst verdict, expected failures apart from unexpected ones, and max ULP / tol."""
+    """One matrix cell: the worst unexpected failure, else "xfail" if any expected one, else pass/unsupported;
+    and the ULP error / tolerance of the record furthest beyond its tolerance."""
     plain = [r.get("verdict") for r in recs if not is_expected(r)]
     known = [r.get("verdict") for r in recs if is_expected(r)]
     worst = max(plain, key=_sev, default="pass")
     worst_known = max(known, key=_sev, default=None)
-    if worst_known is not None and _sev(worst_known) > _sev(worst):
+    if worst_known is not None and _sev(worst) < _sev("semantic"):  # a new failure outranks a known one
         label, cls = f"xfail: {worst_known}", "v-xfail"
     else:
         label, cls = str(worst), vclass(worst)
     top = max(recs, key=_ratio)
-    return {"label": label, "cls": cls, "ulp": ulp_vs_tol(top), "n": len(recs)}
+    return {"label": label, "cls": cls, "ulp": ulp_vs_tol(top), "n": len(recs), "expected": len(known)}
 
 
 def _order(values, preferred=()) -> list:

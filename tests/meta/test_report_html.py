@@ -44,7 +44,7 @@ def test_expected_failure_is_shown_as_xfail_with_reason(page):
     findings = section(page, "Findings")
     assert '<span class="badge v-xfail">xfail</span> <small>nonfinite</small>' in findings
     assert "float16 clip bound rounds to 1" in findings and "keras-team/keras/issues/0000" in findings
-    assert '<td class="cell v-xfail" title="1 case(s)">xfail: nonfinite<span class="ulp">inf / 4</span>' in section(page, "Matrix")
+    assert '<td class="cell v-xfail" title="1 case(s), 1 expected">xfail: nonfinite<span class="ulp">inf / 4</span>' in section(page, "Matrix")
 
 
 def test_matrix_cells_carry_worst_verdict_and_ulps(page):

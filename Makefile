@@ -1,0 +1,27 @@
+# README command 1: `make conformance`   README command 2: `make test`
+VENV ?= .venv
+PY := $(VENV)/bin/python
+IMPL ?= tf
+PYTEST := $(PY) -m pytest
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[all]'
+	touch $@
+
+.PHONY: install conformance test clean
+install: $(VENV)/.installed
+
+# The conformance suite on the default implementation, leaving reports/index.{html,json}.
+conformance: $(VENV)/.installed
+	$(PYTEST) tests/conformance --impl=$(IMPL) --report reports/index.html -q
+
+# The project's own tests: the oracle, the specs, the harness and the report, then the suite on every
+# built-in implementation (each must be green: failures are recorded findings, xfailed with a reason).
+test: $(VENV)/.installed
+	$(PYTEST) tests/meta -q
+	for impl in numpy tf tf1 torch; do $(PYTEST) tests/conformance --impl=$$impl -q || exit 1; done
+
+clean:
+	rm -rf $(VENV) reports/*.html reports/*.json reports/*.jsonl .hypothesis
