@@ -20,7 +20,7 @@ def main(argv=None) -> int:
     try:
         out = html.write(args.results, args.output)
     except IncompatibleResults as exc:
-        print("error:", exc, "\nsee docs", file=sys.stderr)
+        print("error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
         return 2
     print(out)
     return 0

@@ -161,7 +161,9 @@ def load_file(path: Path) -> Spec:
     try:
         data = yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as exc:
-        raise SpecError(f"{Path(path).name}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise SpecError(f"{Path(path).name}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
     _validate(data, Path(path))
     return Spec(data["name"], data, Path(path))
 
