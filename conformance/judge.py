@@ -7,6 +7,7 @@ more than the tolerance, is a hazard even when the implementation conforms to it
 """
 from __future__ import annotations
 
+import dataclasses
 import traceback
 
 import mpmath
@@ -34,13 +35,17 @@ def _within(got, exact, tol: tolerance.Tolerance) -> bool:
     return bool(np.all(_errors(got, values, exact.ulp_dtype) <= tol.ulps))
 
 
-def _matching_semantics(case: Case, got, tol: tolerance.Tolerance) -> str | None:
-    """Another documented convention of this loss that explains ``got`` within tolerance."""
+def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str | None:
+    """Another documented convention of this loss that explains ``got`` within tolerance.
+
+    Candidates are judged in the declared ULP dtype: a convention that computes in a coarser dtype
+    would otherwise "explain" any result that is merely accurate.
+    """
     spec, _, declared = oracle.prepare(case)
     candidates = [declared.idealised()] + [spec.semantics(n) for n in spec.semantics_names if n != case.semantics]
     for sem in candidates:
         try:
-            other = oracle.evaluate(case, sem)
+            other = dataclasses.replace(oracle.evaluate(case, sem), ulp_dtype=exact.ulp_dtype)
         except (ValueError, ArithmeticError):
             continue
         if _within(got, other, tol):
@@ -121,7 +126,7 @@ def judge(adapter: Adapter, case: Case) -> dict:
     record["tolerance_ulps"] = float(tol.ulps[worst]) if tol.ulps.size else 0.0
     if np.all(errors <= tol.ulps):
         return {**record, "verdict": "pass", "explanation": f"within {record['tolerance_ulps']:.3g} ULPs"}
-    matched = _matching_semantics(case, got, tol)
+    matched = _matching_semantics(case, got, exact, tol)
     if matched:
         return {**record, "verdict": "semantic", "matched_semantics": matched,
                 "explanation": f"misses {case.semantics} by {errors[worst]:.3g} ULPs but matches {matched}"}

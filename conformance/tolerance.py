@@ -12,6 +12,9 @@ For a result f in a format with unit roundoff u (2**-24 for float32), an impleme
   n, S  = the number of terms that the loss's axis reduction and the reduction add up, and the sum of
           their magnitudes scaled by the reduction's denominator: the worst case of a plain recursive
           sum is (n - 1) * u * S (Higham, Accuracy and Stability of Numerical Algorithms, §4.2).
+          Sums *inside* the loss count too: a softmax or a renormalisation takes the log of a row sum
+          of C terms (sum exp(z - max) or sum p), whose rounding moves each log p by up to (C - 1) u;
+          so each element's magnitude is |w l| + |w| * sum_k |y'_k| for those losses (oracle.Exact).
 
 and the tolerance in ULPs is tol_abs / ulp(f) in the dtype that the semantics computes in. For
 reduction "none" each element gets its own tolerance from its own conditioning. Nothing here is
@@ -45,18 +48,19 @@ def derive(exact, cond) -> Tolerance:
     u = dtypes.float_format(dtype).unit_roundoff
     values = np.asarray(exact.value, dtype=object).ravel()
     conds = np.asarray(cond, dtype=object).ravel()
+    mags = np.asarray(exact.abs_terms, dtype=object).ravel()
     if values.size == 0:
         empty = np.zeros(0)
         return Tolerance(empty, empty, empty)
     per_element_terms = max(1, exact.n_terms // values.size)
     elementwise, summation = [], []
-    for value, c in zip(values, conds):
+    for i, (value, c) in enumerate(zip(values, conds)):
         magnitude = abs(value) if mpmath.isfinite(value) else mpmath.mpf(0)
         gap = dtypes.ulp(magnitude, dtype)
-        if values.size == 1:
-            n, s = exact.n_terms, exact.abs_terms
+        if mags.size == 1:
+            n, s = exact.n_terms, mags[0]
         else:  # reduction "none": each element sums only its own axis terms
-            n, s = per_element_terms, magnitude
+            n, s = per_element_terms, mags[i]
         elementwise.append(float(ELEMENTWISE_ULPS * u * (c + magnitude) / gap))
         summation.append(float(max(n - 1, 0) * u * s / gap))
     e, s = np.array(elementwise), np.array(summation)

@@ -35,7 +35,9 @@ class Exact:
     certified_bits: int
     semantics: Semantics
     n_terms: int  # elementwise terms that the axis reduction and the reduction add up
-    abs_terms: mpmath.mpf  # sum |w_i l_i| / denominator: the magnitude a summation may round against
+    # the magnitude a summation may round against: sum_i |w_i| (|l_i| + normaliser_i) / denominator,
+    # or, for reduction "none", one such magnitude per output element (an object array)
+    abs_terms: object
     ulp_dtype: str  # the dtype whose ULPs measure the error (a semantics may force float32)
 
     def as_float(self) -> np.ndarray:
@@ -94,10 +96,12 @@ def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict):
         w = per.item_weights if w is None else w * per.item_weights
     batch = case.y_pred.shape[0] if case.y_pred.ndim else 1
     value = reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch)
-    terms = reductions.terms(per.values, w, per.mask)
+    mags = reductions.magnitudes(per.values, w, per.mask, per.normaliser)
+    counted = int(per.mask.sum()) if per.mask is not None else per.values.size
+    if case.reduction == "none":
+        return value, counted * per.inner_terms, mags
     scale = _denominator_scale(case.reduction, per, w, per.mask, batch)
-    abs_terms = mpmath.fsum(abs(t) for t in terms if mpmath.isfinite(t)) * scale
-    return value, len(terms) * per.inner_terms, abs_terms
+    return value, counted * per.inner_terms, mpmath.fsum(mags.ravel()) * scale
 
 
 def prepare(case: Case):

@@ -50,8 +50,12 @@ def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction:
     raise ValueError(f"unknown reduction {reduction!r}")
 
 
-def terms(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None) -> list:
-    """The weighted terms a reduction adds up (masked ones excluded), for the rounding allowance."""
+def magnitudes(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, normaliser: np.ndarray | None) -> np.ndarray:
+    """Per element, |w l| plus |w| times the normaliser magnitude (0 where masked): what a summation
+    of this element's terms may round against (the rounding allowance of tolerance.py)."""
     w = np.full(l.shape, mpmath.mpf(1), dtype=object) if w is None else w
     m = np.ones(l.shape, dtype=bool) if m is None else m
-    return [a * b for a, b, keep in zip(l.ravel(), w.ravel(), m.ravel()) if keep]
+    norm = np.full(l.shape, mpmath.mpf(0), dtype=object) if normaliser is None else normaliser
+    out = [abs(a * b) + abs(b) * c if keep and mpmath.isfinite(a) else mpmath.mpf(0)
+           for a, b, c, keep in zip(l.ravel(), w.ravel(), norm.ravel(), m.ravel())]
+    return np.array(out + [None], dtype=object)[:-1].reshape(l.shape)

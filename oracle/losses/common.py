@@ -16,6 +16,9 @@ class PerSample:
     mask: np.ndarray | None = None  # True where the element counts (ignored labels are False)
     inner_terms: int = 1  # terms summed into each element of ``values``
     item_weights: np.ndarray | None = None  # class weights c_y per element, when the loss has them
+    # Per element, the magnitude of a normalising sum the loss takes the log of (sum exp z or sum p),
+    # times how much of it enters: rounding that sum of inner_terms terms moves l by this much per u.
+    normaliser: np.ndarray | None = None
 
 
 def vectorize(fn):

@@ -40,6 +40,11 @@ def binary_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, from_logi
     return PerSample(np.asarray(values, dtype=object), inner_terms=n)
 
 
+def _normalises(from_logits: bool, sem: Semantics) -> bool:
+    """Whether log p goes through a normalising sum over the row (log-sum-exp, or p / sum p)."""
+    return bool(from_logits or sem["renormalize"])
+
+
 def _log_probabilities(row, from_logits: bool, sem: Semantics, dtype: str) -> list:
     """log p for one row of logits or probabilities, with the semantics' renormalisation and clipping."""
     if from_logits:
@@ -71,10 +76,13 @@ def categorical_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, from
     targets, batch_shape = _rows(np.asarray(y, dtype=object), axis)
     preds, _ = _rows(y_pred, axis)
     out = np.empty(len(preds), dtype=object)
+    normaliser = np.empty(len(preds), dtype=object)
     for i, (t, row) in enumerate(zip(targets, preds)):
         logp = _log_probabilities(row, from_logits, sem, dtype)
         out[i] = -mpmath.fsum(xlogy(a, b) for a, b in zip(t, logp))
-    return PerSample(out.reshape(batch_shape), inner_terms=preds.shape[-1])
+        # every log p_k carries the normaliser's rounding, weighted by its target y'_k
+        normaliser[i] = mpmath.fsum(abs(a) for a in t) if _normalises(from_logits, sem) else mpmath.mpf(0)
+    return PerSample(out.reshape(batch_shape), inner_terms=preds.shape[-1], normaliser=normaliser.reshape(batch_shape))
 
 
 def sparse_categorical_crossentropy(
@@ -96,4 +104,6 @@ def sparse_categorical_crossentropy(
         if weights is not None:
             weights[i] = mpmath.mpf(class_weight[label])
     reshape = lambda a: None if a is None else a.reshape(batch_shape)
-    return PerSample(out.reshape(batch_shape), mask=reshape(mask), inner_terms=preds.shape[-1], item_weights=reshape(weights))
+    normaliser = np.full(len(preds), mpmath.mpf(1 if _normalises(from_logits, sem) else 0), dtype=object)
+    return PerSample(out.reshape(batch_shape), mask=reshape(mask), inner_terms=preds.shape[-1],
+                     item_weights=reshape(weights), normaliser=reshape(normaliser))
