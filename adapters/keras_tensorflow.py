@@ -132,15 +132,17 @@ class KerasTensorFlowAdapter(Adapter):
                 "epsilon": keras.backend.epsilon(), "floatx": keras.backend.floatx()}
 
     def handle_identities(self) -> list[tuple[str, str, bool]]:
-        """(alias, qualified name of tf.keras.losses.get(alias), is it the canonical function object)."""
+        """(alias, qualified name of what tf.keras.losses.get(alias) returned, whether that is the canonical
+        handle: the very function object for function aliases, an instance of the Loss class for class names)."""
         losses = tf_module().keras.losses
         rows = []
         for loss, aliases in _KNOWN_ALIASES.items():
-            canonical = getattr(losses, _FUNCTION[loss])
+            canonical, cls = getattr(losses, _FUNCTION[loss]), getattr(losses, _CLASS[loss])
             for alias in aliases:
                 got = losses.get(alias)  # class names come back as a fresh Loss instance
                 kind = got if inspect.isfunction(got) else type(got)
-                rows.append((alias, f"{kind.__module__}.{kind.__qualname__}", got is canonical))
+                same = got is canonical or (not inspect.isfunction(got) and isinstance(got, cls))
+                rows.append((alias, f"{kind.__module__}.{kind.__qualname__}", same))
         return rows
 
     # -- the contract ----------------------------------------------------------------------------

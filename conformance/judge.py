@@ -147,8 +147,13 @@ def _fidelity(record: dict, case: Case, exact, tol: tolerance.Tolerance) -> None
     record["ideal_exact"] = ideal.digits(40)
     record["ideal_ulp_error"] = float(np.max(distances)) if distances.size else 0.0
     finite_made_infinite = any(mpmath.isfinite(i) and not mpmath.isfinite(d) for d, i in zip(declared, ideal_values))
+    written = np.asarray(oracle.evaluate(case, exact.semantics.as_written()).value, dtype=object).ravel()
+    rounding_defeats_guard = any(mpmath.isfinite(w) and not mpmath.isfinite(d) for d, w in zip(declared, written))
     if finite_made_infinite:
         record["hazard"] = f"the {case.semantics} convention turns a finite ideal value into inf or NaN"
+    elif rounding_defeats_guard:
+        record["hazard"] = (f"the {case.semantics} guard constants rounded to {case.dtype} no longer keep the loss "
+                            "finite (e.g. 1 - 1e-7 rounds to 1): the value is infinite where the convention as written is finite")
     elif distances.size and np.any(distances > tol.ulps):
         record["hazard"] = (f"the {case.semantics} convention moves the value {record['ideal_ulp_error']:.3g} ULPs "
                             f"from the ideal (tolerance {float(np.max(tol.ulps)):.3g})")

@@ -17,6 +17,7 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "log_clamp": ("guard", "every log is clamped from below at this value (torch: -100)"),
     "renormalize": ("guard", "categorical probabilities divided by their sum: 'before_clip' or 'after_clip'"),
     "cast_inputs": ("guard", "inputs are cast to this dtype before anything else"),
+    "round_constants": ("guard", "guard constants (eps, 1 - eps) are rounded to the compute dtype, as frameworks do"),
     "reduce_in": ("guard", "the result is computed (at least reduced) in this dtype, whatever the input dtype"),
     "axis_reduction": ("structure", "how the class/feature axis is reduced into per-sample losses: 'mean' or 'none'"),
     "smoothing_classes": ("structure", "which axis gives K in label smoothing y(1-ls)+ls/K: 'axis' or 'last_axis'"),
@@ -29,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "log_clamp": None,
     "renormalize": None,
     "cast_inputs": None,
+    "round_constants": True,
     "reduce_in": None,
     "axis_reduction": "mean",
     "smoothing_classes": "axis",
@@ -55,6 +57,11 @@ class Semantics:
         """The same function with every numerical guard removed: what this convention *means*."""
         kept = {k: v for k, v in self.switches.items() if SWITCHES[k][0] == "structure"}
         return Semantics(f"{self.name}~ideal", kept, self.citation, "guards removed")
+
+    def as_written(self) -> "Semantics":
+        """The same convention with its constants exact (1e-7 itself, not 1e-7 rounded to float16):
+        what the guard is meant to do, to tell when rounding defeats it."""
+        return Semantics(f"{self.name}~as-written", {**self.switches, "round_constants": False}, self.citation)
 
     def describe(self) -> str:
         on = [f"{k}={v}" for k, v in sorted(self.switches.items()) if v != DEFAULTS[k]]

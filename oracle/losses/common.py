@@ -32,6 +32,9 @@ def constant(value: float, dtype: str) -> mpmath.mpf:
 
 def clip_bounds(sem: Semantics, dtype: str):
     eps = sem["clip_epsilon"]
+    if not sem["round_constants"]:
+        exact_eps = mpmath.mpf(str(eps))  # the decimal constant as written in the source
+        return exact_eps, 1 - exact_eps
     # Keras writes clip_by_value(p, epsilon(), 1.0 - epsilon()): 1 - eps is a Python float first.
     return constant(eps, dtype), constant(1.0 - float(eps), dtype)
 

@@ -1,0 +1,89 @@
+"""The command line: usage errors are one line, a candidate plugs in from outside the repo, --report writes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_suite(*args, env=None, cwd=ROOT, timeout=600):
+    return subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "tests" / "conformance"), "-q", "-p", "no:cacheprovider",
+                           "--rootdir", str(ROOT), *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--impl=nosuch"], "ERROR: --impl nosuch: unknown implementation; known: numpy, tf, tf1, torch, or package.module:Class"),
+    (["--impl=nosuch.module:Thing"], "ERROR: --impl nosuch.module:Thing: cannot import it (No module named 'nosuch')"),
+    (["--dtype=float8"], "ERROR: --dtype float8: unknown dtype; known: float16, bfloat16, float32, float64"),
+])
+def test_usage_errors_are_one_line(args, message):
+    result = run_suite(*args)
+    assert result.returncode == 4
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert lines == [message], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+CANDIDATE = '''
+    """A candidate library's adapter, written from the README alone."""
+    import numpy as np
+
+    from adapters.base import Adapter, Unsupported
+
+
+    class Candidate(Adapter):
+        name = "candidate"
+        library = "numpy"
+        semantics = {"mean_squared_error": "ideal"}
+
+        def mean_squared_error(self, case):
+            if case.y_true.shape != case.y_pred.shape:
+                raise ValueError("shape mismatch")
+            per_sample = ((case.y_true - case.y_pred) ** 2).mean(axis=-1)
+            if case.sample_weight is not None:
+                raise Unsupported("candidate takes no sample weights")
+            if case.reduction == "none":
+                return per_sample
+            if case.reduction == "sum":
+                return per_sample.sum()
+            if case.reduction == "sum_over_batch_size":
+                return per_sample.mean()
+            raise Unsupported(f"candidate has no reduction {case.reduction}")
+'''
+
+
+def test_candidate_plugs_in_by_module_and_class(tmp_path):
+    package = tmp_path / "theirpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "adapter.py").write_text(textwrap.dedent(CANDIDATE))
+    report = tmp_path / "out" / "candidate.html"
+    result = run_suite("--impl=theirpkg.adapter:Candidate", f"--report={report}", env={"PYTHONPATH": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    doc = json.loads(report.with_suffix(".json").read_text())
+    mine = [r for r in doc["records"] if r.get("impl") == "candidate"]
+    assert {r["verdict"] for r in mine} == {"pass", "unsupported"}
+    assert any(r["loss"] == "mean_squared_error" and r["verdict"] == "pass" for r in mine)
+    assert any(r["loss"] == "binary_crossentropy" and "does not implement" in r["explanation"] for r in mine)
+    assert report.exists() and "candidate" in report.read_text()
+
+
+def test_report_writes_json_lines_json_and_html(tmp_path):
+    report = tmp_path / "index.html"
+    result = run_suite("--impl=numpy", f"--report={report}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    doc = json.loads((tmp_path / "index.json").read_text())
+    assert doc["format"] == "lossconf-results" and doc["run"]["implementations"][0]["name"] == "numpy"
+    kinds = {r["kind"] for r in doc["records"]}
+    assert kinds == {"conformance", "doc", "invalid"}
+    streamed = (tmp_path / "index.jsonl").read_text().splitlines()
+    assert len(streamed) == len(doc["records"]) + 1  # the run header, then one line per record
+    assert "<html" in report.read_text().lower()
