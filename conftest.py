@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,12 @@ def pytest_addoption(parser):
                     help="write results JSON (and JSON lines while running) and the HTML report beside PATH, "
                          "e.g. reports/index.html -> reports/index.json + reports/index.html")
     group.addoption("--profile", default="quick", choices=PROFILES, help="hypothesis settings profile (default: quick)")
+    group.addoption("--seed", default=0, type=int, help="seed of every generated case; the same seed gives the same cases (default: 0)")
+    group.addoption("--isolation", default="process", choices=("process", "inprocess"),
+                    help="run each implementation in a worker process, so a crash or hang costs one case (default), "
+                         "or in the pytest process (faster to debug)")
+    group.addoption("--case-timeout", default=120.0, type=float, metavar="SECONDS",
+                    help="per-case time limit in a worker process; the worker is killed and restarted (default: 120)")
 
 
 def _usage_error(message: str):
@@ -37,8 +44,9 @@ def pytest_configure(config):
     from adapters.registry import UnknownImplementation, resolve
 
     names = [n.strip() for opt in (config.getoption("--impl") or ["numpy"]) for n in opt.split(",") if n.strip()]
+    isolation, timeout = config.getoption("--isolation"), config.getoption("--case-timeout")
     try:
-        adapters = [resolve(n) for n in dict.fromkeys(names)]
+        adapters = [resolve(n, isolation=isolation, case_timeout=timeout) for n in dict.fromkeys(names)]
     except UnknownImplementation as exc:
         _usage_error(str(exc))
     dts = [d.strip() for d in config.getoption("--dtype").split(",") if d.strip()]
@@ -52,7 +60,7 @@ def pytest_configure(config):
         dtypes=dts,
         devices=["cpu", "cuda"] if device == "all" else [device],
         profile=config.getoption("--profile"),
-        seed=None,
+        seed=config.getoption("--seed"),
         report=Path(report) if report else None,
     )
     try:
@@ -65,10 +73,19 @@ def pytest_configure(config):
         pass
 
 
+    # CI systems stop a run with SIGTERM: turn it into an interrupt so the results gathered so far are written
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+
 def pytest_report_header(config):
     s = config.lossconf
     return [f"lossconf: impl={','.join(f'{a.name} ({a.version()})' for a in s.adapters)} "
-            f"dtypes={','.join(s.dtypes)} devices={','.join(s.devices)} profile={s.profile}"]
+            f"dtypes={','.join(s.dtypes)} devices={','.join(s.devices)} profile={s.profile} seed={s.seed} "
+            f"isolation={config.getoption('--isolation')}"]
 
 
 @pytest.fixture(scope="session")
@@ -76,12 +93,22 @@ def lossconf(pytestconfig) -> Session:
     return pytestconfig.lossconf
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Write the results even when the run was interrupted; stop the workers."""
+    state = getattr(session.config, "lossconf", None)
+    if state is None:
+        return
+    state.written = state.finish() if state.records else []
+    for adapter in state.adapters:
+        getattr(adapter, "close", lambda: None)()
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    session = getattr(config, "lossconf", None)
-    if session is None or not session.records:
+    state = getattr(config, "lossconf", None)
+    if state is None or not state.records:
         return
     terminalreporter.section("lossconf verdicts")
-    for line in session.summary():
+    for line in state.summary():
         terminalreporter.write_line(line)
-    for path in session.finish():
+    for path in getattr(state, "written", []):
         terminalreporter.write_line(f"wrote {path}")

@@ -33,7 +33,20 @@ def _load_target(target: str):
     return getattr(module, attr)
 
 
-def resolve(spec: str) -> Adapter:
+def resolve(spec: str, isolation: str = "inprocess", case_timeout: float = 120.0) -> Adapter:
+    """An adapter for ``spec``: the adapter itself, or (isolation="process") a proxy running it in a worker."""
+    if isolation == "process":
+        from conformance.worker import IsolatedAdapter, IsolationFailure, WorkerRaised
+
+        resolve_direct(spec)  # fail fast, in this process, with the one-line error for unknown names
+        try:
+            return IsolatedAdapter(spec, case_timeout=case_timeout)
+        except (IsolationFailure, WorkerRaised) as exc:
+            raise UnknownImplementation(f"--impl {spec}: cannot start it ({exc})") from None
+    return resolve_direct(spec)
+
+
+def resolve_direct(spec: str) -> Adapter:
     """An adapter instance for ``spec``; UnknownImplementation (one line) when it cannot be found."""
     if spec in BUILTIN:
         cls = _load_target(BUILTIN[spec])

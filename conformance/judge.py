@@ -17,6 +17,7 @@ import oracle
 from adapters.base import Adapter, Unsupported
 from conformance import dtypes, tolerance
 from conformance.case import Case
+from conformance.worker import IsolationFailure, WorkerRaised
 
 
 def _got_list(got: np.ndarray) -> list:
@@ -53,6 +54,13 @@ def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str
     return None
 
 
+def _reproducer(adapter: Adapter, case: Case) -> str | None:
+    try:
+        return adapter.reproducer(case)
+    except Exception as exc:  # a reproducer is a courtesy: never let it cost the case
+        return f"# no reproducer: {type(exc).__name__}: {exc}"
+
+
 def _base_record(adapter: Adapter, case: Case) -> dict:
     return {
         "impl": adapter.name,
@@ -68,7 +76,7 @@ def _base_record(adapter: Adapter, case: Case) -> dict:
         "origin": case.origin,
         "inputs": {k: case.to_dict()[k] for k in ("y_true", "y_pred", "sample_weight")},
         "oracle_reproducer": case.reproducer(),
-        "reproducer": adapter.reproducer(case),
+        "reproducer": _reproducer(adapter, case),
         "expectation": None,
         "hazard": None,
         "matched_semantics": None,
@@ -80,14 +88,19 @@ def _base_record(adapter: Adapter, case: Case) -> dict:
 
 
 def run(adapter: Adapter, case: Case):
-    """Call the adapter: ("value", array) | ("unsupported", reason) | ("raised", "Type: message")."""
-    support = adapter.supports(case)
-    if support is not True:
-        return "unsupported", str(support)
+    """Call the adapter: ("value", array) | ("unsupported", reason) | ("raised", "Type: message")
+    | ("failed", why): its worker hung or died, which is never a clean rejection."""
     try:
+        support = adapter.supports(case)
+        if support is not True:
+            return "unsupported", str(support)
         return "value", adapter.compute(case)
     except Unsupported as exc:
         return "unsupported", str(exc)
+    except IsolationFailure as exc:
+        return "failed", str(exc)
+    except WorkerRaised as exc:
+        return "raised", str(exc)
     except Exception as exc:  # the library under test raised: an outcome, not a crash of the suite
         return "raised", f"{type(exc).__name__}: {exc}".strip()[:2000]
 
@@ -105,9 +118,11 @@ def judge(adapter: Adapter, case: Case) -> dict:
     outcome, payload = run(adapter, case)
     if outcome == "unsupported":
         return {**record, "verdict": "unsupported", "explanation": payload}
+    if outcome == "failed":
+        return {**record, "verdict": "error", "raised": payload, "explanation": payload}
     if outcome == "raised":
         return {**record, "verdict": "error", "raised": payload, "explanation": "raised on valid input"}
-    got = payload
+    got = np.asarray(payload)
     record["got"] = _got_list(got)
     record["got_dtype"] = str(got.dtype)
     values = np.asarray(exact.value, dtype=object)
@@ -164,6 +179,8 @@ def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> d
     outcome, payload = run(adapter, case)
     if outcome == "unsupported":
         return {**record, "verdict": "unsupported", "explanation": payload}
+    if outcome == "failed":
+        return {**record, "verdict": "error", "raised": payload, "explanation": payload}
     if outcome == "raised":
         return {**record, "verdict": "pass", "raised": payload, "explanation": f"raised on invalid input ({reason})"}
     record["got"] = _got_list(payload)
