@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adapters import reproduce
 from adapters.base import Adapter, Unsupported
 from adapters.mapping import align_weights
 from conformance.case import Case
@@ -49,10 +50,37 @@ class NumpyReferenceAdapter(Adapter):
         "mean_squared_error": "ideal",
     }
 
+    def compute(self, case: Case):
+        self._validate(case)
+        return super().compute(case)
+
+    @staticmethod
+    def _validate(case: Case) -> None:
+        """A careful library refuses what it cannot mean instead of returning a plausible number."""
+        k = case.kwargs
+        if case.y_pred.size == 0:
+            raise ValueError("empty batch")
+        if not 0.0 <= k.get("label_smoothing", 0.0) <= 1.0:
+            raise ValueError("label_smoothing must lie in [0, 1]")
+        if not -case.y_pred.ndim <= k.get("axis", -1) < case.y_pred.ndim:
+            raise ValueError("axis out of range")
+        if case.sample_weight is not None:
+            w = case.sample_weight
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("sample weights must be finite and non-negative")
+            if w.ndim and w.shape[0] != case.y_pred.shape[0]:
+                raise ValueError("one sample weight per sample")
+        if not np.all(np.isfinite(case.y_pred)) or not np.all(np.isfinite(case.y_true)):
+            raise ValueError("inputs must be finite")
+        probabilities = case.loss != "mean_squared_error" and not k.get("from_logits")
+        if probabilities and (case.y_pred.min() < 0 or case.y_pred.max() > 1):
+            raise ValueError("probabilities must lie in [0, 1]")
+        if case.loss in ("binary_crossentropy", "categorical_crossentropy") and (case.y_true.min() < 0 or case.y_true.max() > 1):
+            raise ValueError("targets must lie in [0, 1]")
+
     @staticmethod
     def _same_shapes(case: Case) -> None:
-        # A careful implementation refuses what it cannot mean: (32,1) labels against (32,10)
-        # predictions would otherwise broadcast silently.
+        # (32,1) labels against (32,10) predictions would otherwise broadcast silently.
         if case.y_true.shape != case.y_pred.shape:
             raise ValueError(f"y_true {case.y_true.shape} and y_pred {case.y_pred.shape} must have the same shape")
 
@@ -108,3 +136,18 @@ class NumpyReferenceAdapter(Adapter):
     def mean_squared_error(self, case: Case):
         self._same_shapes(case)
         return _reduce(((case.y_true - case.y_pred) ** 2).mean(axis=-1), case)
+
+    def reproducer(self, case: Case) -> str:
+        """The case built from literal arrays and handed to this adapter: the library here *is* lossconf's numpy code."""
+        try:
+            body = [reproduce.array("numpy", case.y_true, "y_true"), reproduce.array("numpy", case.y_pred, "y_pred")]
+            keywords = {"params": case.kwargs, "reduction": case.reduction, "semantics": case.semantics, "dtype": case.dtype}
+            if case.sample_weight is not None:
+                body.append(reproduce.array("numpy", case.sample_weight, "sample_weight"))
+                keywords["sample_weight"] = reproduce.Source("sample_weight")
+            make = reproduce.call_args([repr(case.loss), "y_true", "y_pred"], keywords)
+            body += [f"case = Case.make({make})", f"loss = {type(self).__name__}().compute(case)"]
+        except Exception:  # a reproducer is a courtesy; the generic one always works
+            return super().reproducer(case)
+        imports = ["from conformance.case import Case", f"from {type(self).__module__} import {type(self).__name__}"]
+        return reproduce.script("numpy", case, body + [reproduce.printed("numpy", "loss")], extra_imports=imports)

@@ -1,8 +1,6 @@
 """Where cases come from: the worked examples of the specs, and the invalid inputs to try."""
 from __future__ import annotations
 
-import numpy as np
-
 import specs
 from conformance.case import Case
 
@@ -21,11 +19,3 @@ def example_case(spec, example, *, dtype=None, semantics=None, device="cpu", var
         reduction=example["reduction"], semantics=semantics or example["semantics"],
         device=device, variant=variant, origin=f"example:{example['id']}",
     )
-
-
-def invalid_cases():
-    """(id, loss, params, y_true, y_pred): inputs the oracle rejects, that an implementation should too."""
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(32, 10))
-    yield ("sparse-labels-to-categorical", "categorical_crossentropy", {"from_logits": True},
-           rng.integers(0, 10, size=(32, 1)), logits)

@@ -184,8 +184,11 @@ def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> d
     if outcome == "raised":
         return {**record, "verdict": "pass", "raised": payload, "explanation": f"raised on invalid input ({reason})"}
     record["got"] = _got_list(payload)
+    if not np.all(np.isfinite(np.asarray(payload, dtype=np.float64))):
+        # NaN or inf propagated from the bad input: the caller is told, as IEEE arithmetic intends
+        return {**record, "verdict": "pass", "explanation": f"returned inf/NaN for invalid input ({reason})"}
     return {**record, "verdict": "accepted_invalid",
-            "explanation": f"returned a value for invalid input: {reason}"}
+            "explanation": f"returned a finite value for invalid input: {reason}"}
 
 
 def crash_record(adapter: Adapter, case: Case, exc: BaseException) -> dict:

@@ -1,4 +1,5 @@
-"""Inputs outside a loss's domain: the oracle rejects them, and an implementation should raise too."""
+"""Inputs outside a loss's domain (generated from the specs): the oracle rejects them, and an
+implementation should raise too; returning a number is recorded as accepted_invalid."""
 from __future__ import annotations
 
 import pytest
@@ -11,13 +12,14 @@ from conformance.case import Case
 def test_invalid_input_is_rejected(lossconf, impl_axes, invalid):
     impl, variant, device, dtype = impl_axes
     adapter = lossconf.adapter(impl)
-    name, loss, params, y_true, y_pred = invalid
-    case = Case.make(loss, y_true, y_pred, params=params, dtype=dtype, reduction="sum_over_batch_size",
-                     semantics=adapter.semantics_for(loss) or "ideal", device=device, variant=variant,
-                     origin=f"invalid:{name}")
+    case = Case.make(invalid.loss, invalid.y_true, invalid.y_pred, params=invalid.params, dtype=dtype,
+                     sample_weight=invalid.sample_weight, reduction="sum",
+                     semantics=adapter.semantics_for(invalid.loss) or "ideal", device=device, variant=variant,
+                     origin=f"invalid:{invalid.id}")
     with pytest.raises(ValueError):  # the oracle's side of the contract, checked on every run
         oracle.evaluate(case)
     with lossconf.timed(impl):
         record = judge.judge(adapter, case)
-    record["test_id"] = f"{impl}-{variant}-{device}-{dtype}-{name}"
+    record["test_id"] = f"{impl}-{variant}-{device}-{dtype}-{invalid.id}"
+    record["invalid_class"] = invalid.id.split("/", 1)[1]
     outcome.settle(record, lossconf)

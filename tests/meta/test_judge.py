@@ -73,6 +73,10 @@ class NoShapeCheck(NumpyReferenceAdapter):
     def _same_shapes(case):
         return None
 
+    @staticmethod
+    def _validate(case):
+        return None
+
 
 def test_correct_reference_passes():
     assert judge.judge(NumpyReferenceAdapter(), bce_case())["verdict"] == "pass"

@@ -1,0 +1,113 @@
+"""Invalid inputs, generated from each spec's declared domains (input kinds, shapes, parameter ranges).
+
+Each generator takes a valid base case of a loss and breaks one thing. The oracle rejects every result
+with a ValueError; the suite records whether each implementation raised (as it should) or returned a
+number (``accepted_invalid``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import specs
+
+BATCH, CLASSES = 4, 3
+
+
+@dataclass(frozen=True)
+class InvalidInput:
+    id: str  # e.g. "sparse_categorical_crossentropy/label-at-num-classes"
+    loss: str
+    why: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    params: dict
+    sample_weight: np.ndarray | None = None
+
+
+def _base(spec, rng, from_logits: bool):
+    """A valid (y_true, y_pred) of shape (BATCH, CLASSES) for the spec's input kinds."""
+    kinds = spec.inputs
+    if from_logits:
+        y_pred = rng.normal(size=(BATCH, CLASSES))
+    elif kinds["y_pred"] == "probability":
+        raw = rng.uniform(0.05, 1.0, size=(BATCH, CLASSES))
+        y_pred = raw / raw.sum(axis=-1, keepdims=True) if kinds.get("positive_row_sums") else raw
+    else:
+        y_pred = rng.normal(size=(BATCH, CLASSES))
+    labels = rng.integers(0, CLASSES, size=BATCH)
+    if kinds["y_true"] == "class_index":
+        y_true = labels
+    elif kinds["y_true"] == "probability":
+        y_true = np.eye(CLASSES)[labels] if kinds.get("positive_row_sums") else rng.integers(0, 2, size=(BATCH, CLASSES)).astype(float)
+    else:
+        y_true = rng.normal(size=(BATCH, CLASSES))
+    return y_true, y_pred
+
+
+def _breakages(spec):
+    """(id, why, needs_probabilities, mutate) where mutate(y_true, y_pred, rng) -> (y_true, y_pred, weights, params)."""
+    kinds = spec.inputs
+    same = kinds["shapes"] == "same"
+    out = []
+    add = lambda *a: out.append(a)
+    if kinds["y_true"] == "class_index":
+        add("label-at-num-classes", "a label equal to the number of classes", False,
+            lambda t, p, r: (np.r_[CLASSES, t[1:]], p, None, {}))
+        add("label-negative", "a negative label", False, lambda t, p, r: (np.r_[-2, t[1:]], p, None, {}))
+        add("label-minus-one", "label -1 where it is not the ignore value", False, lambda t, p, r: (np.r_[-1, t[1:]], p, None, {}))
+        add("label-minus-100", "label -100 (torch's default ignore_index) where nothing is ignored", False,
+            lambda t, p, r: (np.r_[-100, t[1:]], p, None, {}))
+        add("one-hot-where-sparse-expected", "one-hot targets given to a sparse loss", False,
+            lambda t, p, r: (np.eye(CLASSES, dtype=np.int64)[t], p, None, {}))
+    if same and kinds.get("positive_row_sums"):
+        add("sparse-where-one-hot-expected", "integer labels of shape (N, 1) given to a dense loss", False,
+            lambda t, p, r: (r.integers(0, CLASSES, size=(BATCH, 1)), p, None, {}))
+    if same:
+        add("column-against-flat", "targets of shape (N, 1) against predictions of shape (N,)", False,
+            lambda t, p, r: (t[:, :1], p[:, 0], None, {}))
+    if kinds["y_true"] == "probability":
+        add("target-above-one", "a target above 1", False, lambda t, p, r: (_set(t, 1.5), p, None, {}))
+        add("target-negative", "a negative target", False, lambda t, p, r: (_set(t, -0.5), p, None, {}))
+    if kinds["y_pred"] == "probability":
+        add("probability-above-one", "a predicted probability above 1", True, lambda t, p, r: (t, _set(p, 1.5), None, {}))
+        add("probability-negative", "a negative predicted probability", True, lambda t, p, r: (t, _set(p, -0.5), None, {}))
+    add("nan-prediction", "a NaN prediction", False, lambda t, p, r: (t, _set(p, np.nan), None, {}))
+    add("inf-prediction", "an infinite prediction", False, lambda t, p, r: (t, _set(p, np.inf), None, {}))
+    if kinds["y_true"] != "class_index":
+        add("nan-target", "a NaN target", False, lambda t, p, r: (_set(t, np.nan), p, None, {}))
+    add("empty-batch", "an empty batch", False, lambda t, p, r: (t[:0], p[:0], None, {}))
+    add("negative-weight", "a negative sample weight", False, lambda t, p, r: (t, p, np.r_[-1.0, np.ones(BATCH - 1)], {}))
+    add("nan-weight", "a NaN sample weight", False, lambda t, p, r: (t, p, np.r_[np.nan, np.ones(BATCH - 1)], {}))
+    add("weight-wrong-shape", "sample weights of the wrong length", False, lambda t, p, r: (t, p, np.ones(BATCH + 1), {}))
+    for name, p in spec.params.items():
+        if p["type"] == "float" and "max" in p:
+            add(f"{name}-above-range", f"{name} above its range [{p.get('min')}, {p['max']}]", False,
+                lambda t, pr, r, name=name, v=p["max"] + 0.5: (t, pr, None, {name: v}))
+        if p["type"] == "float" and "min" in p:
+            add(f"{name}-below-range", f"{name} below its range [{p['min']}, {p.get('max')}]", False,
+                lambda t, pr, r, name=name, v=p["min"] - 0.5: (t, pr, None, {name: v}))
+        if name == "axis":
+            add("axis-out-of-range", "an axis the predictions do not have", False, lambda t, pr, r: (t, pr, None, {"axis": 2}))
+    return out
+
+
+def _set(a: np.ndarray, value) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.flat[0] = value
+    return a
+
+
+def invalid_inputs(seed: int = 0):
+    """Every invalid input of every spec, in a stable order determined by ``seed``."""
+    for spec in specs.all_specs().values():
+        rng = np.random.default_rng([seed, sum(map(ord, spec.name))])
+        has_logits = "from_logits" in spec.params
+        for name, why, needs_probabilities, mutate in _breakages(spec):
+            from_logits = has_logits and not needs_probabilities
+            y_true, y_pred = _base(spec, rng, from_logits)
+            y_true, y_pred, weights, params = mutate(y_true, y_pred, rng)
+            if has_logits:
+                params = {"from_logits": from_logits, **params}
+            yield InvalidInput(f"{spec.name}/{name}", spec.name, why, np.asarray(y_true), np.asarray(y_pred), params, weights)
