@@ -21,13 +21,13 @@ def pytest_addoption(parser):
                     help="implementation(s) under test: built-in names (numpy, tf, tf1, torch), an installed "
                          "'lossconf.adapters' entry point, or package.module:Class; repeat or comma-separate "
                          "for a side-by-side run (default: numpy)")
-    group.addoption("--device", default="cpu", choices=DEVICES, help="device(s) to run on (default: cpu)")
+    group.addoption("--device", default="cpu", help="device(s) to run on: cpu, cuda or all (default: cpu)")
     group.addoption("--dtype", default="float32,float64", metavar="LIST",
                     help="comma-separated dtypes among float16,bfloat16,float32,float64 (default: float32,float64)")
     group.addoption("--report", default=None, metavar="PATH",
                     help="write results JSON (and JSON lines while running) and the HTML report beside PATH, "
                          "e.g. reports/index.html -> reports/index.json + reports/index.html")
-    group.addoption("--profile", default="quick", choices=PROFILES, help="hypothesis settings profile (default: quick)")
+    group.addoption("--profile", default="quick", help="hypothesis settings profile: quick (CI) or full (a night run); default quick")
     group.addoption("--seed", default=0, type=int, help="seed of every generated case; the same seed gives the same cases (default: 0)")
     group.addoption("--isolation", default="process", choices=("process", "inprocess"),
                     help="run each implementation in a worker process, so a crash or hang costs one case (default), "
@@ -41,7 +41,16 @@ def _usage_error(message: str):
 
 
 def pytest_configure(config):
+    import specs
     from adapters.registry import UnknownImplementation, resolve
+
+    for option, allowed in (("--device", DEVICES), ("--profile", PROFILES)):
+        if config.getoption(option) not in allowed:
+            _usage_error(f"{option} {config.getoption(option)}: unknown; known: {', '.join(allowed)}")
+    try:
+        specs.all_specs()  # a bad spec is one line naming its file and field, before any test runs
+    except specs.SpecError as exc:
+        _usage_error(f"spec error: {exc}")
 
     names = [n.strip() for opt in (config.getoption("--impl") or ["numpy"]) for n in opt.split(",") if n.strip()]
     isolation, timeout = config.getoption("--isolation"), config.getoption("--case-timeout")

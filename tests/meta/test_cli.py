@@ -23,6 +23,8 @@ def run_suite(*args, env=None, cwd=ROOT, timeout=600):
     (["--impl=nosuch"], "ERROR: --impl nosuch: unknown implementation; known: numpy, tf, tf1, torch, or package.module:Class"),
     (["--impl=nosuch.module:Thing"], "ERROR: --impl nosuch.module:Thing: cannot import it (No module named 'nosuch')"),
     (["--dtype=float8"], "ERROR: --dtype float8: unknown dtype; known: float16, bfloat16, float32, float64"),
+    (["--device=gpu"], "ERROR: --device gpu: unknown; known: cpu, cuda, all"),
+    (["--profile=nightly"], "ERROR: --profile nightly: unknown; known: quick, full"),
 ])
 def test_usage_errors_are_one_line(args, message):
     result = run_suite(*args)
@@ -30,6 +32,30 @@ def test_usage_errors_are_one_line(args, message):
     lines = [l for l in result.stderr.splitlines() if l.strip()]
     assert lines == [message], result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_bad_spec_is_one_line(tmp_path, monkeypatch):
+    import shutil
+    spec = ROOT / "specs" / "mean_squared_error.yaml"
+    saved = spec.read_text()
+    try:
+        spec.write_text(saved.replace("shapes: same", "shapes: ragged"))
+        result = run_suite()
+    finally:
+        spec.write_text(saved)
+    assert result.returncode == 4
+    assert [l for l in result.stderr.splitlines() if l.strip()] == [
+        "ERROR: spec error: mean_squared_error.yaml: field inputs/shapes: 'ragged' is not one of ['same', 'sparse']"]
+
+
+def test_the_same_seed_gives_the_same_cases():
+    from conformance.invalid import invalid_inputs
+    import numpy as np
+
+    first, again, other = (list(invalid_inputs(seed)) for seed in (0, 0, 1))
+    same = lambda a, b: a.id == b.id and np.array_equal(a.y_pred, b.y_pred, equal_nan=True)
+    assert all(same(a, b) for a, b in zip(first, again))
+    assert not all(same(a, b) for a, b in zip(first, other))
 
 
 CANDIDATE = '''
@@ -45,8 +71,8 @@ CANDIDATE = '''
         semantics = {"mean_squared_error": "ideal"}
 
         def mean_squared_error(self, case):
-            if case.y_true.shape != case.y_pred.shape:
-                raise ValueError("shape mismatch")
+            if case.y_true.shape != case.y_pred.shape or case.y_pred.size == 0:
+                raise ValueError("shapes must match and be non-empty")
             per_sample = ((case.y_true - case.y_pred) ** 2).mean(axis=-1)
             if case.sample_weight is not None:
                 raise Unsupported("candidate takes no sample weights")
