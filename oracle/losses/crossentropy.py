@@ -12,8 +12,9 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from conformance import dtypes
 from oracle.losses.common import (
-    PerSample, axis_mean, clip, clip_bounds, log, log_one_minus, logsumexp, move_axis_last, softplus, xlogy,
+    PerSample, axis_mean, clip, clip_bounds, constant, log, log_one_minus, logsumexp, move_axis_last, softplus, xlogy,
 )
 from oracle.semantics import Semantics
 
@@ -26,6 +27,12 @@ def _bce_from_logits(y, z):
 def _bce_from_probabilities(y, p, sem: Semantics, dtype: str):
     if sem["clip_epsilon"] is not None:
         p = clip(p, *clip_bounds(sem, dtype))
+    if sem["log_offset"] is not None:
+        # Keras 2: log(output + eps) and log(1 - output + eps), each sum rounded in the compute dtype
+        eps = constant(sem["log_offset"], dtype) if sem["round_constants"] else mpmath.mpf(str(sem["log_offset"]))
+        one_minus = dtypes.round_to(1 - p, dtype) if sem["one_minus_in_dtype"] else 1 - p
+        shifted = (lambda v: dtypes.round_to(v, dtype)) if sem["round_constants"] else (lambda v: v)
+        return -(xlogy(y, log(shifted(p + eps), sem)) + xlogy(1 - y, log(shifted(one_minus + eps), sem)))
     return -(xlogy(y, log(p, sem)) + xlogy(1 - y, log_one_minus(p, sem, dtype)))
 
 
