@@ -126,12 +126,12 @@ def judge(adapter: Adapter, case: Case) -> dict:
     record["got"] = _got_list(got)
     record["got_dtype"] = str(got.dtype)
     values = np.asarray(exact.value, dtype=object)
-    tol = tolerance.derive(exact, oracle.condition(case))
-    record["tolerance_ulps"] = float(np.max(tol.ulps)) if tol.ulps.size else 0.0
-    _fidelity(record, case, exact, tol)
+    lazy = tolerance.LazyTolerance(exact, lambda: oracle.condition(case))
+    _fidelity(record, case, exact, lazy)
     if got.size != values.size:
         return {**record, "verdict": "error", "explanation": f"returned shape {got.shape}, expected {values.shape}"}
     errors = _errors(got, values, exact.ulp_dtype)
+    tol, record["tolerance_basis"] = lazy.settle(errors)
     record["ulp_error"] = float(np.max(errors)) if errors.size else 0.0
     exact_finite = np.array([bool(mpmath.isfinite(v)) for v in values.ravel()])
     got_finite = np.isfinite(np.asarray(got, dtype=np.float64).ravel())
@@ -149,7 +149,7 @@ def judge(adapter: Adapter, case: Case) -> dict:
             "explanation": f"{errors[worst]:.4g} ULPs from the exact value (tolerance {tol.ulps[worst]:.3g}) at element {worst}"}
 
 
-def _fidelity(record: dict, case: Case, exact, tol: tolerance.Tolerance) -> None:
+def _fidelity(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance) -> None:
     """Fill ideal_exact / ideal_ulp_error / hazard: what the declared convention does to the value."""
     try:
         ideal = oracle.evaluate(case, exact.semantics.idealised())
@@ -159,6 +159,7 @@ def _fidelity(record: dict, case: Case, exact, tol: tolerance.Tolerance) -> None
     declared = np.asarray(exact.value, dtype=object).ravel()
     distances = np.array([dtypes.ulp_error(d, i, exact.ulp_dtype)
                           for d, i in zip(declared, ideal_values)])
+    tol, _ = lazy.settle(distances)
     record["ideal_exact"] = ideal.digits(40)
     record["ideal_ulp_error"] = float(np.max(distances)) if distances.size else 0.0
     finite_made_infinite = any(mpmath.isfinite(i) and not mpmath.isfinite(d) for d, i in zip(declared, ideal_values))

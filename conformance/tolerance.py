@@ -23,7 +23,8 @@ tolerance is a finding.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import mpmath
 import numpy as np
@@ -67,3 +68,30 @@ def derive(exact, cond) -> Tolerance:
     # at least one ULP: a correctly rounded result may sit half an ULP away, and the exact value
     # itself is only known to its certified bits
     return Tolerance(np.maximum(e + s, 1.0), e, s)
+
+
+@dataclass
+class LazyTolerance:
+    """The tolerance, with the conditioning computed only when it can change a verdict.
+
+    The tolerance grows with cond, so an error within the tolerance derived *without* cond is within the
+    full tolerance too; only errors beyond that lower bound need the (costly) conditioning.
+    """
+    exact: object
+    condition: Callable[[], object]
+    _full: Tolerance | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        values = np.asarray(self.exact.value, dtype=object).ravel()
+        self.lower = derive(self.exact, [mpmath.mpf(0)] * max(1, values.size))
+
+    def full(self) -> Tolerance:
+        if self._full is None:
+            self._full = derive(self.exact, self.condition())
+        return self._full
+
+    def settle(self, errors: np.ndarray) -> tuple[Tolerance, str]:
+        """The tolerance to judge ``errors`` by, and its basis ("lower bound" or "derived")."""
+        if errors.size and np.all(errors <= self.lower.ulps):
+            return self.lower, "lower bound without conditioning (sufficient)"
+        return self.full(), "derived with conditioning"
