@@ -71,6 +71,16 @@ def round_to(x, dtype: str) -> mpmath.mpf:
     x = mpmath.mpf(x)
     if not mpmath.isfinite(x) or x == 0:
         return x
+    _, _, _, bits = x._mpf_
+    return _round(x, fmt, dtype, bits)
+
+
+def _round(x, fmt, dtype, bits):
+    with mpmath.workprec(max(bits, 53) + 64):  # exact: x's own bits plus room for the quotient
+        return _round_exact(x, fmt, dtype)
+
+
+def _round_exact(x, fmt, dtype):
     step = ulp(x, dtype)
     q = x / step
     n = mpmath.floor(q)
@@ -85,9 +95,14 @@ def round_to(x, dtype: str) -> mpmath.mpf:
 
 
 def ulp_error(got, exact_value, dtype: str) -> float:
-    """|got - exact| in ULPs of ``dtype`` at the exact value; inf when got is not finite and exact is."""
+    """|got - exact| in ULPs of ``dtype`` at the exact value; inf when got is not finite and exact is.
+
+    An exact value beyond the largest float is measured against its correct rounding, +-inf.
+    """
     e = mpmath.mpf(exact_value)
     g = got if isinstance(got, mpmath.mpf) else mpmath.mpf(float(got))
+    if mpmath.isfinite(e) and not mpmath.isfinite(round_to(e, dtype)):
+        e = round_to(e, dtype)
     if mpmath.isnan(g) or mpmath.isnan(e):
         return 0.0 if (mpmath.isnan(g) and mpmath.isnan(e)) else float("inf")
     if mpmath.isinf(e) or mpmath.isinf(g):

@@ -74,7 +74,8 @@ def _breakages(spec):
         add("probability-above-one", "a predicted probability above 1", True, lambda t, p, r: (t, _set(p, 1.5), None, {}))
         add("probability-negative", "a negative predicted probability", True, lambda t, p, r: (t, _set(p, -0.5), None, {}))
     add("nan-prediction", "a NaN prediction", False, lambda t, p, r: (t, _set(p, np.nan), None, {}))
-    add("inf-prediction", "an infinite prediction", False, lambda t, p, r: (t, _set(p, np.inf), None, {}))
+    if kinds["y_pred"] != "logit":  # an infinite logit is a limit the loss is defined at; an infinite probability is not
+        add("inf-prediction", "an infinite prediction", kinds["y_pred"] == "probability", lambda t, p, r: (t, _set(p, np.inf), None, {}))
     if kinds["y_true"] != "class_index":
         add("nan-target", "a NaN target", False, lambda t, p, r: (_set(t, np.nan), p, None, {}))
     add("empty-batch", "an empty batch", False, lambda t, p, r: (t[:0], p[:0], None, {}))

@@ -133,7 +133,8 @@ def judge(adapter: Adapter, case: Case) -> dict:
     errors = _errors(got, values, exact.ulp_dtype)
     tol, record["tolerance_basis"] = lazy.settle(errors)
     record["ulp_error"] = float(np.max(errors)) if errors.size else 0.0
-    exact_finite = np.array([bool(mpmath.isfinite(v)) for v in values.ravel()])
+    # finite, and still finite once correctly rounded to the dtype (beyond the largest float, inf is right)
+    exact_finite = np.array([bool(mpmath.isfinite(dtypes.round_to(v, exact.ulp_dtype))) for v in values.ravel()])
     got_finite = np.isfinite(np.asarray(got, dtype=np.float64).ravel())
     if np.any(exact_finite & ~got_finite):
         return {**record, "verdict": "nonfinite", "explanation": "returned inf or NaN where the exact value is finite"}

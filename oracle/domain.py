@@ -13,7 +13,9 @@ def _finite(name: str, a: np.ndarray) -> None:
 
 def _check_kind(name: str, a: np.ndarray, kind: str) -> None:
     values = np.asarray(a, dtype=np.float64)
-    if kind in ("probability", "logit", "real"):
+    if kind == "logit" and np.any(np.isnan(values)):
+        raise ValueError(f"{name} contains NaN")  # +-inf logits are limits the loss is defined at
+    if kind in ("probability", "real"):
         _finite(name, a)
     if kind == "probability" and (values.min(initial=0) < 0 or values.max(initial=0) > 1):
         raise ValueError(f"{name} must lie in [0, 1] (probabilities); got values in [{values.min()}, {values.max()}]")

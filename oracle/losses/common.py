@@ -63,7 +63,9 @@ def xlogy(x, logy):
 
 
 def softplus(x):
-    """log(1 + exp(x)), exactly (no overflow at any working precision)."""
+    """log(1 + exp(x)), exactly (no overflow at any working precision); softplus(+-inf) = inf, 0."""
+    if mpmath.isinf(x):
+        return x if x > 0 else mpmath.mpf(0)
     return x + mpmath.log1p(mpmath.exp(-x)) if x > 0 else mpmath.log1p(mpmath.exp(x))
 
 

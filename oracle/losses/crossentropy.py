@@ -20,7 +20,10 @@ from oracle.semantics import Semantics
 
 
 def _bce_from_logits(y, z):
-    # (1 - y) z + softplus(-z): the exact value of -[y log sigmoid(z) + (1-y) log sigmoid(-z)]
+    # -[y log sigmoid(z) + (1-y) log sigmoid(-z)] = y softplus(-z) + (1-y) softplus(z), with 0 * inf = 0:
+    # at z = +-inf this is the limit, finite when the target sits on the saturated side
+    if mpmath.isinf(z):
+        return xlogy(y, softplus(-z)) + xlogy(1 - y, softplus(z))
     return (1 - y) * z + softplus(-z)
 
 
@@ -55,8 +58,12 @@ def _normalises(from_logits: bool, sem: Semantics) -> bool:
 def _log_probabilities(row, from_logits: bool, sem: Semantics, dtype: str) -> list:
     """log p for one row of logits or probabilities, with the semantics' renormalisation and clipping."""
     if from_logits:
-        lse = logsumexp(row)
-        return [v - lse for v in row]
+        top = [v for v in row if v == mpmath.inf]
+        if top:  # the limit as those logits grow together: their mass is shared, every other class gets none
+            return [-mpmath.log(len(top)) if v == mpmath.inf else mpmath.ninf for v in row]
+        finite = [v for v in row if v != mpmath.ninf]  # a -inf logit has no mass (a masked class)
+        lse = logsumexp(finite)
+        return [v - lse if v != mpmath.ninf else mpmath.ninf for v in row]
     o = list(row)
     order = sem["renormalize"]
     if order == "before_clip":
