@@ -73,10 +73,13 @@ def pytest_configure(config):
         report=Path(report) if report else None,
     )
     try:
-        from hypothesis import settings
+        from hypothesis import Phase, settings
 
-        settings.register_profile("quick", max_examples=25, deadline=None)
-        settings.register_profile("full", max_examples=1000, deadline=None)
+        # quick (CI) does not shrink: a failing draw is recorded in full (arrays, seed, reproducer) as found,
+        # and shrinking large arrays through the oracle would cost minutes; the night run shrinks
+        settings.register_profile("quick", max_examples=10, deadline=None, print_blob=True,
+                                  phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
+        settings.register_profile("full", max_examples=300, deadline=None, print_blob=True)
         settings.load_profile(config.getoption("--profile"))
     except ImportError:  # pragma: no cover
         pass

@@ -21,23 +21,25 @@ def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None) 
     w = np.ones_like(per_sample) if case.sample_weight is None else case.sample_weight.astype(per_sample.dtype)
     w = np.broadcast_to(align_weights(w, per_sample.ndim), per_sample.shape)
     m = np.ones(per_sample.shape, bool) if mask is None else mask
-    weighted = np.where(m, per_sample * w, 0)
-    total = weighted.sum(dtype=per_sample.dtype)
+    weighted = np.where(m, per_sample * w, 0).astype(per_sample.dtype)
+    # half precision accumulates in float32, as the frameworks do; a float16 running sum overflows at 65504
+    accumulate = np.dtype(np.float32 if per_sample.dtype.itemsize < 4 else per_sample.dtype).type
+    total = weighted.sum(dtype=accumulate)
     if case.reduction == "none":
         return weighted
     if case.reduction == "sum":
-        return total
+        return np.asarray(total, per_sample.dtype)
     denominators = {
         "sum_over_batch_size": lambda: m.sum(),
-        "mean_with_sample_weight": lambda: np.where(m, w, 0).sum(dtype=per_sample.dtype),
-        "weighted_mean": lambda: np.where(m, w, 0).sum(dtype=per_sample.dtype),
+        "mean_with_sample_weight": lambda: np.where(m, w, 0).sum(dtype=accumulate),
+        "weighted_mean": lambda: np.where(m, w, 0).sum(dtype=accumulate),
         "sum_by_nonzero_weights": lambda: np.count_nonzero(np.where(m, w, 0)),
         "batchmean": lambda: per_sample.shape[0] if per_sample.ndim else 1,
     }
     if case.reduction not in denominators:
         raise Unsupported(f"numpy reference has no reduction {case.reduction!r}")
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(total / per_sample.dtype.type(denominators[case.reduction]()), per_sample.dtype)
+        return np.asarray(total / accumulate(denominators[case.reduction]()), per_sample.dtype)
 
 
 class NumpyReferenceAdapter(Adapter):
@@ -68,10 +70,9 @@ class NumpyReferenceAdapter(Adapter):
             w = case.sample_weight
             if not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise ValueError("sample weights must be finite and non-negative")
-            if w.ndim and w.shape[0] != case.y_pred.shape[0]:
-                raise ValueError("one sample weight per sample")
-        if not np.all(np.isfinite(case.y_pred)) or not np.all(np.isfinite(case.y_true)):
-            raise ValueError("inputs must be finite")
+        logits = bool(k.get("from_logits"))
+        if np.any(np.isnan(case.y_pred)) or not (logits or np.all(np.isfinite(case.y_pred))) or not np.all(np.isfinite(case.y_true)):
+            raise ValueError("inputs must be finite (logits may be +-inf, where the loss takes its limit)")
         probabilities = case.loss != "mean_squared_error" and not k.get("from_logits")
         if probabilities and (case.y_pred.min() < 0 or case.y_pred.max() > 1):
             raise ValueError("probabilities must lie in [0, 1]")
@@ -93,8 +94,9 @@ class NumpyReferenceAdapter(Adapter):
             y = y * (1 - y.dtype.type(ls)) + y.dtype.type(0.5 * ls)
         with np.errstate(divide="ignore", invalid="ignore"):
             if k.get("from_logits"):
-                # max(z,0) - z*y + log1p(exp(-|z|)): (1-y)z + softplus(-z) cancels for large negative z
-                terms = np.maximum(p, 0) - p * y + np.log1p(np.exp(-np.abs(p)))
+                # y softplus(-z) + (1-y) softplus(z): two non-negative terms, so nothing cancels (the naive
+                # (1-y)z + softplus(-z) loses everything at large negative z), and 0 * inf = 0 at z = +-inf
+                terms = np.where(y == 0, 0, y * np.logaddexp(0, -p)) + np.where(y == 1, 0, (1 - y) * np.logaddexp(0, p))
             else:
                 terms = -(np.where(y == 0, 0, y * np.log(p)) + np.where(y == 1, 0, (1 - y) * np.log1p(-p)))
         return _reduce(terms.mean(axis=k.get("axis", -1)), case)
@@ -102,8 +104,14 @@ class NumpyReferenceAdapter(Adapter):
     def _log_probabilities(self, case: Case, axis: int):
         p = case.y_pred
         if case.kwargs.get("from_logits"):
-            shifted = p - p.max(axis=axis, keepdims=True)
-            return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+            top = np.isposinf(p)
+            count = top.sum(axis=axis, keepdims=True)
+            with np.errstate(invalid="ignore"):
+                shifted = p - np.where(count > 0, 0, p.max(axis=axis, keepdims=True))
+                normal = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+            # +inf logits share all the mass (the limit); -inf logits have none
+            limit = np.where(top, -np.log(np.maximum(count, 1)).astype(p.dtype), -np.inf)
+            return np.where(count > 0, limit, normal)
         with np.errstate(divide="ignore"):
             return np.log(p)
 
@@ -150,4 +158,5 @@ class NumpyReferenceAdapter(Adapter):
         except Exception:  # a reproducer is a courtesy; the generic one always works
             return super().reproducer(case)
         imports = ["from conformance.case import Case", f"from {type(self).__module__} import {type(self).__name__}"]
+        body.insert(0, reproduce.comment("run from the lossconf repository root (or with it on PYTHONPATH)"))
         return reproduce.script("numpy", case, body + [reproduce.printed("numpy", "loss")], extra_imports=imports)

@@ -47,7 +47,7 @@ def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str
     for sem in candidates:
         try:
             other = dataclasses.replace(oracle.evaluate(case, sem), ulp_dtype=exact.ulp_dtype)
-        except (ValueError, ArithmeticError):
+        except (oracle.DomainError, ArithmeticError):
             continue
         if _within(got, other, tol):
             return sem.describe()
@@ -109,7 +109,7 @@ def judge(adapter: Adapter, case: Case) -> dict:
     record = _base_record(adapter, case)
     try:
         exact = oracle.evaluate(case)
-    except ValueError as invalid:
+    except oracle.DomainError as invalid:  # any other error of the oracle's is a bug, and surfaces as one
         return _judge_invalid(record, adapter, case, str(invalid))
     record["kind"] = "conformance"
     record["exact"] = exact.digits(40)
@@ -154,7 +154,7 @@ def _fidelity(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance) ->
     """Fill ideal_exact / ideal_ulp_error / hazard: what the declared convention does to the value."""
     try:
         ideal = oracle.evaluate(case, exact.semantics.idealised())
-    except (ValueError, ArithmeticError):
+    except (oracle.DomainError, ArithmeticError):
         return
     ideal_values = np.asarray(ideal.value, dtype=object).ravel()
     declared = np.asarray(exact.value, dtype=object).ravel()

@@ -26,7 +26,9 @@ def message(record: dict) -> str:
     if record.get("got") is not None:
         lines.append(f"  got:       {record['got']}")
     if record.get("ulp_error") is not None:
-        lines.append(f"  error:     {record['ulp_error']:.4g} ULPs of {record.get('ulp_dtype')} (tolerance {record.get('tolerance_ulps'):.3g})")
+        tol = record.get("tolerance_ulps")
+        lines.append(f"  error:     {record['ulp_error']:.4g} ULPs of {record.get('ulp_dtype')}"
+                     + (f" (tolerance {tol:.3g})" if tol is not None else ""))
     if record.get("raised"):
         lines.append(f"  raised:    {record['raised']}")
     if record.get("hazard"):

@@ -96,3 +96,36 @@ class Session:
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
             for impl, c in sorted(counts.items())
         ]
+
+
+COMPACT_DROP = ("inputs", "reproducer", "oracle_reproducer")
+
+
+def cell(record: dict) -> tuple:
+    """The report cell a record belongs to: (impl, variant, device, loss, reduction, dtype)."""
+    return tuple(record.get(k) for k in ("impl", "variant", "device", "loss", "reduction", "dtype"))
+
+
+def severity(record: dict) -> float:
+    """How far beyond its tolerance a record is (errors first, then the ULP error over tolerance)."""
+    if record["verdict"] in ("error", "nonfinite", "accepted_invalid"):
+        return float("inf")
+    err, tol = record.get("ulp_error"), record.get("tolerance_ulps")
+    return float(err) / float(tol) if isinstance(err, (int, float)) and tol else 0.0
+
+
+def add_draw(session: Session, record: dict, keep_full: bool) -> None:
+    """Record one hypothesis draw: compactly, unless it failed; remember the worst draw of its cell."""
+    worst = session.__dict__.setdefault("worst", {})
+    key = cell(record)
+    if key not in worst or severity(record) > severity(worst[key]):
+        worst[key] = record
+    session.add(record if keep_full else {k: v for k, v in record.items() if k not in COMPACT_DROP})
+
+
+def flush_worst(session: Session, keys) -> None:
+    """Write the worst draw of each cell in full, flagged, so the report can show its arrays."""
+    worst = session.__dict__.get("worst", {})
+    for key in keys:
+        if key in worst and worst[key]["verdict"] != "unsupported":
+            session.add({**worst.pop(key), "worst_case": True})

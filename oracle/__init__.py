@@ -21,7 +21,10 @@ from conformance import dtypes
 from conformance.case import REDUCTIONS, Case
 from oracle import domain, precision, reductions
 from oracle.losses import LOSSES
+from oracle.domain import DomainError
 from oracle.semantics import Semantics
+
+__all__ = ["evaluate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError"]
 
 try:  # gmpy2 makes mpmath about twice as fast; mpmath picks it up by itself when installed
     import gmpy2  # noqa: F401
@@ -94,7 +97,8 @@ def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
         w = reductions.broadcast_weights(arrays["sample_weight"], per.values.shape)
     if per.item_weights is not None:
         w = per.item_weights if w is None else w * per.item_weights
-    return per, w, case.y_pred.shape[0] if case.y_pred.ndim else 1
+    # "batch size" (batchmean) is the leading axis of the per-sample losses, whatever the class axis
+    return per, w, per.values.shape[0] if per.values.ndim else 1
 
 
 def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict):
@@ -168,32 +172,34 @@ def condition(case: Case, semantics: Semantics | None = None):
         mask = np.ones(per.values.shape, bool) if per.mask is None else per.mask
         weights = np.full(per.values.shape, mpmath.mpf(1), dtype=object) if w is None else w
         weighted = np.where(mask, per.values * weights, mpmath.mpf(0))
-        slopes = np.full(per.values.shape, mpmath.mpf(0), dtype=object)
+        slopes = [mpmath.mpf(0)] * per.values.size  # flat: 0-d object-array arithmetic collapses to scalars
         for name in ("y_pred", "y_true"):
             if name not in base or base[name].ndim == 0:
                 continue
             rows = np.moveaxis(base[name], axis, -1)
             for k in range(rows.shape[-1]):
-                if all(x == 0 for x in rows[..., k].ravel()):
+                if all(x == 0 for x in np.asarray(rows[..., k], dtype=object).ravel()):
                     continue
                 moved = []
                 for sign in (1, -1):
                     bumped = rows.copy()
                     bumped[..., k] = bumped[..., k] * (1 + sign * h)
                     p, _, _ = _per_sample(spec, params, sem, case, {**base, name: np.moveaxis(bumped, -1, axis)})
-                    moved.append(np.where(mask, p.values * weights, mpmath.mpf(0)))
-                diff = (moved[0] - moved[1]).ravel()
-                slopes = slopes + np.array([abs(d) / (2 * h) if mpmath.isfinite(d) else mpmath.mpf(0) for d in diff] + [None],
-                                           dtype=object)[:-1].reshape(slopes.shape)
+                    moved.append(np.asarray(np.where(mask, p.values * weights, mpmath.mpf(0)), dtype=object).ravel())
+                for i, (a, b) in enumerate(zip(*moved)):
+                    if mpmath.isfinite(a - b):
+                        slopes[i] += abs(a - b) / (2 * h)
         finite = lambda v: v if mpmath.isfinite(v) else mpmath.mpf(0)
         if case.reduction == "none":
-            weight_share = [abs(finite(v)) if case.sample_weight is not None else mpmath.mpf(0) for v in weighted.ravel()]
-            return np.array([a + b for a, b in zip(slopes.ravel(), weight_share)] + [None], dtype=object)[:-1]
+            weight_share = [abs(finite(v)) if case.sample_weight is not None else mpmath.mpf(0)
+                            for v in np.asarray(weighted, dtype=object).ravel()]
+            return np.array([a + b for a, b in zip(slopes, weight_share)] + [None], dtype=object)[:-1]
         scale = _denominator_scale(case.reduction, per, w, per.mask, batch)
-        total = mpmath.fsum(map(finite, slopes.ravel())) * scale
+        total = mpmath.fsum(map(finite, slopes)) * scale
         if case.sample_weight is not None:
             f = finite(reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch))
             by_weight = case.reduction in ("mean_with_sample_weight", "weighted_mean")  # the denominator moves too
-            total += mpmath.fsum(abs(finite(v) - (weights.ravel()[i] * f if by_weight else 0))
-                                 for i, v in enumerate(weighted.ravel()) if mask.ravel()[i]) * scale
+            flat_weights = np.asarray(weights, dtype=object).ravel()
+            total += mpmath.fsum(abs(finite(v) - (flat_weights[i] * f if by_weight else 0))
+                                 for i, v in enumerate(np.asarray(weighted, dtype=object).ravel()) if mask.ravel()[i]) * scale
         return total

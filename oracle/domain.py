@@ -5,22 +5,26 @@ from __future__ import annotations
 import numpy as np
 
 
+class DomainError(ValueError):
+    """The inputs or parameters lie outside the loss's domain (the suite expects implementations to raise)."""
+
+
 def _finite(name: str, a: np.ndarray) -> None:
     values = np.asarray(a, dtype=np.float64)
     if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise DomainError(f"{name} contains NaN or inf")
 
 
 def _check_kind(name: str, a: np.ndarray, kind: str) -> None:
     values = np.asarray(a, dtype=np.float64)
     if kind == "logit" and np.any(np.isnan(values)):
-        raise ValueError(f"{name} contains NaN")  # +-inf logits are limits the loss is defined at
+        raise DomainError(f"{name} contains NaN")  # +-inf logits are limits the loss is defined at
     if kind in ("probability", "real"):
         _finite(name, a)
     if kind == "probability" and (values.min(initial=0) < 0 or values.max(initial=0) > 1):
-        raise ValueError(f"{name} must lie in [0, 1] (probabilities); got values in [{values.min()}, {values.max()}]")
+        raise DomainError(f"{name} must lie in [0, 1] (probabilities); got values in [{values.min()}, {values.max()}]")
     if kind == "class_index" and not np.all(values == np.round(values)):
-        raise ValueError(f"{name} must hold integer class indices")
+        raise DomainError(f"{name} must hold integer class indices")
 
 
 def _check_param(spec, name: str, value) -> None:
@@ -34,9 +38,9 @@ def _check_param(spec, name: str, value) -> None:
         "float_list_or_null": lambda v: v is None or (isinstance(v, (list, tuple)) and all(np.isfinite(x) and x >= 0 for x in v)),
     }[kind]
     if not ok(value):
-        raise ValueError(f"{spec.name}: parameter {name}={value!r} is not a valid {kind}")
+        raise DomainError(f"{spec.name}: parameter {name}={value!r} is not a valid {kind}")
     if "min" in p and value < p["min"] or "max" in p and value > p["max"]:
-        raise ValueError(f"{spec.name}: parameter {name}={value!r} outside [{p.get('min')}, {p.get('max')}]")
+        raise DomainError(f"{spec.name}: parameter {name}={value!r} outside [{p.get('min')}, {p.get('max')}]")
 
 
 def sparse_labels(y_true: np.ndarray, y_pred: np.ndarray, axis: int) -> np.ndarray:
@@ -47,7 +51,7 @@ def sparse_labels(y_true: np.ndarray, y_pred: np.ndarray, axis: int) -> np.ndarr
     if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
         labels = np.squeeze(labels, axis)
     if labels.shape != expected:
-        raise ValueError(
+        raise DomainError(
             f"sparse labels of shape {np.shape(y_true)} do not match predictions of shape {y_pred.shape}: "
             f"expected {expected} (one integer label per sample)"
         )
@@ -60,12 +64,12 @@ def validate(spec, params: dict, y_true, y_pred, sample_weight) -> None:
     inputs = spec.inputs
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_pred.size == 0:
-        raise ValueError("empty batch: the loss of no samples is undefined")
+        raise DomainError("empty batch: the loss of no samples is undefined")
     axis = params.get("axis", -1)
     if "axis" in params and not -y_pred.ndim <= axis < y_pred.ndim:
-        raise ValueError(f"axis={axis} is out of range for predictions of rank {y_pred.ndim}")
+        raise DomainError(f"axis={axis} is out of range for predictions of rank {y_pred.ndim}")
     if inputs["shapes"] == "same" and y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; they must be equal")
+        raise DomainError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; they must be equal")
     pred_kind = inputs.get("y_pred_from_logits", inputs["y_pred"]) if params.get("from_logits") else inputs["y_pred"]
     _check_kind("y_pred", y_pred, pred_kind)
     _check_kind("y_true", y_true, inputs["y_true"])
@@ -74,13 +78,16 @@ def validate(spec, params: dict, y_true, y_pred, sample_weight) -> None:
         classes = y_pred.shape[axis]
         valid = labels[labels != params["ignore_class"]] if params.get("ignore_class") is not None else labels
         if valid.size and (valid.min() < 0 or valid.max() >= classes):
-            raise ValueError(f"labels must lie in [0, {classes}); got {valid.min()}..{valid.max()}")
+            raise DomainError(f"labels must lie in [0, {classes}); got {valid.min()}..{valid.max()}")
         if params.get("class_weight") is not None and len(params["class_weight"]) != classes:
-            raise ValueError(f"class_weight has {len(params['class_weight'])} entries for {classes} classes")
+            raise DomainError(f"class_weight has {len(params['class_weight'])} entries for {classes} classes")
+    if params.get("from_logits") and inputs.get("positive_row_sums"):  # softmax rows
+        if np.any(np.all(np.isneginf(np.asarray(y_pred, dtype=np.float64)), axis=axis)):
+            raise DomainError("a row of logits is all -inf: no class has any probability")
     if inputs.get("positive_row_sums") and not params.get("from_logits"):
         if np.any(np.sum(np.asarray(y_pred, dtype=np.float64), axis=axis) <= 0):
-            raise ValueError("a probability row sums to 0: no class has any probability")
+            raise DomainError("a probability row sums to 0: no class has any probability")
     if sample_weight is not None:
         _finite("sample_weight", sample_weight)
         if np.any(np.asarray(sample_weight, dtype=np.float64) < 0):
-            raise ValueError("sample_weight must be non-negative")
+            raise DomainError("sample_weight must be non-negative")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from oracle.domain import DomainError
 from oracle.semantics import Semantics
 
 
@@ -16,7 +17,7 @@ def broadcast_weights(weights, shape: tuple) -> np.ndarray:
     """Align a weight array with the leading axes of ``l`` (scalar, (B,), (B,T)... against (B,T,...))."""
     w = np.asarray(weights, dtype=object)
     if w.ndim > len(shape) or any(a not in (1, b) for a, b in zip(w.shape, shape)):
-        raise ValueError(f"sample_weight of shape {w.shape} cannot be aligned with per-sample losses of shape {shape}")
+        raise DomainError(f"sample_weight of shape {w.shape} cannot be aligned with per-sample losses of shape {shape}")
     return np.broadcast_to(w.reshape(w.shape + (1,) * (len(shape) - w.ndim)), shape)
 
 

@@ -33,6 +33,19 @@ def pytest_generate_tests(metafunc):
                 params.append(((adapter.name, variant, device, dtype), inv))
                 ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{inv.id}")
         metafunc.parametrize("impl_axes,invalid", params, ids=ids)
+    elif "property_axes" in metafunc.fixturenames:
+        import specs
+        from conformance import strategies
+
+        params, ids = [], []
+        for adapter, variant, device, dtype in _impl_axes(config):
+            for loss, spec in specs.all_specs().items():
+                if loss not in adapter.semantics:
+                    continue  # reported as unsupported by the example tests; no draws to spend here
+                for regime in strategies.regimes_for(spec):
+                    params.append((adapter.name, variant, device, dtype, loss, regime))
+                    ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")
+        metafunc.parametrize("property_axes", params, ids=ids)
     elif "example" in metafunc.fixturenames:
         pairs = list(cases.doc_examples())
         metafunc.parametrize("example", [(s.name, e["id"]) for s, e in pairs], ids=[e["id"] for _, e in pairs])

@@ -1,0 +1,212 @@
+"""Hypothesis strategies for loss cases, generated from each spec's declared domains.
+
+Small, composable and named after what they generate. Values are drawn as float64 and rounded to the
+case dtype by ``Case.make``; edge regimes are explicit (a test names the regime it draws), not left to
+chance:
+
+  moderate      |logit| <= 8, probabilities in [0.01, 0.99], reals of order 1
+  saturated     |logit| from 20 to 1e4
+  infinite      some logits +-inf where the loss has a finite limit
+  boundary      probabilities exactly 0 or 1, or within 4 ULPs of them
+  extreme       subnormal and huge regression targets
+  ignored       sparse labels where every label is the ignored class
+  large         a reduction over many elements (up to 1e5 in the full profile)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance import dtypes
+
+REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large")
+
+
+def regimes_for(spec) -> tuple[str, ...]:
+    """The edge regimes that mean something for this loss's inputs."""
+    kinds = spec.inputs
+    out = ["moderate", "large"]
+    if "from_logits" in spec.params or kinds["y_pred"] == "logit":
+        out += ["saturated", "infinite"]
+    if kinds["y_pred"] == "probability":
+        out.append("boundary")
+    if kinds["y_pred"] == "real":
+        out.append("extreme")
+    if "ignore_class" in spec.params:
+        out.append("ignored")
+    return tuple(r for r in REGIMES if r in out)
+
+
+@st.composite
+def shapes(draw, *, max_elements: int, min_rank: int = 1, max_rank: int = 3, min_classes: int = 2, max_classes: int = 1000):
+    """(batch, ..., classes) shapes whose size stays within ``max_elements``; small sizes more likely."""
+    rank = draw(st.integers(min_rank, max_rank))
+    classes = draw(st.one_of(st.integers(min_classes, 10), st.sampled_from([32, 100, 1000]))
+                   .filter(lambda c: min_classes <= c <= max_classes))
+    middle = [draw(st.integers(1, 4)) for _ in range(rank - 2)]
+    room = max(1, max_elements // (classes * max(1, math.prod(middle))))
+    batch = draw(st.integers(1, max(1, min(64, room))))
+    return tuple([batch, *middle, classes][-rank:]) if rank > 1 else (classes,)
+
+
+def _ulps_from(value: float, n: int, dtype: str) -> float:
+    """The float ``n`` steps from ``value`` towards 0.5, in ``dtype``."""
+    gap = float(dtypes.ulp(value if value else 1.0, dtype)) / (2 if value == 1.0 else 1)
+    return value + n * gap if value == 0.0 else value - n * gap
+
+
+@st.composite
+def logits(draw, shape, regime: str, dtype: str):
+    n = math.prod(shape)
+    if regime == "saturated":
+        magnitude = draw(st.lists(st.floats(20, 1e4), min_size=n, max_size=n))
+        signs = draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=n, max_size=n))
+        values = np.array(magnitude) * np.array(signs)
+    else:
+        values = np.array(draw(st.lists(st.floats(-8, 8), min_size=n, max_size=n)))
+    if regime == "infinite":
+        mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        values = np.where(mask, np.where(values > 0, np.inf, -np.inf), values)
+    return values.reshape(shape)
+
+
+@st.composite
+def probabilities(draw, shape, regime: str, dtype: str, normalised_axis: int | None = None):
+    n = math.prod(shape)
+    if regime == "boundary":
+        edges = [0.0, 1.0] + [_ulps_from(e, k, dtype) for e in (0.0, 1.0) for k in (1, 2, 4)]
+        values = np.array(draw(st.lists(st.sampled_from(edges) | st.floats(0, 1), min_size=n, max_size=n)))
+    else:
+        values = np.array(draw(st.lists(st.floats(0.01, 0.99), min_size=n, max_size=n)))
+    values = values.reshape(shape)
+    if normalised_axis is not None:
+        total = values.sum(axis=normalised_axis, keepdims=True)
+        values = np.where(total > 0, values / np.where(total > 0, total, 1), 1.0 / shape[normalised_axis])
+    return values
+
+
+@st.composite
+def reals(draw, shape, regime: str, dtype: str):
+    n = math.prod(shape)
+    if regime == "extreme":
+        fmt = dtypes.float_format(dtype)
+        tiny = 2.0 ** (fmt.min_exponent - fmt.mantissa_bits + 2)  # subnormal in this dtype
+        # huge, yet with a representable result: an overflow then is the implementation's, not the math's
+        huge = math.sqrt(fmt.max_finite) / 8
+        pool = st.sampled_from([tiny, -tiny, 3 * tiny, huge, -huge, 1.0, 0.0]) | st.floats(-huge, huge)
+        return np.array(draw(st.lists(pool, min_size=n, max_size=n))).reshape(shape)
+    return np.array(draw(st.lists(st.floats(-10, 10), min_size=n, max_size=n))).reshape(shape)
+
+
+@st.composite
+def binary_targets(draw, shape, soft: bool):
+    n = math.prod(shape)
+    values = st.floats(0, 1) if soft else st.sampled_from([0.0, 1.0])
+    return np.array(draw(st.lists(values, min_size=n, max_size=n))).reshape(shape)
+
+
+@st.composite
+def one_hot_targets(draw, shape, axis: int, soft: bool):
+    classes = shape[axis]
+    rows = math.prod(shape) // classes
+    if soft:
+        raw = np.array(draw(st.lists(st.floats(0, 1), min_size=rows * classes, max_size=rows * classes))).reshape(rows, classes)
+        raw[:, 0] += 1e-3  # never an all-zero target row
+        table = raw / raw.sum(axis=1, keepdims=True)
+    else:
+        labels = draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows))
+        table = np.eye(classes)[labels]
+    moved_shape = tuple(s for i, s in enumerate(shape) if i != axis % len(shape)) + (classes,)
+    return np.moveaxis(table.reshape(moved_shape), -1, axis)
+
+
+@st.composite
+def sparse_labels(draw, shape, axis: int, ignore_class: int | None, all_ignored: bool):
+    classes = shape[axis]
+    label_shape = tuple(s for i, s in enumerate(shape) if i != axis % len(shape))
+    n = math.prod(label_shape)
+    if all_ignored and ignore_class is not None:
+        return np.full(label_shape, ignore_class, dtype=np.int64)
+    pool = st.integers(0, classes - 1)
+    if ignore_class is not None:
+        pool = pool | st.just(ignore_class)
+    return np.array(draw(st.lists(pool, min_size=n, max_size=n)), dtype=np.int64).reshape(label_shape)
+
+
+@st.composite
+def sample_weights(draw, per_sample_shape: tuple):
+    """Absent, a scalar, one per sample, one per sample and timestep, or all zeros."""
+    kind = draw(st.sampled_from(["absent", "scalar", "per_sample", "per_timestep", "zeros"]))
+    if kind == "absent" or not per_sample_shape:
+        return None
+    if kind == "scalar":
+        return np.array(draw(st.floats(0.125, 4)))
+    shape = per_sample_shape if kind in ("per_timestep", "zeros") else per_sample_shape[:1]
+    if kind == "zeros":
+        return np.zeros(shape)
+    n = math.prod(shape)
+    return np.array(draw(st.lists(st.floats(0, 4), min_size=n, max_size=n))).reshape(shape)
+
+
+def _keep_or_default(draw, name: str, value):
+    """Leave the keyword out at random, so that defaults get tested too."""
+    return {} if draw(st.booleans()) else {name: value}
+
+
+@st.composite
+def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int):
+    """(y_true, y_pred, params, sample_weight) for ``spec`` in ``regime``."""
+    kinds = spec.inputs
+    params: dict = {}
+    has_logits = "from_logits" in spec.params
+    from_logits = regime in ("saturated", "infinite") or (has_logits and regime != "boundary" and draw(st.booleans()))
+    if has_logits:
+        params.update({"from_logits": True} if from_logits else _keep_or_default(draw, "from_logits", False))
+    big = max_elements if regime == "large" else min(max_elements, 256)
+    shape = draw(shapes(max_elements=big, min_rank=1 if kinds["shapes"] == "same" else 2,
+                        max_classes=1000 if regime == "large" else 64))
+    axis = -1
+    if "axis" in spec.params and len(shape) >= 2 and draw(st.booleans()):
+        axis = draw(st.sampled_from([0, len(shape) - 2]))
+        params["axis"] = axis
+    if "label_smoothing" in spec.params and draw(st.booleans()):
+        params.update(_keep_or_default(draw, "label_smoothing", draw(st.sampled_from([0.0, 0.1, 0.25, 1.0]))))
+    ignore = None
+    if "ignore_class" in spec.params and (regime == "ignored" or draw(st.booleans())):
+        ignore = draw(st.sampled_from([-1, 0]))
+        params["ignore_class"] = ignore
+    normalised = axis if kinds.get("positive_row_sums") else None
+    if from_logits:
+        y_pred = draw(logits(shape, regime, dtype))
+        if kinds.get("positive_row_sums"):  # a softmax row of -inf only has no limit: keep one class alive
+            dead = np.all(np.isneginf(y_pred), axis=axis, keepdims=True)
+            first = np.zeros_like(y_pred, dtype=bool)
+            np.moveaxis(first, axis, 0)[0] = True
+            y_pred = np.where(dead & first, 0.0, y_pred)
+    elif kinds["y_pred"] == "probability":
+        y_pred = draw(probabilities(shape, regime, dtype, normalised_axis=normalised))
+    else:
+        y_pred = draw(reals(shape, regime, dtype))
+    if kinds["y_true"] == "class_index":
+        y_true = draw(sparse_labels(shape, axis, ignore, all_ignored=regime == "ignored"))
+    elif kinds["y_true"] == "probability" and kinds.get("positive_row_sums"):
+        y_true = draw(one_hot_targets(shape, axis, soft=draw(st.booleans())))
+    elif kinds["y_true"] == "probability":
+        soft = regime not in ("infinite",) and draw(st.booleans())
+        y_true = draw(binary_targets(shape, soft=soft))
+    else:
+        y_true = draw(reals(shape, regime, dtype))
+    if regime == "infinite" and kinds["y_true"] == "probability" and not kinds.get("positive_row_sums"):
+        # a saturated logit only has a finite limit when its target sits on the saturated side
+        y_true = np.where(np.isinf(y_pred), (y_pred > 0).astype(float), y_true)
+    per_sample = _per_sample_shape(spec, shape, axis)
+    weights = draw(sample_weights(per_sample))
+    return y_true, y_pred, params, weights
+
+
+def _per_sample_shape(spec, shape: tuple, axis: int) -> tuple:
+    """The shape of the per-sample losses under the ideal semantics (the loss's own axis reduced)."""
+    axis = axis if "axis" in spec.params else -1
+    return tuple(s for i, s in enumerate(shape) if i != axis % len(shape))

@@ -1,0 +1,73 @@
+"""Property-based conformance: hypothesis draws from each spec's domains, in named edge regimes.
+
+Every draw is judged against the oracle under the declared semantics (with the derived tolerance), and
+``hypothesis.target`` steers the search towards the implementation's worst inputs; the worst draw of
+each (impl, loss, reduction, dtype) cell is kept in the results with its arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, seed, settings, target
+from hypothesis import strategies as st
+
+import specs
+from conformance import expectations, judge, outcome, session as session_mod, strategies
+from conformance.case import REDUCTIONS, Case
+
+MAX_ELEMENTS = {"quick": 4096, "full": 100_000}
+
+
+def _failure(record: dict) -> bool:
+    """A draw that counts against the implementation (not excused by a recorded expectation)."""
+    if record["verdict"] in ("pass", "unsupported"):
+        return False
+    entry = expectations.find(record["impl"], record)
+    if entry and entry["verdict"] == record["verdict"]:
+        record["expectation"] = {k: entry.get(k) for k in ("verdict", "reason", "link", "versions")}
+        return False
+    return True
+
+
+def _negative_where_nonnegative(record: dict) -> bool:
+    """The exact value is >= 0 everywhere (all these losses are) but the implementation returned < 0."""
+    exact = record.get("exact")
+    exact = exact if isinstance(exact, list) else [exact]
+    got = record.get("got") or []
+    return all(e is not None and not str(e).startswith("-") for e in exact) and any(g < 0 for g in got)
+
+
+def test_agrees_with_oracle(lossconf, property_axes):
+    impl, variant, device, dtype, loss, regime = property_axes
+    adapter = lossconf.adapter(impl)
+    spec = specs.all_specs()[loss]
+    semantics = adapter.semantics_for(loss) or "ideal"
+    cells = set()
+
+    @seed(lossconf.seed)
+    @settings(suppress_health_check=list(HealthCheck), deadline=None)
+    @given(data=st.data())
+    def check(data):
+        y_true, y_pred, params, weights = data.draw(
+            strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile]), label="inputs")
+        reduction = data.draw(st.sampled_from(REDUCTIONS), label="reduction")
+        case = Case.make(loss, y_true, y_pred, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
+                         semantics=semantics, device=device, variant=variant, origin=f"seed={lossconf.seed} regime={regime}")
+        with lossconf.timed(impl):
+            record = judge.judge(adapter, case)
+        assert record["kind"] == "conformance", f"the {regime} strategy drew an invalid input: {record.get('invalid_reason')}"
+        record.update(regime=regime, test_id=f"{impl}-{variant}-{device}-{dtype}-{loss}-{regime}")
+        failed = _failure(record)
+        if not failed and _negative_where_nonnegative(record):
+            record.update(verdict="numeric", explanation=f"returned a negative loss {min(record['got'])}; the loss is >= 0")
+            failed = True
+        cells.add(session_mod.cell(record))
+        session_mod.add_draw(lossconf, record, keep_full=failed)
+        target(min(session_mod.severity(record), 1e6), label="ULP error / tolerance")
+        assert not failed, outcome.message(record)
+
+    check._hypothesis_internal_add_digest = repr(property_axes).encode()  # one example database per cell
+    try:
+        check()
+    finally:
+        session_mod.flush_worst(lossconf, cells)
