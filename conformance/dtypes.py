@@ -53,9 +53,15 @@ def exact(value) -> mpmath.mpf:
     return mpmath.mpf(float(value))  # every float16/bfloat16/float32 value is exactly a float64
 
 
-def ulp(x, dtype: str) -> mpmath.mpf:
-    """Gap between the two floats of ``dtype`` that enclose ``x``; for a float x, the gap above |x|."""
+def ulp(x, dtype: str, flush: bool = False) -> mpmath.mpf:
+    """Gap between the two floats of ``dtype`` that enclose ``x``; for a float x, the gap above |x|.
+
+    With ``flush`` (a format without subnormals, as under FTZ) the gap below the smallest normal is the
+    smallest normal itself.
+    """
     fmt = float_format(dtype)
+    if flush and abs(mpmath.mpf(x)) < mpmath.ldexp(1, fmt.min_exponent):
+        return mpmath.ldexp(1, fmt.min_exponent)
     x = abs(mpmath.mpf(x))
     if x == 0 or not mpmath.isfinite(x):
         e = fmt.min_exponent
@@ -94,7 +100,7 @@ def _round_exact(x, fmt, dtype):
     return r
 
 
-def ulp_error(got, exact_value, dtype: str) -> float:
+def ulp_error(got, exact_value, dtype: str, flush: bool = False) -> float:
     """|got - exact| in ULPs of ``dtype`` at the exact value; inf when got is not finite and exact is.
 
     An exact value beyond the largest float is measured against its correct rounding, +-inf.
@@ -107,4 +113,4 @@ def ulp_error(got, exact_value, dtype: str) -> float:
         return 0.0 if (mpmath.isnan(g) and mpmath.isnan(e)) else float("inf")
     if mpmath.isinf(e) or mpmath.isinf(g):
         return 0.0 if g == e else float("inf")
-    return float(abs(g - e) / ulp(e, dtype))
+    return float(abs(g - e) / ulp(e, dtype, flush))

@@ -24,16 +24,16 @@ def _got_list(got: np.ndarray) -> list:
     return [float(v) for v in np.asarray(got, dtype=np.float64).ravel()]
 
 
-def _errors(got: np.ndarray, exact_values: np.ndarray, dtype: str) -> np.ndarray:
+def _errors(got: np.ndarray, exact_values: np.ndarray, dtype: str, flush: bool = False) -> np.ndarray:
     g = np.asarray(got, dtype=np.float64).ravel()
-    return np.array([dtypes.ulp_error(a, b, dtype) for a, b in zip(g, exact_values.ravel())])
+    return np.array([dtypes.ulp_error(a, b, dtype, flush) for a, b in zip(g, exact_values.ravel())])
 
 
 def _within(got, exact, tol: tolerance.Tolerance) -> bool:
     values = np.asarray(exact.value, dtype=object)
     if np.asarray(got).size != values.size:
         return False
-    return bool(np.all(_errors(got, values, exact.ulp_dtype) <= tol.ulps))
+    return bool(np.all(_errors(got, values, exact.ulp_dtype, exact.flush) <= tol.ulps))
 
 
 def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str | None:
@@ -130,7 +130,7 @@ def judge(adapter: Adapter, case: Case) -> dict:
     _fidelity(record, case, exact, lazy)
     if got.size != values.size:
         return {**record, "verdict": "error", "explanation": f"returned shape {got.shape}, expected {values.shape}"}
-    errors = _errors(got, values, exact.ulp_dtype)
+    errors = _errors(got, values, exact.ulp_dtype, exact.flush)
     tol, record["tolerance_basis"] = lazy.settle(errors)
     record["ulp_error"] = float(np.max(errors)) if errors.size else 0.0
     # finite, and still finite once correctly rounded to the dtype (beyond the largest float, inf is right)
@@ -158,7 +158,7 @@ def _fidelity(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance) ->
         return
     ideal_values = np.asarray(ideal.value, dtype=object).ravel()
     declared = np.asarray(exact.value, dtype=object).ravel()
-    distances = np.array([dtypes.ulp_error(d, i, exact.ulp_dtype)
+    distances = np.array([dtypes.ulp_error(d, i, exact.ulp_dtype, exact.flush)
                           for d, i in zip(declared, ideal_values)])
     tol, _ = lazy.settle(distances)
     record["ideal_exact"] = ideal.digits(40)

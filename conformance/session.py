@@ -71,7 +71,8 @@ class Session:
         return _Timer()
 
     def finish(self) -> list[Path]:
-        """Write results JSON and HTML beside the report path; returns what was written."""
+        """Write results JSON, the HTML report and the summary-<impl>.json files beside the report path;
+        returns every path written."""
         if self.report is None:
             return []
         if self._writer:
@@ -79,13 +80,10 @@ class Session:
         doc = results.document(self.run_info(), self.records)
         json_path = self.report.with_suffix(".json")
         results.write_json(json_path, doc)
-        written = [json_path]
-        from reports import html  # late: the report renderer is only needed at the very end
+        import reports  # late: the report renderer is only needed at the very end
 
-        html_path = self.report.with_suffix(".html")
-        html.write([json_path], html_path)
-        written.append(html_path)
-        return written
+        # the HTML report, and beside it summary-<impl>.json per implementation for CI badges and dashboards
+        return [json_path, *reports.write_all([json_path], self.report.with_suffix(".html"))]
 
     def summary(self) -> list[str]:
         counts = collections.defaultdict(collections.Counter)

@@ -93,8 +93,9 @@ def reals(draw, shape, regime: str, dtype: str):
     if regime == "extreme":
         fmt = dtypes.float_format(dtype)
         tiny = 2.0 ** (fmt.min_exponent - fmt.mantissa_bits + 2)  # subnormal in this dtype
-        # huge, yet with a representable result: an overflow then is the implementation's, not the math's
-        huge = math.sqrt(fmt.max_finite) / 8
+        # huge, yet with every sum of (weighted) squares representable: an overflow then is the
+        # implementation's, not the math's
+        huge = math.sqrt(fmt.max_finite / n) / 8
         pool = st.sampled_from([tiny, -tiny, 3 * tiny, huge, -huge, 1.0, 0.0]) | st.floats(-huge, huge)
         return np.array(draw(st.lists(pool, min_size=n, max_size=n))).reshape(shape)
     return np.array(draw(st.lists(st.floats(-10, 10), min_size=n, max_size=n))).reshape(shape)
@@ -156,8 +157,9 @@ def _keep_or_default(draw, name: str, value):
 
 
 @st.composite
-def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int):
-    """(y_true, y_pred, params, sample_weight) for ``spec`` in ``regime``."""
+def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False):
+    """(y_true, y_pred, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
+    declared semantics keeps elementwise losses (so sample weights align with the full shape)."""
     kinds = spec.inputs
     params: dict = {}
     has_logits = "from_logits" in spec.params
@@ -201,7 +203,7 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int):
     if regime == "infinite" and kinds["y_true"] == "probability" and not kinds.get("positive_row_sums"):
         # a saturated logit only has a finite limit when its target sits on the saturated side
         y_true = np.where(np.isinf(y_pred), (y_pred > 0).astype(float), y_true)
-    per_sample = _per_sample_shape(spec, shape, axis)
+    per_sample = shape if elementwise else _per_sample_shape(spec, shape, axis)
     weights = draw(sample_weights(per_sample))
     return y_true, y_pred, params, weights
 

@@ -57,7 +57,7 @@ def derive(exact, cond) -> Tolerance:
     elementwise, summation = [], []
     for i, (value, c) in enumerate(zip(values, conds)):
         magnitude = abs(value) if mpmath.isfinite(value) else mpmath.mpf(0)
-        gap = dtypes.ulp(magnitude, dtype)
+        gap = dtypes.ulp(magnitude, dtype, getattr(exact, "flush", False))
         if mags.size == 1:
             n, s = exact.n_terms, mags[0]
         else:  # reduction "none": each element sums only its own axis terms

@@ -42,6 +42,7 @@ class Exact:
     # or, for reduction "none", one such magnitude per output element (an object array)
     abs_terms: object
     ulp_dtype: str  # the dtype whose ULPs measure the error (a semantics may force float32)
+    flush: bool = False  # the format has no subnormals here (FTZ): the gap around zero is the smallest normal
 
     def as_float(self) -> np.ndarray:
         return np.asarray(np.vectorize(float, otypes=[np.float64])(np.asarray(self.value, dtype=object)))
@@ -80,10 +81,21 @@ def _denominator_scale(reduction: str, per: "object", w, m, batch: int):
 
 
 def _inputs(case: Case, sem: Semantics) -> dict:
-    """The case's float inputs as exact mpf arrays (cast first when the semantics casts inputs)."""
-    cast = sem["cast_inputs"]
-    return {f: _mp_array(getattr(case, f), cast) for f in ("y_true", "y_pred", "sample_weight")
-            if getattr(case, f) is not None and getattr(case, f).dtype.kind not in "iu"}
+    """The case's float inputs as exact mpf arrays, as the semantics reads them: cast first when it casts
+    inputs, weights in the dtype it reduces in, subnormals read as zero when it flushes them."""
+    arrays = {}
+    for f in ("y_true", "y_pred", "sample_weight"):
+        a = getattr(case, f)
+        if a is None or a.dtype.kind in "iu":
+            continue
+        dtype = (sem["reduce_in"] if f == "sample_weight" else None) or sem["cast_inputs"]
+        values = _mp_array(a, dtype)
+        if sem["flush_subnormals"]:
+            tiny = mpmath.ldexp(1, dtypes.float_format(dtype or case.dtype).min_exponent)
+            values = np.array([v if abs(v) >= tiny or not mpmath.isfinite(v) else mpmath.mpf(0) for v in values.ravel()]
+                              + [None], dtype=object)[:-1].reshape(values.shape)
+        arrays[f] = values
+    return arrays
 
 
 def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
@@ -142,7 +154,7 @@ def evaluate(case: Case, semantics: Semantics | None = None) -> Exact:
     forced = sem["reduce_in"] or sem["cast_inputs"]
     if forced and dtypes.float_format(forced).mantissa_bits < dtypes.float_format(case.dtype).mantissa_bits:
         ulp_dtype = forced
-    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype)
+    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, bool(sem["flush_subnormals"]))
 
 
 def evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:

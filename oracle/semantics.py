@@ -19,6 +19,7 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "renormalize": ("guard", "categorical probabilities divided by their sum: 'before_clip' or 'after_clip'"),
     "cast_inputs": ("guard", "inputs are cast to this dtype before anything else"),
     "round_constants": ("guard", "guard constants (eps, 1 - eps) are rounded to the compute dtype, as frameworks do"),
+    "flush_subnormals": ("guard", "subnormal inputs read as zero and subnormal results flushed (CPU FTZ/DAZ)"),
     "reduce_in": ("guard", "the result is computed (at least reduced) in this dtype, whatever the input dtype"),
     "axis_reduction": ("structure", "how the class/feature axis is reduced into per-sample losses: 'mean' or 'none'"),
     "smoothing_classes": ("structure", "which axis gives K in label smoothing y(1-ls)+ls/K: 'axis' or 'last_axis'"),
@@ -33,10 +34,20 @@ DEFAULTS: dict[str, Any] = {
     "renormalize": None,
     "cast_inputs": None,
     "round_constants": True,
+    "flush_subnormals": False,
     "reduce_in": None,
     "axis_reduction": "mean",
     "smoothing_classes": "axis",
     "empty_mean": "nan",
+}
+
+
+# Modifiers that compose with any semantics, written "keras+ftz": properties of the execution
+# environment rather than of one framework's formula.
+MODIFIERS: dict[str, tuple[dict, str]] = {
+    "ftz": ({"flush_subnormals": True},
+            "TensorFlow (Eigen) and XLA set flush-to-zero and denormals-are-zero on CPU: tf.constant(1e-40) != 0 "
+            "is False and sigmoid_cross_entropy_with_logits(1, 100) is 0.0 (checked with TF 2.21.0); torch does not"),
 }
 
 

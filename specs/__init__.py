@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from oracle.semantics import SWITCHES, Semantics
+from oracle.semantics import MODIFIERS, SWITCHES, Semantics
 
 SPEC_DIR = Path(__file__).parent
 KINDS = ("probability", "logit", "real", "class_index")
@@ -122,13 +122,21 @@ class Spec:
         return self.data["examples"]
 
     def semantics(self, name: str) -> Semantics:
+        """A semantics by name; "base+modifier" adds an environment modifier (oracle.semantics.MODIFIERS)."""
+        base, *modifiers = name.split("+")
         try:
-            entry = self.data["semantics"][name]
+            entry = self.data["semantics"][base]
         except KeyError:
             raise ValueError(
-                f"{self.name} has no semantics {name!r}; known: {', '.join(self.data['semantics'])}"
+                f"{self.name} has no semantics {base!r}; known: {', '.join(self.data['semantics'])}"
             ) from None
-        return Semantics(name, entry.get("switches") or {}, entry["citation"], entry.get("note", ""))
+        switches, citations = dict(entry.get("switches") or {}), [entry["citation"]]
+        for modifier in modifiers:
+            if modifier not in MODIFIERS:
+                raise ValueError(f"unknown semantics modifier {modifier!r}; known: {', '.join(MODIFIERS)}")
+            switches.update(MODIFIERS[modifier][0])
+            citations.append(MODIFIERS[modifier][1])
+        return Semantics(name, switches, "; ".join(citations), entry.get("note", ""))
 
     @property
     def semantics_names(self) -> list[str]:
