@@ -46,6 +46,21 @@ def pytest_generate_tests(metafunc):
                     params.append((adapter.name, variant, device, dtype, loss, regime))
                     ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")
         metafunc.parametrize("property_axes", params, ids=ids)
+    elif "relation_axes" in metafunc.fixturenames:
+        import specs
+        from tests.conformance.test_relations import RELATIONS
+
+        params, ids = [], []
+        dtype = config.lossconf.dtypes[0]  # relations are about the implementation's logic: one dtype
+        for adapter in config.lossconf.adapters:
+            variant = "class" if "class" in adapter.variants else adapter.variants[0]
+            for loss in specs.all_specs():
+                if loss not in adapter.semantics:
+                    continue
+                for relation in RELATIONS:
+                    params.append((adapter.name, variant, dtype, loss, relation))
+                    ids.append(f"{adapter.name}-{variant}-{dtype}-{loss}-{relation}")
+        metafunc.parametrize("relation_axes", params, ids=ids)
     elif "example" in metafunc.fixturenames:
         pairs = list(cases.doc_examples())
         metafunc.parametrize("example", [(s.name, e["id"]) for s, e in pairs], ids=[e["id"] for _, e in pairs])

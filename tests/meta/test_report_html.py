@@ -1,4 +1,5 @@
-"""The HTML report: renders every section, escapes hostile record data, loads nothing from the network."""
+"""The HTML report and the summaries: every section renders, drill-downs carry what a person acts on, hostile
+record data stays escaped, nothing is fetched from the network, and summary-<impl>.json says the level per loss."""
 import json
 import re
 import subprocess
@@ -7,12 +8,17 @@ from pathlib import Path
 
 import pytest
 
+import reports
 from conformance import results
-from reports import html
+from conformance.session import Session
+from reports import findings, histogram, html, matrix, summary
+from reports.records import collect
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
-HOSTILE_RAW = ("<script>alert(1)</script>", "<img src=x", "<svg onload", "<b>bold</b>", "<u>x</u>", "</pre><script>", "<i>hostile</i>", "evil<lib>")
+HOSTILE_RAW = ("<script>alert(1)</script>", "<img src=x", "<svg onload", "<b>bold</b>", "<u>x</u>", "</pre><script>", "<i>hostile</i>",
+               "evil<lib>", "<b>key</b>", "<u>value</u>", "<script>alert(5)")
+TEMPLATES = ROOT / "reports" / "templates"
 
 
 @pytest.fixture(scope="module")
@@ -20,55 +26,123 @@ def page():
     return html.render([results.load(FIXTURE)])
 
 
-def section(page: str, title: str) -> str:
-    """The markup from the <h2> starting with ``title`` up to the next <h2>."""
-    start = page.index(f"<h2>{title}")
-    end = page.find("<h2>", start + 4)
+def section(page: str, anchor: str) -> str:
+    """The markup from the <h2 id=anchor> up to the next <h2>."""
+    start = page.index(f'<h2 id="{anchor}"')
+    end = page.find("<h2", start + 4)
     return page[start:] if end < 0 else page[start:end]
+
+
+def drill(page: str, title_part: str) -> str:
+    """The drill-down <details> whose summary contains ``title_part``."""
+    for block in re.findall(r'<details class="drill".*?</div>\n</details>', page, re.S):
+        if title_part in block.split("</summary>", 1)[0]:
+            return block
+    raise AssertionError(f"no drill-down titled {title_part!r}")
 
 
 def test_page_renders_all_sections(page):
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    for title in ("Implementations", "Summary", "Matrix", "Findings", "Hazards", "Documentation examples", "Coverage"):
-        assert f"<h2>{title}" in page
+    for anchor in ("summary", "overview", "cells", "findings", "hazards", "examples", "coverage", "environment"):
+        assert f'<h2 id="{anchor}"' in page and f'href="#{anchor}"' in page
     assert "pytest tests/conformance --impl numpy,keras-tf" in page and "1234" in page and "quick" in page
-    assert "<td>tf32</td><td>False</td>" in page  # environment table
+
+
+def test_environment_block_names_every_facet(page):
+    env = section(page, "environment")
+    for facet in ("library", "devices", "dtypes checked", "hypothesis profile", "seed", "dtype policy", "TF32",
+                  "flush-to-zero", "threads", "determinism"):
+        assert f"<td>{facet}</td>" in env, facet
+    assert "threads: 8" in env and "<td>1234</td>" in env and "<td>quick</td>" in env
+    assert '<td class="muted">not recorded</td>' in env  # a facet no adapter reported says so
+    assert "tf32: False" in env and "<td>&lt;b&gt;key&lt;/b&gt;</td>" in env  # other keys listed too, escaped
 
 
 @pytest.mark.parametrize("verdict", ["numeric", "semantic", "error", "accepted_invalid", "unsupported"])
 def test_findings_show_each_unexpected_verdict(page, verdict):
-    assert f'<span class="badge v-{verdict}">{verdict}</span>' in section(page, "Findings")
+    assert f'<span class="badge v-{verdict}">{verdict}</span>' in section(page, "findings")
 
 
 def test_expected_failure_is_shown_as_xfail_with_reason(page):
-    findings = section(page, "Findings")
-    assert '<span class="badge v-xfail">xfail</span> <small>nonfinite</small>' in findings
-    assert "float16 clip bound rounds to 1" in findings and "keras-team/keras/issues/0000" in findings
-    assert '<td class="cell v-xfail" title="1 case(s), 1 expected">xfail: nonfinite<span class="ulp">inf / 4</span>' in section(page, "Matrix")
+    found = section(page, "findings")
+    assert '<span class="badge v-xfail">xfail</span><br><small>recorded nonfinite</small>' in found
+    assert "float16 clip bound rounds to 1" in found and "keras-team/keras/issues/0000" in found
+    assert 'class="cell v-xfail" data-impl="1" data-v="xfail"' in section(page, "overview")
 
 
-def test_matrix_cells_carry_worst_verdict_and_ulps(page):
-    matrix = section(page, "Matrix")
-    assert 'class="cell v-pass" title="1 case(s)">pass<span class="ulp">0.5 / 4</span>' in matrix
-    assert 'class="cell v-numeric" title="1 case(s)">numeric<span class="ulp">37 / 4</span>' in matrix
+def test_matrix_cells_carry_verdict_ulps_median_and_link(page):
+    overview = section(page, "overview")
+    assert re.search(r'class="cell v-pass" data-impl="0" data-v="pass" title="[^"]*"><a href="#cell-\d+">pass'
+                     r'<span class="ulp">0.5 / 4</span><span class="med">med 0.375 · n=2</span>', overview)
+    assert '>numeric<span class="ulp">37 / 4</span><span class="med">med 37 · n=1</span>' in overview
+    assert "<th>cuda</th>" not in overview and '>cuda</th>' in overview  # a device row when several devices ran
+    assert '>xpass<span class="ulp">1.5 / 4</span>' in overview  # a stale expectation shows as xpass
 
 
-def test_cell_prefers_unexpected_failures_over_expected_ones():
+def test_cell_label_prefers_new_failures_then_stale_then_known():
     known = {"verdict": "nonfinite", "expectation": {"reason": "r"}, "ulp_error": "nan", "tolerance_ulps": 4}
-    assert html.cell([known, {"verdict": "pass", "ulp_error": 1, "tolerance_ulps": 4}])["cls"] == "v-xfail"
-    mixed = html.cell([known, {"verdict": "numeric", "ulp_error": 9, "tolerance_ulps": 4}])
+    assert matrix.cell([known, {"verdict": "pass", "ulp_error": 1, "tolerance_ulps": 4}])["cls"] == "v-xfail"
+    mixed = matrix.cell([known, {"verdict": "numeric", "ulp_error": 9, "tolerance_ulps": 4}])
     assert (mixed["label"], mixed["ulp"]) == ("numeric", "nan / 4")
+    stale = {"verdict": "pass", "expectation": {"reason": "r"}, "ulp_error": 1, "tolerance_ulps": 4}
+    assert matrix.cell([known, stale])["key"] == "xpass"
+    unsupported = {"verdict": "unsupported", "expectation": {"reason": "broad match"}}
+    assert matrix.cell([unsupported])["key"] == "unsupported"  # an expectation never makes a skip a finding
+    hostile = matrix.cell([{"verdict": "<script>x</script>"}])
+    assert (hostile["cls"], hostile["key"]) == ("v-unknown", "unknown")
 
 
-def test_hazards_docs_and_coverage(page):
-    hazards = section(page, "Hazards")
-    assert "rounded to float16" in hazards and "<td class=\"n\">nan</td>" in hazards
+def test_drilldown_has_worst_case_oracle_values_reproducer_and_histogram(page):
+    d = drill(page, "sum_over_batch_size — <b>numpy</b> · cpu · float16")
+    assert "0.6931471805599453094172321214581765680755" in d  # the oracle to 40 digits
+    assert "<td>numpy returned</td>" in d and "0.6943359375" in d
+    assert "<b>37</b> / 4 ULPs of float16" in d
+    assert "37 ULPs beyond a tolerance of 4" in d and "none covers this case" in d
+    assert '<div class="codehead"><b>Reproducer (numpy)</b>' in d and "bce(y_true, y_pred)" in d
+    assert "<b>y_pred</b> <small>float16 (1,)</small><pre>[0.5]</pre>" in d
+    svg = re.search(r"<svg .*?</svg>", d, re.S).group(0)
+    assert '<rect class="out"' in svg and "tolerance 4 (worst case)" in svg
+    assert "1 record(s) with ULP error in (32, 64]: 0 within tolerance, 1 beyond" in svg
+
+
+def test_drilldown_explains_semantic_and_invalid_verdicts_and_expectations(page):
+    semantic = drill(page, "mean_squared_error</b> · none — <b>numpy</b> · cpu · float32")
+    assert "<b>Semantic convention matched:</b> torch (declared: keras)" in semantic
+    invalid = drill(page, "sum — <b>numpy</b> · cpu · float32")
+    assert "<b>Invalid input accepted:</b> y_pred = 1.5 is outside [0, 1]" in invalid
+    known = drill(page, "— <b>keras-tf</b> · cpu · float16")
+    assert "float16 clip bound rounds to 1" in known and "(recorded verdict: nonfinite)" in known
+    assert "red: inf/NaN" in known and '<rect class="nf"' in known
+
+
+def test_drilldown_lists_the_value_every_implementation_returned(page):
+    d = drill(page, "sum_over_batch_size — <b>keras-tf</b> · cuda · float32")
+    siblings = re.search(r'<table class="siblings">.*?</table>', d, re.S).group(0)
+    # the cuda case's origin is its own; the cpu cell shares the example with numpy
+    shared = re.search(r'<table class="siblings">.*?</table>',
+                       drill(page, "sum_over_batch_size — <b>keras-tf</b> · cpu · float32"), re.S).group(0)
+    assert "[0.81493574]" in shared and "[0.8149356]" in shared and "<td>numpy</td>" in shared
+    assert "[0.81493628]" in siblings
+
+
+def test_documentation_examples_join_implementation_values(page):
+    docs = section(page, "examples")
+    row = re.search(r'<tr class="drift"><td class="ex">keras.losses.binary_crossentropy#1.*?</tr>', docs, re.S).group(0)
+    assert "<code>0.916</code>" in row and "0.8149356163" in row
+    assert 'title="pass: [0.8149356]">0.8149356</code>' in row  # numpy, in the example's dtype
+    assert 'title="xpass: [0.81493574]">0.81493574</code>' in row  # keras-tf: its cpu record carries the example's origin
+    mse = re.search(r"<tr><td class=\"ex\">keras.losses.mean_squared_error#1.*?</tr>", docs, re.S).group(0)
+    assert "[0.5, 0.25]" in mse and "(in float64)" in mse  # the example's float32 was not run: float64 shown
+    assert "printed 0.916 differs from the exact value at 3 decimals" in docs
+
+
+def test_hazards_and_coverage(page):
+    hazards = section(page, "hazards")
+    assert "rounded to float16" in hazards and '<td class="n">nan</td>' in hazards
     assert "mean_squared_error" not in hazards  # an empty hazard string is no hazard
-    docs = section(page, "Documentation examples")
-    assert '<tr class="drift"><td>keras.losses.binary_crossentropy#1</td>' in docs
-    assert '<span class="badge v-doc_drift">doc_drift</span>' in docs and "(3 decimals)" in docs
-    coverage = section(page, "Coverage")
-    assert "1 unsupported</span><br><small>label_smoothing is not expressible in the numpy reference</small>" in coverage
+    coverage = section(page, "coverage")
+    assert "1 unsupported</span> <small>1 reason</small>" in coverage
+    assert "1× label_smoothing is not expressible in the numpy reference" in coverage
 
 
 def test_hostile_strings_appear_only_escaped(page):
@@ -76,12 +150,21 @@ def test_hostile_strings_appear_only_escaped(page):
         assert raw not in page, raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "ValueError: &lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x onerror=alert(1)&gt;" in page
-    assert page.count("<script") == 1  # the page's own filter script, nothing from records
+    assert page.count("<script") == 1  # the page's own script, nothing from records
 
 
-def test_templates_never_mark_data_safe():
-    for template in (ROOT / "reports" / "templates").glob("*.j2"):
-        assert not re.search(r"\|\s*safe|Markup", template.read_text()), template
+def test_filters_cover_verdicts_and_implementations(page):
+    bar = re.search(r'<div id="filters".*?</div>', page, re.S).group(0)
+    for v in ("pass", "numeric", "semantic", "error", "accepted_invalid", "unsupported", "xfail", "xpass"):
+        assert f'data-fv="{v}"' in bar, v
+    assert 'data-fi="2" checked>&lt;script&gt;alert(1)&lt;/script&gt;</label>' in bar
+
+
+def test_templates_never_mark_data_safe_and_static_files_hold_no_template_syntax():
+    for template in TEMPLATES.glob("*.j2"):
+        assert not re.search(r"\|\s*safe|Markup|autoescape\s+false", template.read_text()), template
+    for static in (TEMPLATES / "report.css", TEMPLATES / "report.js"):
+        assert not re.search(r"\{[{%#]", static.read_text()), static  # they are included verbatim
 
 
 def test_page_loads_nothing_from_the_network(page):
@@ -89,15 +172,79 @@ def test_page_loads_nothing_from_the_network(page):
     assert not re.search(r"""@import|url\(\s*["']?\s*(?:https?:)?//|<link\b|<iframe\b""", page, re.I)
 
 
+def test_histogram_layout():
+    recs = [{"ulp_error": e, "tolerance_ulps": 4} for e in (0.1, 0.4, 0.9, 3.0, 5.0, 100.0)] + [{"ulp_error": "inf", "tolerance_ulps": 4}]
+    h = histogram.histogram(recs + [{"ulp_error": None}])
+    counts = [b["count"] for b in h["bars"]]
+    assert counts == [2, 1, 0, 1, 1, 0, 0, 0, 1, 1]  # [0,.5] (.5,1] (1,2] (2,4] (4,8] ... (64,128], inf/NaN
+    assert h["bars"][-1]["nonfinite"] and h["without_error"] == 1 and h["tol"]["text"] == "tolerance 4"
+    assert h["bars"][4]["h_out"] > 0 and h["bars"][3]["h_in"] > 0  # 5 is beyond its tolerance, 3 within
+    wide = histogram.histogram([{"ulp_error": 1e9, "tolerance_ulps": 10}])
+    assert len(wide["bars"]) <= histogram.MAX_BINS
+    assert histogram.histogram([{"verdict": "unsupported"}]) is None
+
+
+def test_findings_group_cases_that_differ_only_in_their_draw():
+    base = {"kind": "conformance", "impl": "x", "loss": "l", "verdict": "error", "raised": "E: boom", "origin": "seed=0"}
+    rows = findings.build([{**base, "ulp_error": None}, {**base}, {**base, "raised": "E: other"}, {**base, "verdict": "pass"}], ["x"], {})
+    assert sorted(f["count"] for f in rows) == [1, 2]
+
+
+def test_worst_case_record_replaces_its_compact_twin():
+    compact = {"kind": "conformance", "impl": "x", "verdict": "numeric", "ulp_error": 9}
+    full = {**compact, "inputs": {"y_true": None}, "reproducer": "code", "worst_case": True}
+    assert collect([{"records": [compact, {**compact, "ulp_error": 1}, full]}]) == [{**compact, "ulp_error": 1}, full]
+
+
+def test_summary_levels():
+    assert summary.level([{"verdict": "pass"}, {"verdict": "unsupported"}]) == "exact"
+    assert summary.level([{"verdict": "pass"}, {"verdict": "semantic"}]) == "semantic"
+    for bad in ("numeric", "nonfinite", "error", "accepted_invalid", "<new verdict>"):
+        assert summary.level([{"verdict": "semantic"}, {"verdict": bad}]) == "numeric", bad
+    assert summary.level([{"verdict": "unsupported"}]) == "unchecked"
+    assert summary.filename("<script>alert(1)</script>", set()) == "summary-script_alert_1_script.json"
+    taken = set()
+    assert [summary.filename(n, taken) for n in ("a/b", "a b")] == ["summary-a_b.json", "summary-a_b-2.json"]
+
+
+def test_write_all_writes_the_page_and_a_summary_per_implementation(tmp_path):
+    written = reports.write_all([FIXTURE], tmp_path / "out" / "index.html")
+    assert [p.name for p in written] == ["index.html", "summary-numpy.json", "summary-keras-tf.json",
+                                         "summary-script_alert_1_script.json"]
+    numpy = json.loads(written[1].read_text())
+    assert numpy["format"] == "lossconf-summary" and numpy["impl"] == "numpy" and numpy["library_version"] == "2.1.3"
+    levels = {loss: v["level"] for loss, v in numpy["losses"].items()}
+    assert levels == {"binary_crossentropy": "numeric", "categorical_crossentropy": "unchecked", "mean_squared_error": "semantic"}
+    bce = numpy["losses"]["binary_crossentropy"]
+    assert bce["level_text"] == "numeric failures" and bce["checked"] == 4
+    assert bce["verdicts"] == {"pass": 2, "numeric": 1, "accepted_invalid": 1}
+    assert numpy["level"] == "numeric" and numpy["badge"]["color"] == "red"
+    keras = json.loads(written[2].read_text())
+    assert keras["losses"]["binary_crossentropy"]["expected"] == 1  # the known nonfinite still counts, and is known
+    hostile = json.loads(written[3].read_text())
+    assert hostile["impl"] == "<script>alert(1)</script>"
+
+
+def test_session_finish_writes_results_html_and_summaries(tmp_path):
+    session = Session(adapters=[], dtypes=["float32"], devices=["cpu"], profile="quick", seed=0, report=tmp_path / "index.html")
+    for record in results.load(FIXTURE)["records"]:
+        session.add(record)
+    written = session.finish()
+    assert [p.name for p in written[:2]] == ["index.json", "index.html"]
+    assert {p.name for p in written[2:]} == {"summary-numpy.json", "summary-keras-tf.json", "summary-script_alert_1_script.json"}
+    assert all(p.exists() for p in written)
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "reports", *map(str, args)], cwd=ROOT, capture_output=True, text=True)
 
 
-def test_cli_writes_the_page(tmp_path):
+def test_cli_writes_the_page_and_summaries(tmp_path):
     out = tmp_path / "report.html"
     proc = run_cli(FIXTURE, "-o", out)
     assert proc.returncode == 0, proc.stderr
-    assert "<h2>Findings (6)</h2>" in out.read_text()
+    assert proc.stdout.split() == [str(out)] + [str(tmp_path / f"summary-{n}.json") for n in ("numpy", "keras-tf", "script_alert_1_script")]
+    assert '<h2 id="findings">Findings (8 cases in 8 groups)</h2>' in out.read_text()
 
 
 def test_cli_reads_a_jsonl_stream(tmp_path):
@@ -118,4 +265,4 @@ def test_cli_rejects_incompatible_file_with_one_line(tmp_path, content):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert str(bad) in proc.stderr
-    assert not (tmp_path / "out.html").exists()
+    assert not (tmp_path / "out.html").exists() and not list(tmp_path.glob("summary-*.json"))

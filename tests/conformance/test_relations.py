@@ -1,0 +1,162 @@
+"""Relations an implementation must satisfy with itself, judged with the oracle's tolerances.
+
+Each relation compares two computations A and B of the implementation; it holds when
+|A - B| <= tol(A) + tol(B) (+ |exact(A) - exact(B)| where the two are different mathematics), each
+tolerance derived by the oracle for its own case. A violation is recorded with both cases.
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, seed, settings
+from hypothesis import strategies as st
+
+import oracle
+import specs
+from conformance import dtypes, expectations, judge, outcome, strategies, tolerance
+from conformance.case import Case
+
+RELATIONS = ("reduction_consistency", "batch_permutation", "batch_independence", "weight_linearity",
+             "zero_smoothing", "from_logits_consistency", "class_vs_function")
+
+
+def applies(relation: str, spec, adapter) -> bool:
+    if relation == "zero_smoothing":
+        return "label_smoothing" in spec.params
+    if relation == "from_logits_consistency":
+        return "from_logits" in spec.params
+    if relation == "class_vs_function":
+        return {"class", "function"} <= set(adapter.variants)
+    return True
+
+
+class Side:
+    """One computation: the case, what the implementation returned, and its allowance per element."""
+
+    def __init__(self, adapter, case: Case):
+        self.case = case
+        outcome_, payload = judge.run(adapter, case)
+        assume(outcome_ == "value")  # unsupported or raising draws say nothing about a relation
+        self.got = [mpmath.mpf(float(v)) for v in np.asarray(payload, dtype=np.float64).ravel()]
+        self.exact = oracle.evaluate(case)
+        tol = tolerance.derive(self.exact, oracle.condition(case))
+        values = np.asarray(self.exact.value, dtype=object).ravel()
+        self.allowance = [t * dtypes.ulp(v if mpmath.isfinite(v) else 0, self.exact.ulp_dtype, self.exact.flush)
+                          for t, v in zip(tol.ulps, values)]
+        self.values = list(values)
+        assume(all(mpmath.isfinite(g) for g in self.got) and all(mpmath.isfinite(v) for v in self.values))
+
+
+def holds(a, b, allowance) -> bool:
+    return abs(a - b) <= allowance
+
+
+def check(relation: str, lossconf, impl, a: Side, b: Side, a_value, b_value, allowance, what: str):
+    if holds(a_value, b_value, allowance):
+        return
+    record = judge.judge(lossconf.adapter(impl), a.case)
+    record.update(verdict="numeric", relation=relation,
+                  explanation=f"relation {relation} violated: {what}: {mpmath.nstr(a_value, 12)} vs {mpmath.nstr(b_value, 12)}, "
+                              f"allowed {mpmath.nstr(allowance, 3)} (other case: {b.case.to_dict()})")
+    entry = expectations.find(impl, record)
+    if entry and entry["verdict"] == "numeric":
+        record["expectation"] = {k: entry.get(k) for k in ("verdict", "reason", "link", "versions")}
+        lossconf.add(record)
+        return
+    lossconf.add(record)
+    raise AssertionError(outcome.message(record))
+
+
+def make(spec, reduction: str, **fields) -> Case:
+    """A case of ``spec``; every field (y_true, y_pred, params, sample_weight, variant, ...) by keyword."""
+    y_true, y_pred = fields.pop("y_true"), fields.pop("y_pred")
+    return Case.make(spec.name, y_true, y_pred, reduction=reduction, **fields)
+
+
+def test_relation(lossconf, relation_axes):
+    impl, variant, dtype, loss, relation = relation_axes
+    adapter = lossconf.adapter(impl)
+    spec = specs.all_specs()[loss]
+    if not applies(relation, spec, adapter):
+        pytest.skip(f"{relation} does not apply to {loss} on {impl}")
+    semantics = adapter.semantics_for(loss) or "ideal"
+    elementwise = spec.semantics(semantics)["axis_reduction"] == "none"
+    origin = f"seed={lossconf.seed} relation={relation}"
+
+    @seed(lossconf.seed)
+    @settings(suppress_health_check=list(HealthCheck), deadline=None, max_examples=8)
+    @given(data=st.data())
+    def run(data):
+        y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(spec, "moderate", dtype, 256, elementwise))
+        axis = params.get("axis", -1)
+        batch_axis_free = len(y_pred.shape) >= 2 and (axis % y_pred.ndim) != 0
+        base = dict(y_true=y_true, y_pred=y_pred, params=params, sample_weight=weights, dtype=dtype,
+                    semantics=semantics, variant=variant, origin=origin)
+        new = lambda reduction, **changes: make(spec, reduction, **{**base, **changes})
+        if relation == "reduction_consistency":
+            total, none = Side(adapter, new("sum")), Side(adapter, new("none"))
+            check(relation, lossconf, impl, total, none, total.got[0], mpmath.fsum(none.got),
+                  total.allowance[0] + mpmath.fsum(none.allowance), "sum against the sum of the unreduced losses")
+        elif relation == "batch_permutation":
+            assume(batch_axis_free and y_pred.shape[0] >= 2)
+            order = np.array(data.draw(st.permutations(range(y_pred.shape[0]))))
+            w = None if weights is None or np.ndim(weights) == 0 else weights[order]
+            a = Side(adapter, new("sum", sample_weight=weights))
+            b = Side(adapter, new("sum", y_true=y_true[order], y_pred=y_pred[order], sample_weight=w if w is not None else weights))
+            check(relation, lossconf, impl, a, b, a.got[0], b.got[0], a.allowance[0] + b.allowance[0], "sum over a permuted batch")
+        elif relation == "batch_independence":
+            assume(batch_axis_free and y_pred.shape[0] >= 2)
+            # the other samples change (rolled through the batch, each still valid); the first stays
+            swapped_true, swapped_pred = np.roll(y_true, 1, axis=0), np.roll(y_pred, 1, axis=0)
+            swapped_true[0], swapped_pred[0] = y_true[0], y_pred[0]
+            assume(not np.array_equal(swapped_pred, y_pred))
+            a = Side(adapter, new("none", sample_weight=None))
+            b = Side(adapter, new("none", y_true=swapped_true, y_pred=swapped_pred, sample_weight=None))
+            per_row = len(a.got) // y_pred.shape[0]
+            for i in range(per_row):  # the first sample's losses must not depend on the other samples
+                check(relation, lossconf, impl, a, b, a.got[i], b.got[i], a.allowance[i] + b.allowance[i], "the first sample's loss")
+        elif relation == "weight_linearity":
+            assume(weights is not None)
+            a = Side(adapter, new("sum"))
+            b = Side(adapter, new("sum", sample_weight=np.asarray(weights) * 2))
+            check(relation, lossconf, impl, a, b, 2 * a.got[0], b.got[0], 2 * a.allowance[0] + b.allowance[0], "doubling every weight")
+        elif relation == "zero_smoothing":
+            plain = {k: v for k, v in params.items() if k != "label_smoothing"}
+            a = Side(adapter, new("sum", params={**plain, "label_smoothing": 0.0}))
+            b = Side(adapter, new("sum", params=plain))
+            check(relation, lossconf, impl, a, b, a.got[0], b.got[0], a.allowance[0] + b.allowance[0], "label_smoothing=0 against none")
+        elif relation == "from_logits_consistency":
+            assume(params.get("from_logits"))
+            probabilities = _exact_probabilities(spec, y_pred, axis, dtype)
+            a = Side(adapter, new("sum"))
+            b = Side(adapter, new("sum", y_pred=probabilities, params={**params, "from_logits": False}))
+            gap = abs(a.values[0] - b.values[0])  # rounding sigma(z) to the dtype is a different input
+            check(relation, lossconf, impl, a, b, a.got[0], b.got[0], a.allowance[0] + b.allowance[0] + gap,
+                  "logits against their exactly computed, rounded probabilities")
+        elif relation == "class_vs_function":
+            a = Side(adapter, new("none", sample_weight=None, variant="class"))
+            b = Side(adapter, new("none", sample_weight=None, variant="function"))
+            for i, (x, y) in enumerate(zip(a.got, b.got)):
+                check(relation, lossconf, impl, a, b, x, y, a.allowance[i] + b.allowance[i], f"element {i}")
+
+    run._hypothesis_internal_add_digest = repr(relation_axes).encode()
+    run()
+
+
+def _exact_probabilities(spec, z: np.ndarray, axis: int, dtype: str) -> np.ndarray:
+    """sigmoid(z) (binary) or softmax(z) along the class axis, computed exactly, rounded to the dtype."""
+    with mpmath.workprec(200):
+        if not spec.inputs.get("positive_row_sums"):
+            flat = [1 / (1 + mpmath.exp(-mpmath.mpf(float(v)))) for v in z.ravel()]
+            return np.array([float(dtypes.round_to(v, dtype)) for v in flat]).reshape(z.shape)
+        moved = np.moveaxis(z, axis, -1)
+        rows = moved.reshape(-1, moved.shape[-1])
+        out = []
+        for row in rows:
+            exps = [mpmath.exp(mpmath.mpf(float(v))) for v in row]
+            total = mpmath.fsum(exps)
+            out.append([float(dtypes.round_to(e / total, dtype)) for e in exps])
+        return np.moveaxis(np.array(out).reshape(moved.shape), -1, axis)
