@@ -1,0 +1,31 @@
+"""The quick profile of the property suite catches a deliberately broken numpy adapter."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("broken, select", [
+    ("MeanOverNMinusOne", "binary_crossentropy and moderate or relation and binary_crossentropy and reduction_consistency"),
+    ("NaiveLogSigmoid", "binary_crossentropy and (saturated or infinite)"),
+])
+def test_quick_profile_catches(broken, select):
+    result = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_properties.py", "tests/conformance/test_relations.py",
+                             f"--impl=tests.meta.broken:{broken}", "--profile=quick", "--dtype=float32", "-q", "-k", select],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "failed" in result.stdout.splitlines()[-1]
+    assert "numeric" in result.stdout or "nonfinite" in result.stdout
+
+
+def test_the_correct_reference_passes_the_same_selection():
+    select = "binary_crossentropy and (moderate or saturated or infinite or reduction_consistency)"
+    result = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_properties.py", "tests/conformance/test_relations.py",
+                             "--impl=numpy", "--profile=quick", "--dtype=float32", "-q", "-k", select],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:]
