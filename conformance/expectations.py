@@ -9,8 +9,9 @@ the verdict observed, a reason, an upstream link where one exists and the librar
     link: https://github.com/...
     versions: ">=2.21,<2.22"
 
-A match value may be a list (any of). An entry that matches a record which passes is *stale* and is
-reported as a failure, so the file does not rot.
+A match value may be a list (any of); so may ``verdict``. An entry that matches a record which passes is
+*stale* and is reported as a failure, so the file does not rot. Entries meant for random draws (property
+tests) put the verdict inside ``match`` too: a draw that passes then simply does not match.
 """
 from __future__ import annotations
 
@@ -58,6 +59,14 @@ def _version_ok(entry: dict, version: str | None) -> bool:
         return Version(number.split("+")[0]) in SpecifierSet(entry["versions"])
     except (StopIteration, InvalidVersion, InvalidSpecifier):
         return False
+
+
+def expects(entry: dict | None, verdict: str) -> bool:
+    """Whether ``entry`` (one verdict, or a list of them) expects ``verdict``."""
+    if not entry:
+        return False
+    wanted = entry["verdict"]
+    return verdict in wanted if isinstance(wanted, list) else verdict == wanted
 
 
 def find(impl: str, record: dict) -> dict | None:

@@ -52,7 +52,7 @@ def settle(record: dict, session) -> None:
         return
     if verdict == "unsupported":
         pytest.skip(f"unsupported: {record.get('explanation')}")
-    if entry and entry["verdict"] == verdict:
+    if expectations.expects(entry, verdict):
         pytest.xfail(f"known {verdict}: {entry['reason']}")
     if entry:
         pytest.fail(f"expected {entry['verdict']} ({entry['reason']}) but got:\n" + message(record), pytrace=False)
