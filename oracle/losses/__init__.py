@@ -3,18 +3,24 @@
 Each function takes object arrays of mpf (integer arrays for sparse labels), the semantics and the
 compute dtype, plus the loss's own parameters, and returns a ``PerSample``: the losses after the
 loss's own axis reduction, the mask of elements that count, and how many terms each one summed.
+
+Every module of this package that defines ``LOSSES = {canonical name: function}`` is registered; a module
+may also define ``SWITCHES = {name: (kind, meaning)}`` and ``DEFAULTS = {name: value}`` for semantics
+switches only its losses use. Adding a loss family is adding a module (and its specs).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import pkgutil
 
-import numpy as np
+from oracle import semantics as _semantics
 
-from oracle.losses import crossentropy, regression
-
-LOSSES = {
-    "binary_crossentropy": crossentropy.binary_crossentropy,
-    "categorical_crossentropy": crossentropy.categorical_crossentropy,
-    "sparse_categorical_crossentropy": crossentropy.sparse_categorical_crossentropy,
-    "mean_squared_error": regression.mean_squared_error,
-}
+LOSSES: dict = {}
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _name, _fn in getattr(_module, "LOSSES", {}).items():
+        if _name in LOSSES:
+            raise ImportError(f"loss {_name!r} is defined twice ({_module.__name__})")
+        LOSSES[_name] = _fn
+    _semantics.SWITCHES.update(getattr(_module, "SWITCHES", {}))
+    _semantics.DEFAULTS.update(getattr(_module, "DEFAULTS", {}))

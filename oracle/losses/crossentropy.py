@@ -121,3 +121,10 @@ def sparse_categorical_crossentropy(
     normaliser = np.full(len(preds), mpmath.mpf(1 if _normalises(from_logits, sem) else 0), dtype=object)
     return PerSample(out.reshape(batch_shape), mask=reshape(mask), inner_terms=preds.shape[-1],
                      item_weights=reshape(weights), normaliser=reshape(normaliser))
+
+
+LOSSES = {
+    "binary_crossentropy": binary_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+}

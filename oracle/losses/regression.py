@@ -17,3 +17,6 @@ def mean_squared_error(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
     diff = y_true - y_pred
     values, n = axis_mean(diff * diff, -1, sem)
     return PerSample(np.asarray(values, dtype=object), inner_terms=n)
+
+
+LOSSES = {"mean_squared_error": mean_squared_error}
