@@ -21,6 +21,14 @@ def _check_kind(name: str, a: np.ndarray, kind: str) -> None:
         raise DomainError(f"{name} contains NaN")  # +-inf logits are limits the loss is defined at
     if kind in ("probability", "real"):
         _finite(name, a)
+    if kind in ("nonnegative", "sign", "integer"):
+        _finite(name, a)
+    if kind == "nonnegative" and values.min(initial=0) < 0:
+        raise DomainError(f"{name} must be non-negative; got a minimum of {values.min()}")
+    if kind == "sign" and not np.all(np.isin(values, (-1.0, 1.0))):
+        raise DomainError(f"{name} must hold -1 or +1 labels")
+    if kind == "integer" and not np.all(values == np.round(values)):
+        raise DomainError(f"{name} must hold integers")
     if kind == "probability" and (values.min(initial=0) < 0 or values.max(initial=0) > 1):
         raise DomainError(f"{name} must lie in [0, 1] (probabilities); got values in [{values.min()}, {values.max()}]")
     if kind == "class_index" and not np.all(values == np.round(values)):
@@ -87,6 +95,10 @@ def validate(spec, params: dict, y_true, y_pred, sample_weight) -> None:
     if inputs.get("positive_row_sums") and not params.get("from_logits"):
         if np.any(np.sum(np.asarray(y_pred, dtype=np.float64), axis=axis) <= 0):
             raise DomainError("a probability row sums to 0: no class has any probability")
+    from oracle.losses import CHECKS  # late: loss modules register their own domain checks
+
+    if spec.name in CHECKS:
+        CHECKS[spec.name](params, y_true, y_pred, sample_weight)
     if sample_weight is not None:
         _finite("sample_weight", sample_weight)
         if np.any(np.asarray(sample_weight, dtype=np.float64) < 0):

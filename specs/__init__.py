@@ -17,7 +17,7 @@ import yaml
 from oracle.semantics import MODIFIERS, SWITCHES, Semantics
 
 SPEC_DIR = Path(__file__).parent
-KINDS = ("probability", "logit", "real", "class_index")
+KINDS = ("probability", "logit", "real", "nonnegative", "sign", "integer", "class_index")
 
 _number = {"type": "number"}
 _array = {}  # nested lists of numbers, validated by numpy when used
@@ -55,7 +55,7 @@ SCHEMA = {
                 "y_true": {"enum": list(KINDS)},
                 "y_pred": {"enum": list(KINDS)},
                 "y_pred_from_logits": {"enum": list(KINDS)},
-                "shapes": {"enum": ["same", "sparse"]},
+                "shapes": {"enum": ["same", "sparse", "custom"]},  # custom: the loss module's CHECKS validate shapes
                 "positive_row_sums": {"type": "boolean"},
             },
         },

@@ -6,7 +6,8 @@ loss's own axis reduction, the mask of elements that count, and how many terms e
 
 Every module of this package that defines ``LOSSES = {canonical name: function}`` is registered; a module
 may also define ``SWITCHES = {name: (kind, meaning)}`` and ``DEFAULTS = {name: value}`` for semantics
-switches only its losses use. Adding a loss family is adding a module (and its specs).
+switches only its losses use, and ``CHECKS = {canonical name: fn(params, y_true, y_pred, sample_weight)}``
+for domain rules beyond the spec's input kinds (raise oracle.domain.DomainError). Adding a loss family is adding a module (and its specs).
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ import pkgutil
 from oracle import semantics as _semantics
 
 LOSSES: dict = {}
+CHECKS: dict = {}  # canonical name -> fn(params, y_true, y_pred, sample_weight), raising DomainError
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     _module = importlib.import_module(f"{__name__}.{_info.name}")
     for _name, _fn in getattr(_module, "LOSSES", {}).items():
         if _name in LOSSES:
             raise ImportError(f"loss {_name!r} is defined twice ({_module.__name__})")
         LOSSES[_name] = _fn
+    CHECKS.update(getattr(_module, "CHECKS", {}))
     _semantics.SWITCHES.update(getattr(_module, "SWITCHES", {}))
     _semantics.DEFAULTS.update(getattr(_module, "DEFAULTS", {}))
