@@ -19,7 +19,7 @@ import numpy as np
 import specs
 from conformance import dtypes
 from conformance.case import REDUCTIONS, Case
-from oracle import domain, precision, reductions
+from oracle import cache, domain, precision, reductions
 from oracle.losses import LOSSES
 from oracle.domain import DomainError
 from oracle.semantics import Semantics
@@ -140,9 +140,19 @@ def prepare(case: Case):
 
 
 def evaluate(case: Case, semantics: Semantics | None = None) -> Exact:
-    """The exact value of ``case`` (under ``semantics`` when given, else the case's own)."""
+    """The exact value of ``case`` (under ``semantics`` when given, else the case's own); cached on disk."""
     spec, params, declared = prepare(case)
     sem = semantics or declared
+    k = cache.key(case, sem, "evaluate")
+    hit = cache.get(k)
+    if hit is not None:
+        return hit
+    exact = _evaluate_certified(spec, params, sem, case)
+    cache.put(k, exact)
+    return exact
+
+
+def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     stats = {}
 
     def compute():
@@ -176,6 +186,15 @@ def condition(case: Case, semantics: Semantics | None = None):
     """
     spec, params, declared = prepare(case)
     sem = semantics or declared
+    k = cache.key(case, sem, "condition")
+    hit = cache.get(k)
+    if hit is None:
+        hit = _condition(spec, params, sem, case)
+        cache.put(k, hit)
+    return hit
+
+
+def _condition(spec, params, sem: Semantics, case: Case):
     axis = params.get("axis", -1)
     h = mpmath.ldexp(1, -40)
     with mpmath.workprec(128):

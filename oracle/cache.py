@@ -1,0 +1,57 @@
+"""An on-disk cache of oracle values, so that a rerun does not pay twice.
+
+Keyed by the case (its exact inputs, params, reduction, dtype), the semantics' switches, the working
+precision asked for, and a digest of the oracle's own source and the specs: a change to any formula,
+switch or spec invalidates every entry at once. Values are pickled ``Exact`` objects (mpf pickles
+exactly). Set LOSSCONF_ORACLE_CACHE=off to disable, or to a directory to move it (default .oracle-cache/).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import sqlite3
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.lru_cache(maxsize=None)
+def _digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted([*(ROOT / "oracle").rglob("*.py"), *(ROOT / "specs").glob("*.yaml"), ROOT / "conformance" / "dtypes.py"]):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def _connection():
+    where = os.environ.get("LOSSCONF_ORACLE_CACHE", str(ROOT / ".oracle-cache"))
+    if where.lower() == "off":
+        return None
+    Path(where).mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(Path(where) / f"oracle-{_digest()}.sqlite", check_same_thread=False)
+    db.execute("create table if not exists exact (key text primary key, value blob)")
+    return db
+
+
+def key(case, semantics, kind: str) -> str:
+    switches = sorted((k, repr(v)) for k, v in semantics.switches.items())
+    return hashlib.sha256(repr((kind, case.key(), case.reduction, semantics.name, switches)).encode()).hexdigest()
+
+
+def get(k: str):
+    db = _connection()
+    if db is None:
+        return None
+    row = db.execute("select value from exact where key = ?", (k,)).fetchone()
+    return pickle.loads(row[0]) if row else None
+
+
+def put(k: str, value) -> None:
+    db = _connection()
+    if db is None:
+        return
+    db.execute("insert or replace into exact values (?, ?)", (k, pickle.dumps(value)))
+    db.commit()
