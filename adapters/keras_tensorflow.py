@@ -23,7 +23,7 @@ import importlib.metadata
 import inspect
 import os
 
-from adapters import mapping
+from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
 from conformance.case import Case
 
@@ -188,3 +188,24 @@ class KerasTensorFlowAdapter(Adapter):
             return fn(y_true, y_pred, **kwargs)
 
     binary_crossentropy = categorical_crossentropy = sparse_categorical_crossentropy = mean_squared_error = _run
+
+    def reproducer(self, case: Case) -> str:
+        """TensorFlow/Keras code for the case's handle (Loss class, function or compile alias), as ``_run`` calls it."""
+        try:
+            kwargs, reduction = self._plan(case)
+        except Unsupported:
+            return super().reproducer(case)
+        body = [reproduce.array("tf", case.y_true, "y_true"), reproduce.array("tf", case.y_pred, "y_pred")]
+        if case.variant == "class":
+            make = reproduce.call_args(keywords={**kwargs, "reduction": reduction, "dtype": case.dtype})
+            body.append(f"loss_fn = tf.keras.losses.{_CLASS[case.loss]}({make})")
+            call = "loss_fn(y_true, y_pred)"
+            if case.sample_weight is not None:
+                body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
+                         reproduce.array("tf", mapping.align_weights(case.sample_weight, case.y_pred.ndim - 1), "sample_weight")]
+                call = "loss_fn(y_true, y_pred, sample_weight=sample_weight)"
+        else:
+            fn = f"tf.keras.losses.{_FUNCTION[case.loss]}" if case.variant == "function" else f"tf.keras.losses.get({_ALIAS[case.loss]!r})"
+            call = f"{fn}({reproduce.call_args(['y_true', 'y_pred'], kwargs)})"
+        body = reproduce.device_block(body + [f"loss = {call}"], "tf.device('/GPU:0')" if case.device == "cuda" else None)
+        return reproduce.script("tf", case, body + [reproduce.printed("tf", "loss")])

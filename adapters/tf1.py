@@ -16,7 +16,7 @@ Conventions worth knowing:
 """
 from __future__ import annotations
 
-from adapters import mapping
+from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
 from adapters.keras_tensorflow import gpu_available, tf_device, tf_environment, tf_module
 from conformance.case import Case
@@ -113,3 +113,27 @@ class TF1Adapter(Adapter):
 
     def mean_squared_error(self, case: Case):
         return self._call(case, case.y_true, case.y_pred, case.y_pred.ndim)
+
+    def reproducer(self, case: Case) -> str:
+        """``tf.compat.v1.losses`` code for the case, as ``_call`` makes it (weights aligned, reduction spelled)."""
+        try:
+            self._check(case)
+        except Unsupported:
+            return super().reproducer(case)
+        k = case.kwargs
+        loss_ndim = case.y_pred.ndim - (1 if case.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy") else 0)
+        second = "predictions" if case.loss == "mean_squared_error" else "logits"
+        body = [reproduce.array("tf", case.y_true, "labels"), reproduce.array("tf", case.y_pred, second)]
+        weights = reproduce.Source("1.0")
+        if case.sample_weight is not None:
+            body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
+                     reproduce.array("tf", mapping.align_weights(case.sample_weight, loss_ndim), "weights")]
+            weights = reproduce.Source("weights")
+        reduction = mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses")
+        keywords = {"weights": weights, "reduction": reproduce.Source(f"tf.compat.v1.losses.Reduction.{reduction}"),
+                    "loss_collection": None}
+        if case.loss in ("binary_crossentropy", "categorical_crossentropy"):
+            keywords["label_smoothing"] = k.get("label_smoothing", 0.0)
+        call = f"tf.compat.v1.losses.{_FUNCTION[case.loss]}({reproduce.call_args(['labels', second], keywords)})"
+        body = reproduce.device_block(body + [f"loss = {call}"], "tf.device('/GPU:0')" if case.device == "cuda" else None)
+        return reproduce.script("tf", case, body + [reproduce.printed("tf", "loss")])

@@ -28,7 +28,7 @@ import inspect
 
 import numpy as np
 
-from adapters import mapping
+from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
 from conformance import dtypes
 from conformance.case import Case
@@ -168,3 +168,74 @@ class TorchAdapter(Adapter):
                                 "torch mse_loss with weight= divides its mean by sum(weight), not by the element count")
         reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"mean_with_sample_weight": "mean"})
         return F.mse_loss(pred, target, weight=self._weights(case, pred), reduction=reduction)
+
+    # -- reproducer -----------------------------------------------------------------------------
+    def reproducer(self, case: Case) -> str:
+        """``torch.nn.functional`` code for the case, with the same guards, axis moves and weights as the methods above."""
+        try:
+            body = self._reproducer_body(case)
+        except Unsupported:
+            return super().reproducer(case)
+        return reproduce.script("torch", case, body + [reproduce.printed("torch", "loss")])
+
+    def _reproducer_body(self, case: Case) -> list[str]:
+        k, dev = case.kwargs, case.device
+        R = reproduce.Source
+
+        def tensor(value, name):
+            return reproduce.array("torch", value, name, device=dev)
+
+        def to_class_dim(name: str, ndim: int, axis: int) -> str:
+            return name if ndim < 2 or axis % ndim == 1 else f"{name}.movedim({axis % ndim}, 1)"
+
+        body = [tensor(case.y_true, "y_true"), tensor(case.y_pred, "y_pred")]
+        weight = None
+        if case.sample_weight is not None and case.loss in ("binary_crossentropy", "mean_squared_error"):
+            body += [reproduce.comment("canonical sample weights align with the leading axes, broadcast to the input"),
+                     tensor(mapping.align_weights(case.sample_weight, case.y_pred.ndim), "sample_weight")]
+            weight = R("torch.broadcast_to(sample_weight, y_pred.shape)")
+        if case.loss == "binary_crossentropy":
+            self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
+            fn = "binary_cross_entropy_with_logits" if k.get("from_logits") else "binary_cross_entropy"
+            keywords = {"weight": weight, "reduction": mapping.reduction(mapping.TORCH, case, "torch")}
+            call = f"F.{fn}({reproduce.call_args(['y_pred', 'y_true'], {n: v for n, v in keywords.items() if v is not None})})"
+        elif case.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+            self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
+            self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
+            axis, nd = k.get("axis", -1), case.y_pred.ndim
+            keywords = {}
+            if case.loss == "categorical_crossentropy":
+                target = to_class_dim("y_true", nd, axis)
+                if k.get("label_smoothing"):
+                    keywords["label_smoothing"] = float(k["label_smoothing"])
+                keywords["reduction"] = mapping.reduction(mapping.TORCH, case, "torch")
+            else:
+                class_weight = k.get("class_weight")
+                self.unsupported_unless(class_weight is None or case.reduction != "sum_over_batch_size",
+                                        "torch cross_entropy with weight= divides its mean by the summed class weights")
+                reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"weighted_mean": "mean"})
+                labels = np.asarray(case.y_true)
+                if labels.ndim == nd and labels.shape[axis % nd] == 1:
+                    body[0] = reproduce.comment("(B, 1) class labels squeezed to the (B,) torch expects")
+                    body.insert(1, tensor(labels.squeeze(axis % nd), "y_true"))
+                target = "y_true"
+                if class_weight is not None:
+                    body.append(tensor(dtypes.to_dtype(class_weight, case.dtype), "class_weight"))
+                    keywords["weight"] = R("class_weight")
+                if k.get("ignore_class") is not None:
+                    keywords["ignore_index"] = int(k["ignore_class"])
+                keywords["reduction"] = reduction
+            call = f"F.cross_entropy({reproduce.call_args([to_class_dim('y_pred', nd, axis), target], keywords)})"
+        elif case.loss == "mean_squared_error":
+            if weight is None:
+                keywords = {"reduction": mapping.reduction(mapping.TORCH, case, "torch")}
+            else:
+                self.unsupported_unless("weight" in inspect.signature(_torch().nn.functional.mse_loss).parameters,
+                                        f"torch {_torch().__version__} mse_loss has no weight= argument")
+                self.unsupported_unless(case.reduction != "sum_over_batch_size", "torch mse_loss with weight= divides by sum(weight)")
+                keywords = {"weight": weight, "reduction": mapping.reduction(
+                    mapping.TORCH, case, "torch", extra={"mean_with_sample_weight": "mean"})}
+            call = f"F.mse_loss({reproduce.call_args(['y_pred', 'y_true'], keywords)})"
+        else:
+            raise Unsupported(f"no reproducer for {case.loss}")
+        return body + [f"loss = {call}"]

@@ -1,28 +1,31 @@
-"""``python -m reports RESULTS.json [MORE.json ...] -o OUT.html``: the HTML report from results files."""
+"""``python -m reports RESULTS.json [MORE.json ...] -o OUT.html``: the HTML report, and a summary-<impl>.json
+per implementation beside it, from results files."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from conformance.results import IncompatibleResults
-from reports import html
+from reports import write_all
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m reports",
         description="Write a self-contained HTML report from lossconf results files (.json, or a .jsonl "
-        "stream from an interrupted run). Several files are merged into one page.",
+        "stream from an interrupted run), and beside it summary-<impl>.json per implementation (conformance "
+        "level per loss, for CI badges and dashboards). Several files are merged into one page.",
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS.json", help="results file(s): .json or .jsonl")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.html", help="HTML file to write")
     args = parser.parse_args(argv)
     try:
-        out = html.write(args.results, args.output)
+        written = write_all(args.results, args.output)
     except IncompatibleResults as exc:
         print("error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
         return 2
-    print(out)
+    for path in written:
+        print(path)
     return 0
 
 

@@ -45,7 +45,7 @@ def test_a_bad_spec_is_one_line(tmp_path, monkeypatch):
         spec.write_text(saved)
     assert result.returncode == 4
     assert [l for l in result.stderr.splitlines() if l.strip()] == [
-        "ERROR: spec error: mean_squared_error.yaml: field inputs/shapes: 'ragged' is not one of ['same', 'sparse']"]
+        "ERROR: spec error: mean_squared_error.yaml: field inputs/shapes: 'ragged' is not one of ['same', 'sparse', 'custom']"]
 
 
 def test_the_same_seed_gives_the_same_cases():
