@@ -58,6 +58,8 @@ def tf_environment() -> dict:
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "cpu_count": os.cpu_count(),
         "tf32_enabled": tf.config.experimental.tensor_float_32_execution_enabled(),
+        # measured, not assumed: Eigen's CPU kernels run with FTZ/DAZ set
+        "flush_to_zero": bool((tf.constant(1e-40, tf.float32) * 1.0).numpy() == 0.0),
         # oneDNN kernels may change summation order (TF prints a warning saying so)
         "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset (on by default)"),
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
@@ -109,10 +111,11 @@ class KerasTensorFlowAdapter(Adapter):
     name = "tf"
     library = "tensorflow-cpu"
     semantics = {
-        "binary_crossentropy": "keras",
-        "categorical_crossentropy": "keras",
-        "sparse_categorical_crossentropy": "keras_tf",
-        "mean_squared_error": "keras",
+        # +ftz: TensorFlow's CPU kernels read subnormals as zero and flush subnormal results
+        "binary_crossentropy": "keras+ftz",
+        "categorical_crossentropy": "keras+ftz",
+        "sparse_categorical_crossentropy": "keras_tf+ftz",
+        "mean_squared_error": "keras+ftz",
     }
     devices = ("cpu", "cuda")
     variants = ("class", "function", "alias")
@@ -121,7 +124,8 @@ class KerasTensorFlowAdapter(Adapter):
         return f"tensorflow {_dist_version(self.library)}, keras {_dist_version('keras')}"
 
     def setup(self) -> None:
-        tf_module()
+        # TF32 would round float32 matmul inputs to 10 mantissa bits on Ampere+ GPUs
+        tf_module().config.experimental.enable_tensor_float_32_execution(False)
 
     def available_devices(self) -> tuple[str, ...]:
         return ("cpu", "cuda") if gpu_available() else ("cpu",)
@@ -129,7 +133,8 @@ class KerasTensorFlowAdapter(Adapter):
     def environment(self) -> dict:
         keras = tf_module().keras
         return {**tf_environment(), "keras": _dist_version("keras"),
-                "epsilon": keras.backend.epsilon(), "floatx": keras.backend.floatx()}
+                "epsilon": keras.backend.epsilon(), "floatx": keras.backend.floatx(),
+                "dtype_policy": "Loss(dtype=case dtype): computed in the case's dtype"}
 
     def handle_identities(self) -> list[tuple[str, str, bool]]:
         """(alias, qualified name of what tf.keras.losses.get(alias) returned, whether that is the canonical

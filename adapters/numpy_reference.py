@@ -52,6 +52,10 @@ class NumpyReferenceAdapter(Adapter):
         "mean_squared_error": "ideal",
     }
 
+    def environment(self) -> dict:
+        return {**super().environment(), "numpy": np.__version__, "flush_to_zero": False,
+                "dtype_policy": "computed in the input dtype; half precision sums accumulate in float32"}
+
     def compute(self, case: Case):
         self._validate(case)
         return super().compute(case)

@@ -39,10 +39,10 @@ class TF1Adapter(Adapter):
     name = "tf1"
     library = "tensorflow-cpu"
     semantics = {
-        "binary_crossentropy": "tf1",
-        "categorical_crossentropy": "tf1",
-        "sparse_categorical_crossentropy": "tf1",
-        "mean_squared_error": "tf1",
+        "binary_crossentropy": "tf1+ftz",
+        "categorical_crossentropy": "tf1+ftz",
+        "sparse_categorical_crossentropy": "tf1+ftz",
+        "mean_squared_error": "tf1+ftz",
     }
     devices = ("cpu", "cuda")
 
@@ -53,7 +53,7 @@ class TF1Adapter(Adapter):
         return ("cpu", "cuda") if gpu_available() else ("cpu",)
 
     def environment(self) -> dict:
-        return tf_environment()
+        return {**tf_environment(), "dtype_policy": "regression and hinge losses cast to float32; every reduction in float32"}
 
     # -- the contract ----------------------------------------------------------------------------
     def _check(self, case: Case) -> None:
@@ -62,6 +62,9 @@ class TF1Adapter(Adapter):
         extra = sorted(set(k) - set(_PARAMS[case.loss]))
         if extra:
             raise Unsupported(f"tf.compat.v1.losses.{fn} takes no parameter(s) {', '.join(extra)}")
+        if case.loss == "binary_crossentropy" and k.get("axis", -1) != -1:
+            # elementwise: there is no axis to pass, and an adapter must not drop a parameter silently
+            raise Unsupported("tf.compat.v1.losses.sigmoid_cross_entropy is elementwise and has no axis parameter")
         if case.loss == "binary_crossentropy" and not k.get("from_logits", False):
             raise Unsupported("tf.compat.v1.losses.sigmoid_cross_entropy takes logits; "
                               "log_loss is a different formula (eps inside the log)")

@@ -75,6 +75,8 @@ class TorchAdapter(Adapter):
             "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
             "tf32_cudnn": torch.backends.cudnn.allow_tf32,
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "flush_to_zero": torch.get_flush_denormal(),
+            "dtype_policy": "computed in the input dtype",
             "cuda_available": cuda,
             "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
             "cuda_version": torch.version.cuda,
@@ -111,13 +113,15 @@ class TorchAdapter(Adapter):
     @staticmethod
     def _class_axis_to_1(t, axis: int):
         """torch's class dim is 1 (0 for a single 1-D sample)."""
-        return t if t.ndim < 2 else _torch().movedim(t, axis % t.ndim, 1)
+        return t if t.ndim < 2 else _torch().movedim(t, axis, 1)  # torch itself rejects an axis out of range
 
     # -- losses ---------------------------------------------------------------------------------
     def binary_crossentropy(self, case: Case):
         F = _torch().nn.functional
         k = case.kwargs
         self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
+        # elementwise: there is no axis to pass, and an adapter must not drop a parameter silently
+        self.unsupported_unless(k.get("axis", -1) == -1, "torch binary cross-entropy is elementwise and has no axis parameter")
         reduction = mapping.reduction(mapping.TORCH, case, "torch")
         p, y = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
         fn = F.binary_cross_entropy_with_logits if k.get("from_logits") else F.binary_cross_entropy
@@ -149,7 +153,7 @@ class TorchAdapter(Adapter):
         axis = k.get("axis", -1)
         pred = self._tensor(case.y_pred, case)
         labels = self._tensor(case.y_true, case)
-        if labels.ndim == pred.ndim and labels.shape[axis % pred.ndim] == 1:  # (B, 1) labels: canonical, torch wants (B,)
+        if labels.ndim == pred.ndim and -pred.ndim <= axis < pred.ndim and labels.shape[axis] == 1:  # (B, 1) labels: canonical, torch wants (B,)
             labels = labels.squeeze(axis % pred.ndim)
         weight = None if class_weight is None else self._tensor(dtypes.to_dtype(class_weight, case.dtype), case)
         ignore = k.get("ignore_class")
@@ -196,6 +200,7 @@ class TorchAdapter(Adapter):
             weight = R("torch.broadcast_to(sample_weight, y_pred.shape)")
         if case.loss == "binary_crossentropy":
             self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
+            self.unsupported_unless(k.get("axis", -1) == -1, "torch binary cross-entropy is elementwise and has no axis parameter")
             fn = "binary_cross_entropy_with_logits" if k.get("from_logits") else "binary_cross_entropy"
             keywords = {"weight": weight, "reduction": mapping.reduction(mapping.TORCH, case, "torch")}
             call = f"F.{fn}({reproduce.call_args(['y_pred', 'y_true'], {n: v for n, v in keywords.items() if v is not None})})"

@@ -63,7 +63,7 @@ def check(relation: str, lossconf, impl, a: Side, b: Side, a_value, b_value, all
     if holds(a_value, b_value, allowance):
         return
     record = judge.judge(lossconf.adapter(impl), a.case)
-    record.update(verdict="numeric", relation=relation,
+    record.update(verdict="numeric", relation=relation, test_id=f"{impl}-{a.case.variant}-{a.case.dtype}-{a.case.loss}-{relation}",
                   explanation=f"relation {relation} violated: {what}: {mpmath.nstr(a_value, 12)} vs {mpmath.nstr(b_value, 12)}, "
                               f"allowed {mpmath.nstr(allowance, 3)} (other case: {b.case.to_dict()})")
     entry = expectations.find(impl, record)
