@@ -160,6 +160,10 @@ class KerasTensorFlowAdapter(Adapter):
         extra = sorted(set(kwargs) - set(_PARAMS[case.loss]))
         if extra:
             raise Unsupported(f"keras {_CLASS[case.loss]} takes no parameter(s) {', '.join(extra)}")
+        if case.loss == "sparse_categorical_crossentropy" and "axis" in kwargs:
+            if kwargs["axis"] not in (-1, case.y_pred.ndim - 1):
+                raise Unsupported("keras sparse_categorical_crossentropy on the TensorFlow backend supports axis=-1 only")
+            kwargs["axis"] = -1  # the same axis, spelled the only way the TF backend accepts
         if case.variant == "class":
             return kwargs, mapping.reduction(mapping.KERAS3, case, "keras 3")
         if case.reduction != "none" or case.sample_weight is not None:

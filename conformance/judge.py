@@ -43,7 +43,8 @@ def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str
     would otherwise "explain" any result that is merely accurate.
     """
     spec, _, declared = oracle.prepare(case)
-    candidates = [declared.idealised()] + [spec.semantics(n) for n in spec.semantics_names if n != case.semantics]
+    candidates = ([declared.idealised()] + [spec.semantics(n) for n in spec.semantics_names if n != case.semantics.split("+")[0]]
+                  + list(declared.variations()))
     for sem in candidates:
         try:
             other = dataclasses.replace(oracle.evaluate(case, sem), ulp_dtype=exact.ulp_dtype)

@@ -116,7 +116,8 @@ def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
 def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict):
     """One evaluation at the current working precision: (value, n_terms, abs_terms)."""
     per, w, batch = _per_sample(spec, params, sem, case, arrays)
-    value = reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch)
+    raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
+    value = reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch, raw)
     mags = reductions.magnitudes(per.values, w, per.mask, per.normaliser)
     counted = int(per.mask.sum()) if per.mask is not None else per.values.size
     if case.reduction == "none":

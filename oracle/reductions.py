@@ -29,8 +29,10 @@ def _divide(total, denominator, sem: Semantics):
     return total / denominator
 
 
-def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction: str, sem: Semantics, batch: int):
-    """Reduce exactly; returns an mpf, or an object array for ``none``."""
+def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction: str, sem: Semantics, batch: int,
+           raw_weight_total=None):
+    """Reduce exactly; returns an mpf, or an object array for ``none``. ``raw_weight_total`` is the sum of the
+    sample-weight array as passed, before broadcasting (the weight_denominator="raw" convention)."""
     one = mpmath.mpf(1)
     w = np.full(l.shape, one, dtype=object) if w is None else w
     m = np.ones(l.shape, dtype=bool) if m is None else m
@@ -42,6 +44,8 @@ def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction:
         return total
     if reduction == "sum_over_batch_size":
         return _divide(total, int(m.sum()), sem)
+    if reduction == "mean_with_sample_weight" and sem["weight_denominator"] == "raw" and raw_weight_total is not None:
+        return _divide(total, raw_weight_total, sem)
     if reduction in ("mean_with_sample_weight", "weighted_mean"):
         return _divide(total, mpmath.fsum(w[m].ravel()), sem)
     if reduction == "sum_by_nonzero_weights":

@@ -24,6 +24,8 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "axis_reduction": ("structure", "how the class/feature axis is reduced into per-sample losses: 'mean' or 'none'"),
     "smoothing_classes": ("structure", "which axis gives K in label smoothing y(1-ls)+ls/K: 'axis' or 'last_axis'"),
     "empty_mean": ("structure", "a mean over no elements or zero total weight: 'nan' (0/0) or 'zero' (divide_no_nan)"),
+    "weight_denominator": ("structure", "mean_with_sample_weight divides by the sum of the weights 'broadcast' to the "
+                                        "losses, or of the 'raw' weight array as passed (Keras 3)"),
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -39,6 +41,21 @@ DEFAULTS: dict[str, Any] = {
     "axis_reduction": "mean",
     "smoothing_classes": "axis",
     "empty_mean": "nan",
+    "weight_denominator": "broadcast",
+}
+
+# What convention detection tries: the declared semantics with one of these switches set otherwise.
+ALTERNATIVES: dict[str, tuple] = {
+    "weight_denominator": ("broadcast", "raw"),
+    "empty_mean": ("nan", "zero"),
+    "smoothing_classes": ("axis", "last_axis"),
+    "axis_reduction": ("mean", "none"),
+    "renormalize": (None, "before_clip", "after_clip"),
+    "clip_epsilon": (None, 1e-7),
+    "log_clamp": (None, -100),
+    "log_offset": (None, 1e-7),
+    "one_minus_in_dtype": (False, True),
+    "flush_subnormals": (False, True),
 }
 
 
@@ -75,6 +92,13 @@ class Semantics:
         """The same convention with its constants exact (1e-7 itself, not 1e-7 rounded to float16):
         what the guard is meant to do, to tell when rounding defeats it."""
         return Semantics(f"{self.name}~as-written", {**self.switches, "round_constants": False}, self.citation)
+
+    def variations(self):
+        """This semantics with one switch of ALTERNATIVES set to each other value (convention detection)."""
+        for switch, values in ALTERNATIVES.items():
+            for value in values:
+                if value != self[switch]:
+                    yield Semantics(f"{self.name} with {switch}={value}", {**self.switches, switch: value}, self.citation)
 
     def describe(self) -> str:
         on = [f"{k}={v}" for k, v in sorted(self.switches.items()) if v != DEFAULTS[k]]
