@@ -16,7 +16,10 @@ For a result f in a format with unit roundoff u (2**-24 for float32), an impleme
           of C terms (sum exp(z - max) or sum p), whose rounding moves each log p by up to (C - 1) u;
           so each element's magnitude is |w l| + |w| * sum_k |y'_k| for those losses (oracle.Exact).
 
-and the tolerance in ULPs is tol_abs / ulp(f) in the dtype that the semantics computes in. For
+plus, for gradual underflow, (ELEMENTWISE_ULPS + n) * eta, where eta is half the gap between 0 and the
+smallest positive float (an operation whose result is subnormal errs by up to eta absolutely, not
+relatively: fl(x op y) = (x op y)(1 + delta) + eta, Higham §2.1); under flush-to-zero eta is half the
+smallest normal. The tolerance in ULPs is tol_abs / ulp(f) in the dtype that the semantics computes in. For
 reduction "none" each element gets its own tolerance from its own conditioning. Nothing here is
 tuned per framework or per test, and nothing may be loosened to make one pass: a case beyond its
 tolerance is a finding.
@@ -62,8 +65,9 @@ def derive(exact, cond) -> Tolerance:
             n, s = exact.n_terms, mags[0]
         else:  # reduction "none": each element sums only its own axis terms
             n, s = per_element_terms, mags[i]
-        elementwise.append(float(ELEMENTWISE_ULPS * u * (c + magnitude) / gap))
-        summation.append(float(max(n - 1, 0) * u * s / gap))
+        eta = dtypes.ulp(0, dtype, getattr(exact, "flush", False)) / 2
+        elementwise.append(float((ELEMENTWISE_ULPS * u * (c + magnitude) + ELEMENTWISE_ULPS * eta) / gap))
+        summation.append(float((max(n - 1, 0) * u * s + n * eta) / gap))
     e, s = np.array(elementwise), np.array(summation)
     # at least one ULP: a correctly rounded result may sit half an ULP away, and the exact value
     # itself is only known to its certified bits
