@@ -14,17 +14,17 @@ import numpy as np
 
 from conformance import dtypes
 from oracle.losses.common import (
-    PerSample, axis_mean, clip, clip_bounds, constant, log, log_one_minus, logsumexp, move_axis_last, softplus, xlogy,
+    PerSample, axis_mean, clip, clip_bounds, constant, log, log_one_minus, move_axis_last, softplus, xlogy,
 )
 from oracle.semantics import Semantics
 
 
 def _bce_from_logits(y, z):
-    # -[y log sigmoid(z) + (1-y) log sigmoid(-z)] = y softplus(-z) + (1-y) softplus(z), with 0 * inf = 0:
-    # at z = +-inf this is the limit, finite when the target sits on the saturated side
-    if mpmath.isinf(z):
-        return xlogy(y, softplus(-z)) + xlogy(1 - y, softplus(z))
-    return (1 - y) * z + softplus(-z)
+    # -[y log sigmoid(z) + (1-y) log sigmoid(-z)] = y softplus(-z) + (1-y) softplus(z): two non-negative
+    # terms, so nothing cancels at any precision ((1-y) z + softplus(-z) is exactly 0 at every working
+    # precision for z = -1e4, y = 0, and two precisions agreeing on 0 would "certify" it). 0 * inf = 0 gives
+    # the limit at z = +-inf, finite when the target sits on the saturated side.
+    return xlogy(y, softplus(-z)) + xlogy(1 - y, softplus(z))
 
 
 def _bce_from_probabilities(y, p, sem: Semantics, dtype: str):
@@ -61,9 +61,14 @@ def _log_probabilities(row, from_logits: bool, sem: Semantics, dtype: str) -> li
         top = [v for v in row if v == mpmath.inf]
         if top:  # the limit as those logits grow together: their mass is shared, every other class gets none
             return [-mpmath.log(len(top)) if v == mpmath.inf else mpmath.ninf for v in row]
-        finite = [v for v in row if v != mpmath.ninf]  # a -inf logit has no mass (a masked class)
-        lse = logsumexp(finite)
-        return [v - lse if v != mpmath.ninf else mpmath.ninf for v in row]
+        # log p_k = (z_k - top) - log1p(sum over the other classes of exp(z_j - top)): the dominant class's
+        # log-probability comes out of log1p, never as a difference of two nearly equal numbers
+        row = list(row)
+        top = max(row)
+        first = row.index(top)
+        rest = mpmath.fsum(mpmath.exp(v - top) for j, v in enumerate(row) if j != first and v != mpmath.ninf)
+        shift = mpmath.log1p(rest)
+        return [v - top - shift if v != mpmath.ninf else mpmath.ninf for v in row]
     o = list(row)
     order = sem["renormalize"]
     if order == "before_clip":
