@@ -25,5 +25,10 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             raise ImportError(f"loss {_name!r} is defined twice ({_module.__name__})")
         LOSSES[_name] = _fn
     CHECKS.update(getattr(_module, "CHECKS", {}))
-    _semantics.SWITCHES.update(getattr(_module, "SWITCHES", {}))
-    _semantics.DEFAULTS.update(getattr(_module, "DEFAULTS", {}))
+    for _switch, _meaning in getattr(_module, "SWITCHES", {}).items():
+        _default = getattr(_module, "DEFAULTS", {}).get(_switch)
+        if _switch in _semantics.SWITCHES and (_semantics.SWITCHES[_switch][0] != _meaning[0]
+                                               or _semantics.DEFAULTS.get(_switch) != _default):
+            raise ImportError(f"switch {_switch!r} is redefined differently by {_module.__name__}")
+        _semantics.SWITCHES[_switch] = _meaning
+        _semantics.DEFAULTS[_switch] = _default
