@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
 from conformance import results
-from reports import environment, examples, findings, matrix, summary
+from reports import environment, examples, findings, invalid, matrix, summary
 from reports.records import collect
 from reports.formatting import (EXPLAIN, JUDGED, LABELS, VERDICTS, array_text, badge, fmt, g, is_expected, lines, order,
                                 params, shape_text, ulp_vs_tol, vclass, vkey)
@@ -70,6 +70,7 @@ def build(docs: list[dict]) -> dict:
         "hazards": [r for r in judged if isinstance(r.get("hazard"), str) and r["hazard"].strip()],
         "examples": examples.build(records, impls),
         "coverage": _coverage(judged, impls),
+        "invalid": invalid.build(judged, impls),
         "environment": environment.build(runs, impls_meta, judged),
         "n_records": len(records),
     }

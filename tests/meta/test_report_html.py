@@ -266,3 +266,8 @@ def test_cli_rejects_incompatible_file_with_one_line(tmp_path, content):
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert str(bad) in proc.stderr
     assert not (tmp_path / "out.html").exists() and not list(tmp_path.glob("summary-*.json"))
+
+
+def test_the_invalid_input_matrix_says_what_each_implementation_did(page):
+    matrix = section(page, "invalid")
+    assert "v-accepted_invalid" in matrix and "accepted " in matrix

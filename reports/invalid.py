@@ -1,0 +1,34 @@
+"""The invalid-input matrix: each invalid input class against each implementation, and what it did.
+
+Rows are the generated invalid inputs (``loss/class``, from the record's origin); a cell says whether the
+implementation raised (as it should), signalled with inf/NaN, accepted the input with a finite value,
+could not express it, or failed (a crash or hang costs the case an ``error``).
+"""
+from __future__ import annotations
+
+from reports.formatting import is_expected
+
+
+def outcome(record: dict) -> tuple[str, str]:
+    """(label, css verdict class) of one invalid-input record."""
+    verdict = record.get("verdict")
+    if verdict == "accepted_invalid":
+        return "accepted " + ", ".join(f"{v:.4g}" for v in (record.get("got") or [])[:3]), "accepted_invalid"
+    if verdict == "pass":
+        return ("raised" if record.get("raised") else "inf/NaN"), "pass"
+    if verdict == "unsupported":
+        return "unsupported", "unsupported"
+    return verdict or "?", "error"
+
+
+def build(judged: list[dict], impls: list[str]) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for r in judged:
+        if r.get("kind") != "invalid":
+            continue
+        key = str(r.get("origin", "")).removeprefix("invalid:")
+        row = rows.setdefault(key, {"input": key, "why": r.get("invalid_reason"), "cells": {}})
+        label, css = outcome(r)
+        row["cells"].setdefault(r.get("impl"), []).append(
+            {"label": label, "css": css, "expected": is_expected(r), "variant": r.get("variant"), "raised": r.get("raised")})
+    return [{**row, "cells": [row["cells"].get(impl, []) for impl in impls]} for _, row in sorted(rows.items())]
