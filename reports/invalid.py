@@ -13,7 +13,10 @@ def outcome(record: dict) -> tuple[str, str]:
     """(label, css verdict class) of one invalid-input record."""
     verdict = record.get("verdict")
     if verdict == "accepted_invalid":
-        return "accepted " + ", ".join(f"{v:.4g}" for v in (record.get("got") or [])[:3]), "accepted_invalid"
+        got = record.get("got")
+        values = got if isinstance(got, list) else [] if got is None else [got]
+        shown = ", ".join(f"{v:.4g}" if isinstance(v, (int, float)) else str(v) for v in values[:3])
+        return f"accepted {shown}".strip(), "accepted_invalid"
     if verdict == "pass":
         return ("raised" if record.get("raised") else "inf/NaN"), "pass"
     if verdict == "unsupported":
