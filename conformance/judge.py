@@ -123,12 +123,8 @@ def judge(adapter: Adapter, case: Case) -> dict:
     record["certified_bits"] = exact.certified_bits
     record["ulp_dtype"] = exact.ulp_dtype
     outcome, payload = run(adapter, case)
-    if outcome == "unsupported":
-        return {**record, "verdict": "unsupported", "explanation": payload}
-    if outcome == "failed":
-        return {**record, "verdict": "error", "raised": payload, "explanation": payload}
-    if outcome == "raised":
-        return {**record, "verdict": "error", "raised": payload, "explanation": "raised on valid input"}
+    if outcome != "value":
+        return _without_value(record, outcome, payload, raised=("error", "raised on valid input"))
     got = np.asarray(payload)
     record["got"] = _got_list(got)
     record["got_dtype"] = str(got.dtype)
@@ -189,15 +185,21 @@ def _fidelity(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance) ->
                             f"from the ideal (tolerance {float(np.max(tol.ulps)):.3g})")
 
 
-def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> dict:
-    record.update(kind="invalid", invalid_reason=reason)
-    outcome, payload = run(adapter, case)
+def _without_value(record: dict, outcome: str, payload: str, raised: tuple[str, str]) -> dict:
+    """The record of a call that returned no value: unsupported, failed (hung or died), or raised —
+    whose verdict depends on whether the input was valid (``raised`` = (verdict, explanation))."""
     if outcome == "unsupported":
         return {**record, "verdict": "unsupported", "explanation": payload}
     if outcome == "failed":
         return {**record, "verdict": "error", "raised": payload, "explanation": payload}
-    if outcome == "raised":
-        return {**record, "verdict": "pass", "raised": payload, "explanation": f"raised on invalid input ({reason})"}
+    return {**record, "verdict": raised[0], "raised": payload, "explanation": raised[1]}
+
+
+def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> dict:
+    record.update(kind="invalid", invalid_reason=reason)
+    outcome, payload = run(adapter, case)
+    if outcome != "value":
+        return _without_value(record, outcome, payload, raised=("pass", f"raised on invalid input ({reason})"))
     record["got"] = _got_list(payload)
     if not np.all(np.isfinite(np.asarray(payload, dtype=np.float64))):
         # NaN or inf propagated from the bad input: the caller is told, as IEEE arithmetic intends

@@ -89,3 +89,13 @@ def axis_mean(terms: np.ndarray, axis: int, sem: Semantics) -> tuple[np.ndarray,
     for i, row in enumerate(rows):
         out[i] = mpmath.fsum(row) / n
     return out.reshape(moved.shape[:-1]), n
+
+
+def label_prefix(row) -> list[int]:
+    """The labels of a padded target row: the entries before the first negative one (padding is -1)."""
+    out = []
+    for v in row:
+        if v < 0:
+            break
+        out.append(int(v))
+    return out

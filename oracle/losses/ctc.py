@@ -29,7 +29,7 @@ import mpmath
 import numpy as np
 
 from oracle.domain import DomainError
-from oracle.losses.common import PerSample, logsumexp
+from oracle.losses.common import label_prefix, PerSample, logsumexp
 from oracle.semantics import Semantics
 
 ZERO = mpmath.mpf(0)
@@ -39,16 +39,6 @@ SWITCHES = {
                                  "(optax.ctc_loss log_epsilon, Keras JAX backend): impossible alignments cost ~1e5, not inf"),
 }
 DEFAULTS = {"ctc_log_epsilon": None}
-
-
-def _labels(row) -> list[int]:
-    """The label prefix of y_true[b, 1:] (entries before the first -1)."""
-    out = []
-    for v in row:
-        if v < 0:
-            break
-        out.append(int(v))
-    return out
 
 
 def _log_probabilities(frames, from_logits: bool) -> list[list]:
@@ -126,7 +116,7 @@ def ctc(y_true, y_pred, sem: Semantics, dtype: str, *, blank=0, from_logits=Fals
     out = np.empty(batch, dtype=object)
     for b in range(batch):
         valid = int(targets[b, 0])
-        labels = _labels(targets[b, 1:])
+        labels = label_prefix(targets[b, 1:])
         if log_eps is None:
             value = forward(_log_probabilities(y_pred[b, :valid], from_logits), labels, blank)
         else:
@@ -155,7 +145,7 @@ def _check(params, y_true, y_pred, sample_weight):
     if lengths.min() < 0 or lengths.max() > frames:
         raise DomainError(f"input lengths (y_true[:, 0]) must lie in [0, {frames}]; got {lengths.min()}..{lengths.max()}")
     for b, row in enumerate(targets[:, 1:]):
-        labels = _labels(row)
+        labels = label_prefix(row)
         rest = row[len(labels):]
         if np.any(rest != -1):
             raise DomainError(f"sequence {b}: labels must be a prefix followed by -1 padding only; got {row.tolist()}")

@@ -43,7 +43,7 @@ import numpy as np
 
 from conformance import dtypes
 from oracle.domain import DomainError
-from oracle.losses.common import PerSample, constant, softplus, xlogy
+from oracle.losses.common import label_prefix, PerSample, constant, softplus, xlogy
 from oracle.semantics import Semantics
 
 ZERO = mpmath.mpf(0)
@@ -266,16 +266,6 @@ def multi_margin(y_true, y_pred, sem: Semantics, dtype: str, *, p=1, margin=1.0,
     return PerSample(out.reshape(batch_shape), inner_terms=c, item_weights=shape(weights))
 
 
-def _label_prefix(row) -> list[int]:
-    """The labels of a multilabel_margin target row: the entries before the first negative one."""
-    out = []
-    for v in row:
-        if v < 0:
-            break
-        out.append(int(v))
-    return out
-
-
 def multilabel_margin(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
     """l = (1/C) sum_{j in labels} sum_{k not in labels} max(0, 1 - (x[j] - x[k])); the labels are the
     entries of the target row before the first -1, a set (a label listed twice is outside the domain;
@@ -289,7 +279,7 @@ def multilabel_margin(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
     out = np.empty(len(rows), dtype=object)
     most = 1
     for i, (target, row) in enumerate(zip(targets, rows)):
-        labels = _label_prefix(target)
+        labels = label_prefix(target)
         chosen = set(labels)
         others = [row[k] for k in range(c) if k not in chosen]
         out[i] = mpmath.fsum(max(ZERO, 1 - (row[j] - x)) for j in labels for x in others) / c
@@ -481,7 +471,7 @@ def _check_multilabel_margin(params, y_true, y_pred, sample_weight):
         raise DomainError(f"multilabel_margin targets must lie in [-1, {c}) (labels, then -1 padding); "
                           f"got {labels.min()}..{labels.max()}")
     for row in labels.reshape(-1, c):
-        listed = _label_prefix(row)
+        listed = label_prefix(row)
         if len(set(listed)) != len(listed):
             raise DomainError(f"multilabel_margin: a label is listed twice in {row.tolist()} (the labels are a set)")
 
