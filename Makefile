@@ -21,7 +21,7 @@ conformance: $(VENV)/.installed
 # built-in implementation (each must be green: failures are recorded findings, xfailed with a reason).
 test: $(VENV)/.installed
 	$(PYTEST) tests/meta -q
-	for impl in numpy tf tf1 torch; do $(PYTEST) tests/conformance --impl=$$impl -q || exit 1; done
+	for impl in numpy tf tf1 torch jax keras-jax keras-torch tf-keras; do $(PYTEST) tests/conformance --impl=$$impl -q || exit 1; done
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.json reports/*.jsonl .hypothesis

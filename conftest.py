@@ -18,9 +18,9 @@ PROFILES = ("quick", "full")
 def pytest_addoption(parser):
     group = parser.getgroup("lossconf", "lossconf conformance options")
     group.addoption("--impl", action="append", default=[], metavar="NAME|module:Class",
-                    help="implementation(s) under test: built-in names (numpy, tf, tf1, torch), an installed "
-                         "'lossconf.adapters' entry point, or package.module:Class; repeat or comma-separate "
-                         "for a side-by-side run (default: numpy)")
+                    help="implementation(s) under test: built-in names (numpy, tf = keras-tf, keras-jax, keras-torch, "
+                         "tf-keras, tf1, torch, jax), an installed 'lossconf.adapters' entry point, or "
+                         "package.module:Class; repeat or comma-separate for a side-by-side run (default: numpy)")
     group.addoption("--device", default="cpu", help="device(s) to run on: cpu, cuda or all (default: cpu)")
     group.addoption("--dtype", default="float32,float64", metavar="LIST",
                     help="comma-separated dtypes among float16,bfloat16,float32,float64 (default: float32,float64)")
@@ -42,7 +42,7 @@ def _usage_error(message: str):
 
 def pytest_configure(config):
     import specs
-    from adapters.registry import UnknownImplementation, resolve
+    from adapters.registry import IncompatibleImplementations, UnknownImplementation, resolve_all
 
     for option, allowed in (("--device", DEVICES), ("--profile", PROFILES)):
         if config.getoption(option) not in allowed:
@@ -55,8 +55,8 @@ def pytest_configure(config):
     names = [n.strip() for opt in (config.getoption("--impl") or ["numpy"]) for n in opt.split(",") if n.strip()]
     isolation, timeout = config.getoption("--isolation"), config.getoption("--case-timeout")
     try:
-        adapters = [resolve(n, isolation=isolation, case_timeout=timeout) for n in dict.fromkeys(names)]
-    except UnknownImplementation as exc:
+        adapters = resolve_all(names, isolation=isolation, case_timeout=timeout)
+    except (UnknownImplementation, IncompatibleImplementations) as exc:
         _usage_error(str(exc))
     dts = [d.strip() for d in config.getoption("--dtype").split(",") if d.strip()]
     for d in dts:
@@ -91,6 +91,24 @@ def pytest_configure(config):
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+
+_AXES = ("impl_axes", "property_axes", "relation_axes")  # parameters whose first two fields are (impl, variant)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Variants an adapter lists in ``expensive_variants`` (torch.compile...) run with --profile full only;
+    otherwise each of their tests is skipped, saying so."""
+    state = getattr(config, "lossconf", None)
+    if state is None or state.profile == "full":
+        return
+    expensive = {a.name: set(getattr(a, "expensive_variants", ())) for a in state.adapters}
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        axes = next((params[k] for k in _AXES if k in params), None)
+        if axes and axes[1] in expensive.get(axes[0], ()):
+            item.add_marker(pytest.mark.skip(
+                reason=f"{axes[0]} variant {axes[1]} is expensive (adapter's expensive_variants): it runs with --profile full"))
 
 
 def pytest_report_header(config):

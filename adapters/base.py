@@ -7,7 +7,10 @@ An adapter is one small class. It declares
   semantics   {canonical loss: semantics name} it promises, e.g. {"binary_crossentropy": "keras"};
               losses absent from the mapping are reported as unsupported, never dropped
   devices     the devices it can run on ("cpu", "cuda")
-  variants    the handles or modes it offers, each checked separately (e.g. "class", "function")
+  variants    the handles or modes it offers, each checked separately (e.g. "class", "function", "jit")
+  expensive_variants
+              the variants too slow for a CI run (e.g. "compile" for torch.compile): the suite skips
+              them, saying so, unless --profile full
 
 and implements
 
@@ -47,6 +50,7 @@ class Adapter:
     semantics: ClassVar[dict[str, str]] = {}
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    expensive_variants: ClassVar[tuple[str, ...]] = ()
 
     # -- identity and environment ----------------------------------------------------------------
     def version(self) -> str:

@@ -10,6 +10,11 @@ KERAS3 = {
     "sum_over_batch_size": "sum_over_batch_size",
     "mean_with_sample_weight": "mean_with_sample_weight",
 }
+KERAS2 = {  # tf_keras (Keras 2) has no "mean"/"mean_with_sample_weight"; "auto" means sum_over_batch_size
+    "none": "none",
+    "sum": "sum",
+    "sum_over_batch_size": "sum_over_batch_size",
+}
 TF1 = {  # attribute names of tf.compat.v1.losses.Reduction
     "none": "NONE",
     "sum": "SUM",
@@ -21,6 +26,13 @@ TORCH = {  # torch's "mean" means different canonical reductions per loss; adapt
     "none": "none",
     "sum": "sum",
     "sum_over_batch_size": "mean",
+}
+
+JAX_NUMPY = {  # optax has no reductions: users reduce with these jax.numpy functions (None: left unreduced)
+    "none": None,
+    "sum": "sum",  # jnp.sum(l * w)
+    "sum_over_batch_size": "mean",  # jnp.mean(l * w)
+    "mean_with_sample_weight": "average",  # jnp.average(l, weights=w): sum(l w) / sum(w)
 }
 
 

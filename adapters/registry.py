@@ -1,16 +1,37 @@
-"""Resolve an --impl name to an adapter: built-in names, entry points, or ``package.module:Class``."""
+"""Resolve an --impl name to an adapter: built-in names, entry points, or ``package.module:Class``.
+
+A built-in name may carry an environment (``ENVIRONMENT``): variables its process needs before anything is
+imported. Keras 3 reads ``KERAS_BACKEND`` once, at its first import, so each Keras backend is one name with
+its own variable; with process isolation (the default) each implementation runs in its own worker with its
+environment, in-process only names whose environments agree can share the one process.
+
+Candidates plug in without touching this file: ``--impl package.module:Class``, or an installed
+distribution declaring an entry point in the group ``lossconf.adapters`` (``name = package.module:Class``),
+after which ``--impl name`` works.
+"""
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 
 from adapters.base import Adapter
 
 BUILTIN = {
     "numpy": "adapters.numpy_reference:NumpyReferenceAdapter",
-    "tf": "adapters.keras_tensorflow:KerasTensorFlowAdapter",
+    "tf": "adapters.keras3:Keras3Adapter",  # Keras 3 as tf.keras, on the TensorFlow backend
+    "keras-jax": "adapters.keras3:Keras3Adapter",
+    "keras-torch": "adapters.keras3:Keras3Adapter",
+    "tf-keras": "adapters.tf_keras:TFKerasAdapter",  # Keras 2
     "tf1": "adapters.tf1:TF1Adapter",
     "torch": "adapters.torch_functional:TorchAdapter",
+    "jax": "adapters.jax_optax:JaxOptaxAdapter",  # optax + jax.numpy
+}
+ALIASES = {"keras-tf": "tf"}  # the same implementation, reported under the name it is known by
+ENVIRONMENT = {  # set before the implementation imports anything (its worker's environment, or this process's)
+    "tf": {"KERAS_BACKEND": "tensorflow"},
+    "keras-jax": {"KERAS_BACKEND": "jax"},
+    "keras-torch": {"KERAS_BACKEND": "torch"},
 }
 ENTRY_POINT_GROUP = "lossconf.adapters"
 
@@ -19,12 +40,26 @@ class UnknownImplementation(LookupError):
     pass
 
 
+class IncompatibleImplementations(ValueError):
+    """Implementations that cannot share one process (different values of a variable read at import)."""
+
+
 def _entry_points() -> dict:
     return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def known() -> list[str]:
-    return sorted(set(BUILTIN) | set(_entry_points()))
+    return sorted(set(BUILTIN) | set(ALIASES) | set(_entry_points()))
+
+
+def canonical(spec: str) -> str:
+    """The name an implementation is reported under (aliases resolved)."""
+    return ALIASES.get(spec, spec)
+
+
+def environment(spec: str) -> dict:
+    """The environment variables a built-in implementation needs set before it imports anything."""
+    return dict(ENVIRONMENT.get(canonical(spec), {}))
 
 
 def _load_target(target: str):
@@ -33,25 +68,16 @@ def _load_target(target: str):
     return getattr(module, attr)
 
 
-def resolve(spec: str, isolation: str = "inprocess", case_timeout: float = 120.0) -> Adapter:
-    """An adapter for ``spec``: the adapter itself, or (isolation="process") a proxy running it in a worker."""
-    if isolation == "process":
-        from conformance.worker import IsolatedAdapter, IsolationFailure, WorkerRaised
-
-        resolve_direct(spec)  # fail fast, in this process, with the one-line error for unknown names
-        try:
-            return IsolatedAdapter(spec, case_timeout=case_timeout)
-        except (IsolationFailure, WorkerRaised) as exc:
-            raise UnknownImplementation(f"--impl {spec}: cannot start it ({exc})") from None
-    return resolve_direct(spec)
-
-
-def resolve_direct(spec: str) -> Adapter:
-    """An adapter instance for ``spec``; UnknownImplementation (one line) when it cannot be found."""
+def adapter_class(spec: str) -> type:
+    """The adapter class ``spec`` names (nothing instantiated, no environment set); UnknownImplementation otherwise."""
+    spec = canonical(spec)
     if spec in BUILTIN:
         cls = _load_target(BUILTIN[spec])
     elif spec in _entry_points():
-        cls = _entry_points()[spec].load()
+        try:
+            cls = _entry_points()[spec].load()
+        except (ImportError, AttributeError) as exc:
+            raise UnknownImplementation(f"--impl {spec}: cannot load its entry point ({exc})") from None
     elif ":" in spec:
         try:
             cls = _load_target(spec)
@@ -61,4 +87,46 @@ def resolve_direct(spec: str) -> Adapter:
         raise UnknownImplementation(f"--impl {spec}: unknown implementation; known: {', '.join(known())}, or package.module:Class")
     if not (isinstance(cls, type) and issubclass(cls, Adapter)):
         raise UnknownImplementation(f"--impl {spec}: {cls!r} is not a lossconf adapters.base.Adapter subclass")
+    return cls
+
+
+def resolve(spec: str, isolation: str = "inprocess", case_timeout: float = 120.0) -> Adapter:
+    """An adapter for ``spec``: the adapter itself, or (isolation="process") a proxy running it in a worker
+    whose environment holds ``environment(spec)``."""
+    spec = canonical(spec)
+    if isolation == "process":
+        from conformance.worker import IsolatedAdapter, IsolationFailure, WorkerRaised
+
+        cls = adapter_class(spec)  # fail fast, in this process, with the one-line error for unknown names
+        try:
+            adapter = IsolatedAdapter(spec, env=environment(spec), case_timeout=case_timeout)
+        except (IsolationFailure, WorkerRaised) as exc:
+            raise UnknownImplementation(f"--impl {spec}: cannot start it ({exc})") from None
+        adapter.expensive_variants = tuple(getattr(cls, "expensive_variants", ()))
+        return adapter
+    return resolve_direct(spec)
+
+
+def resolve_direct(spec: str) -> Adapter:
+    """An adapter instance for ``spec`` in this process, its environment set first; UnknownImplementation
+    (one line) when it cannot be found."""
+    spec = canonical(spec)
+    cls = adapter_class(spec)
+    os.environ.update(environment(spec))
     return cls()
+
+
+def resolve_all(specs, isolation: str = "process", case_timeout: float = 120.0) -> list[Adapter]:
+    """Adapters for the --impl names (aliases merged, order kept); in-process, only names whose environments
+    agree: IncompatibleImplementations (one line) otherwise."""
+    names = list(dict.fromkeys(canonical(s) for s in specs))
+    if isolation == "inprocess":
+        claimed: dict[str, tuple[str, str]] = {}
+        for name in names:
+            for var, value in environment(name).items():
+                other, wanted = claimed.setdefault(var, (name, value))
+                if wanted != value:
+                    raise IncompatibleImplementations(
+                        f"--isolation=inprocess: {other} and {name} need different {var} ({wanted}, {value}) and one process "
+                        f"imports Keras once; run them with --isolation=process (the default)")
+    return [resolve(n, isolation=isolation, case_timeout=case_timeout) for n in names]

@@ -21,10 +21,12 @@ import numpy as np
 from conformance import dtypes
 
 #: how each framework spells a dtype, and how it makes an array from a nested list
-_DTYPE_PREFIX = {"numpy": "np.", "tf": "tf.", "torch": "torch."}
-_MAKE = {"numpy": "np.array", "tf": "tf.constant", "torch": "torch.tensor"}
+_DTYPE_PREFIX = {"numpy": "np.", "tf": "tf.", "torch": "torch.", "jax": "jnp."}
+_MAKE = {"numpy": "np.array", "tf": "tf.constant", "torch": "torch.tensor", "jax": "jnp.array"}
 _IMPORTS = {"numpy": "import numpy as np", "tf": "import tensorflow as tf",
-            "torch": "import torch\nimport torch.nn.functional as F"}
+            "torch": "import torch\nimport torch.nn.functional as F",
+            # lossconf's JAX adapters run with x64 on (float64 cases), which must be set before any array exists
+            "jax": "import numpy as np\nimport jax\njax.config.update('jax_enable_x64', True)\nimport jax.numpy as jnp"}
 _WIDTH = 100  # wrap long literals at about this many characters
 
 
@@ -137,6 +139,8 @@ def printed(framework: str, expression: str) -> str:
         return f"print({expression}.numpy().tolist())"
     if framework == "torch":
         return f"print({expression}.tolist())"
+    if framework == "jax":  # np.asarray of a bfloat16 array holds ml_dtypes scalars: widen (exactly) first
+        return f"print(np.asarray({expression}, dtype=np.float64).tolist())"
     return f"print(np.asarray({expression}).tolist())"
 
 

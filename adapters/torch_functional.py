@@ -20,6 +20,12 @@ Conventions worth knowing (see /work/shared/reference/semantics.md section 4):
   gets: a label of -100 is then silently ignored where the spec calls it invalid.
 * Tensors are made in the case dtype on the case device (bfloat16 via float32, exact) and results come
   back in the dtype torch returned, so a silent up/down-cast shows. TF32 is switched off in ``setup``.
+* Variant ``compile`` makes the same calls through ``torch.compile(fn, dynamic=False, fullgraph=True)``,
+  compiled afresh for each case after ``torch._dynamo.reset()`` (no recompile limit can fall back to eager
+  silently; ``fullgraph`` makes a graph break an error). CPU inductor generates and builds C++ for every
+  case (about a second each, more for the first), so it is listed in ``expensive_variants`` and runs
+  with ``--profile full`` only. ``torch_tensor``, ``torch_to_numpy`` and ``torch_environment`` are shared
+  with the Keras adapter on the torch backend.
 """
 from __future__ import annotations
 
@@ -44,6 +50,53 @@ def _torch():
     return torch
 
 
+def torch_environment() -> dict:
+    """torch's numerical environment (shared with the Keras adapter on the torch backend)."""
+    torch = _torch()
+    cuda = torch.cuda.is_available()
+    return {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+        "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "flush_to_zero": torch.get_flush_denormal(),
+        "cuda_available": cuda,
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
+        "cuda_version": torch.version.cuda,
+    }
+
+
+def disable_tf32() -> None:
+    # TF32 would round float32 matmul/conv inputs to 10 mantissa bits on Ampere+; none of these
+    # losses should hit it, but a conformance run must not depend on that.
+    torch = _torch()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def torch_tensor(array, dtype: str, device: str):
+    """A numpy array as a torch tensor: class labels as int64, floats in ``dtype`` (bfloat16 via float32, exact)."""
+    torch = _torch()
+    array = np.asarray(array)
+    if array.dtype.kind in "iu":  # class labels: torch wants int64
+        return torch.as_tensor(array.astype(np.int64), device=device)
+    # numpy has no bfloat16 torch understands: float32 holds every bfloat16 exactly, so this is lossless
+    return torch.as_tensor(np.ascontiguousarray(array.astype(np.float32) if dtype == "bfloat16" else array),
+                           device=device).to(getattr(torch, dtype))
+
+
+def torch_to_numpy(value) -> np.ndarray:
+    """A torch tensor as numpy in the dtype torch returned (bfloat16 via float32, exact)."""
+    torch = _torch()
+    value = value.detach().cpu()
+    if value.dtype == torch.bfloat16:  # numpy cannot take a bfloat16 tensor; float32 -> bfloat16 is exact
+        import ml_dtypes
+
+        return value.float().numpy().astype(ml_dtypes.bfloat16)
+    return value.numpy()
+
+
 class TorchAdapter(Adapter):
     name = "torch"
     library = "torch"
@@ -54,54 +107,37 @@ class TorchAdapter(Adapter):
         "sparse_categorical_crossentropy": "torch",
         "mean_squared_error": "torch",
     }
+    # "compile": the same calls through torch.compile (CPU inductor generates and builds C++; seconds a case)
+    variants = ("default", "compile")
+    expensive_variants = ("compile",)
 
     # -- setup and environment ------------------------------------------------------------------
     def setup(self) -> None:
-        torch = _torch()
-        # TF32 would round float32 matmul/conv inputs to 10 mantissa bits on Ampere+; none of these
-        # losses should hit it, but a conformance run must not depend on that.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        disable_tf32()
 
     def available_devices(self) -> tuple[str, ...]:
         return ("cpu", "cuda") if _torch().cuda.is_available() else ("cpu",)
 
     def environment(self) -> dict:
-        torch = _torch()
-        cuda = torch.cuda.is_available()
-        return {
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
-            "tf32_cudnn": torch.backends.cudnn.allow_tf32,
-            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-            "flush_to_zero": torch.get_flush_denormal(),
-            "dtype_policy": "computed in the input dtype",
-            "cuda_available": cuda,
-            "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
-            "cuda_version": torch.version.cuda,
-        }
+        return {**torch_environment(), "dtype_policy": "computed in the input dtype",
+                **({"torch_compile": "torch.compile(fn, dynamic=False, fullgraph=True) after torch._dynamo.reset(), "
+                                     "per case (variant compile)"} if "compile" in self.variants else {})}
 
     # -- conversions ----------------------------------------------------------------------------
     def _tensor(self, array: np.ndarray, case: Case):
-        torch = _torch()
-        array = np.asarray(array)
-        if array.dtype.kind in "iu":  # class labels: torch wants int64
-            return torch.as_tensor(array.astype(np.int64), device=case.device)
-        dtype = getattr(torch, case.dtype)
-        # numpy has no bfloat16 torch understands: float32 holds every bfloat16 exactly, so this is lossless
-        return torch.as_tensor(np.ascontiguousarray(array.astype(np.float32) if case.dtype == "bfloat16" else array),
-                               device=case.device).to(dtype)
+        return torch_tensor(array, case.dtype, case.device)
 
     @staticmethod
     def to_numpy(value, case: Case) -> np.ndarray:
-        torch = _torch()
-        value = value.detach().cpu()
-        if value.dtype == torch.bfloat16:  # numpy cannot take a bfloat16 tensor; float32 -> bfloat16 is exact
-            import ml_dtypes
+        return torch_to_numpy(value)
 
-            return value.float().numpy().astype(ml_dtypes.bfloat16)
-        return value.numpy()
+    def _compiled(self, fn, case: Case):
+        """The function itself, or (variant compile) compiled afresh for this case: static shapes, one graph."""
+        if case.variant != "compile":
+            return fn
+        torch = _torch()
+        torch._dynamo.reset()  # no guards or recompile limits carried over from other cases
+        return torch.compile(fn, dynamic=False, fullgraph=True)
 
     def _weights(self, case: Case, like):
         """Canonical sample weights aligned with the leading axes and broadcast to ``like``'s shape."""
@@ -125,7 +161,7 @@ class TorchAdapter(Adapter):
         reduction = mapping.reduction(mapping.TORCH, case, "torch")
         p, y = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
         fn = F.binary_cross_entropy_with_logits if k.get("from_logits") else F.binary_cross_entropy
-        return fn(p, y, weight=self._weights(case, p), reduction=reduction)
+        return self._compiled(fn, case)(p, y, weight=self._weights(case, p), reduction=reduction)
 
     def categorical_crossentropy(self, case: Case):
         F = _torch().nn.functional
@@ -136,7 +172,7 @@ class TorchAdapter(Adapter):
         axis = k.get("axis", -1)
         z = self._class_axis_to_1(self._tensor(case.y_pred, case), axis)
         t = self._class_axis_to_1(self._tensor(case.y_true, case), axis)
-        return F.cross_entropy(z, t, label_smoothing=float(k.get("label_smoothing", 0.0)), reduction=reduction)
+        return self._compiled(F.cross_entropy, case)(z, t, label_smoothing=float(k.get("label_smoothing", 0.0)), reduction=reduction)
 
     def sparse_categorical_crossentropy(self, case: Case):
         F = _torch().nn.functional
@@ -157,21 +193,21 @@ class TorchAdapter(Adapter):
             labels = labels.squeeze(axis % pred.ndim)
         weight = None if class_weight is None else self._tensor(dtypes.to_dtype(class_weight, case.dtype), case)
         ignore = k.get("ignore_class")
-        return F.cross_entropy(self._class_axis_to_1(pred, axis), labels, weight=weight,
+        return self._compiled(F.cross_entropy, case)(self._class_axis_to_1(pred, axis), labels, weight=weight,
                                ignore_index=-100 if ignore is None else int(ignore), reduction=reduction)
 
     def mean_squared_error(self, case: Case):
         F = _torch().nn.functional
         pred, target = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
         if case.sample_weight is None:
-            return F.mse_loss(pred, target, reduction=mapping.reduction(mapping.TORCH, case, "torch"))
+            return self._compiled(F.mse_loss, case)(pred, target, reduction=mapping.reduction(mapping.TORCH, case, "torch"))
         self.unsupported_unless("weight" in inspect.signature(F.mse_loss).parameters,
                                 f"torch {_torch().__version__} mse_loss has no weight= argument")
         # with weight=, torch's mean is sum(w l)/sum(w): mean_with_sample_weight, no longer sum_over_batch_size
         self.unsupported_unless(case.reduction != "sum_over_batch_size",
                                 "torch mse_loss with weight= divides its mean by sum(weight), not by the element count")
         reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"mean_with_sample_weight": "mean"})
-        return F.mse_loss(pred, target, weight=self._weights(case, pred), reduction=reduction)
+        return self._compiled(F.mse_loss, case)(pred, target, weight=self._weights(case, pred), reduction=reduction)
 
     # -- reproducer -----------------------------------------------------------------------------
     def reproducer(self, case: Case) -> str:
@@ -243,4 +279,8 @@ class TorchAdapter(Adapter):
             call = f"F.mse_loss({reproduce.call_args(['y_pred', 'y_true'], keywords)})"
         else:
             raise Unsupported(f"no reproducer for {case.loss}")
+        if case.variant == "compile":  # the same call through torch.compile, compiled afresh as _compiled does
+            fn, _, args = call.partition("(")
+            body += ["torch._dynamo.reset()  # a fresh compilation, as lossconf makes for each case"]
+            call = f"torch.compile({fn}, dynamic=False, fullgraph=True)({args}"
         return body + [f"loss = {call}"]

@@ -56,7 +56,7 @@ def derive(exact, cond) -> Tolerance:
     if values.size == 0:
         empty = np.zeros(0)
         return Tolerance(empty, empty, empty)
-    per_element_terms = max(1, exact.n_terms // values.size)
+    per_element_terms = max(1, getattr(exact, "inner_terms", 1))
     elementwise, summation = [], []
     for i, (value, c) in enumerate(zip(values, conds)):
         magnitude = abs(value) if mpmath.isfinite(value) else mpmath.mpf(0)

@@ -43,6 +43,7 @@ class Exact:
     abs_terms: object
     ulp_dtype: str  # the dtype whose ULPs measure the error (a semantics may force float32)
     flush: bool = False  # the format has no subnormals here (FTZ): the gap around zero is the smallest normal
+    inner_terms: int = 1  # terms summed into each per-sample value (what one element of "none" adds up)
 
     def as_float(self) -> np.ndarray:
         return np.asarray(np.vectorize(float, otypes=[np.float64])(np.asarray(self.value, dtype=object)))
@@ -121,9 +122,9 @@ def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict):
     mags = reductions.magnitudes(per.values, w, per.mask, per.normaliser)
     counted = int(per.mask.sum()) if per.mask is not None else per.values.size
     if case.reduction == "none":
-        return value, counted * per.inner_terms, mags
+        return value, counted * per.inner_terms, mags, per.inner_terms
     scale = _denominator_scale(case.reduction, per, w, per.mask, batch)
-    return value, counted * per.inner_terms, mpmath.fsum(mags.ravel()) * scale
+    return value, counted * per.inner_terms, mpmath.fsum(mags.ravel()) * scale, per.inner_terms
 
 
 def prepare(case: Case):
@@ -157,7 +158,7 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     stats = {}
 
     def compute():
-        value, stats["n"], stats["abs"] = _evaluate(spec, params, sem, case, _inputs(case, sem))
+        value, stats["n"], stats["abs"], stats["inner"] = _evaluate(spec, params, sem, case, _inputs(case, sem))
         return value
 
     value, bits = precision.certify(compute)
@@ -165,7 +166,7 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     forced = sem["reduce_in"] or sem["cast_inputs"]
     if forced and dtypes.float_format(forced).mantissa_bits < dtypes.float_format(case.dtype).mantissa_bits:
         ulp_dtype = forced
-    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, bool(sem["flush_subnormals"]))
+    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, bool(sem["flush_subnormals"]), stats["inner"])
 
 
 def evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:

@@ -20,8 +20,11 @@ def run_suite(*args, env=None, cwd=ROOT, timeout=600):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--impl=nosuch"], "ERROR: --impl nosuch: unknown implementation; known: numpy, tf, tf1, torch, or package.module:Class"),
+    (["--impl=nosuch"], "ERROR: --impl nosuch: unknown implementation; known: jax, keras-jax, keras-tf, keras-torch, numpy, tf, tf-keras, tf1, torch, or package.module:Class"),
     (["--impl=nosuch.module:Thing"], "ERROR: --impl nosuch.module:Thing: cannot import it (No module named 'nosuch')"),
+    (["--impl=keras-jax,keras-torch", "--isolation=inprocess"],
+     "ERROR: --isolation=inprocess: keras-jax and keras-torch need different KERAS_BACKEND (jax, torch) and one process "
+     "imports Keras once; run them with --isolation=process (the default)"),
     (["--dtype=float8"], "ERROR: --dtype float8: unknown dtype; known: float16, bfloat16, float32, float64"),
     (["--device=gpu"], "ERROR: --device gpu: unknown; known: cpu, cuda, all"),
     (["--profile=nightly"], "ERROR: --profile nightly: unknown; known: quick, full"),

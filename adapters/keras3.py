@@ -1,0 +1,450 @@
+"""Keras 3 on any of its backends (TensorFlow, JAX, torch), and what every Keras adapter shares.
+
+One class, ``Keras3Adapter``, serves every backend. Keras 3 picks its backend from ``KERAS_BACKEND`` when it
+is first imported, so one process holds one backend: the adapter reads the variable when it is made
+(``--impl`` names carry it: ``tf`` = ``keras-tf`` -> tensorflow, ``keras-jax`` -> jax, ``keras-torch`` ->
+torch; see ``adapters/registry.py``) and ``setup`` refuses to run if Keras was already imported with another.
+
+    name         backend     semantics                                  compiled variant
+    tf           tensorflow  keras+ftz, SCCE keras_tf+ftz               xla: tf.function(jit_compile=True)
+    keras-jax    jax         keras+ftz                                  jit: jax.jit
+    keras-torch  torch       keras (torch keeps subnormals)             none: with fullgraph=True torch.compile
+                                                                         rejects the Loss call (a graph break at
+                                                                         torch.cuda.is_available); the torch
+                                                                         adapter has a compile variant
+
+Handles per loss, each checked as its own variant:
+
+  class     keras.losses.BinaryCrossentropy(..., reduction=..., dtype=case.dtype)(y, p, sample_weight=w)
+  function  keras.losses.binary_crossentropy(y, p, ...)      per-sample losses, reduction "none" only
+  alias     keras.losses.get("binary_crossentropy")(y, p, ...)   the string given to model.compile(loss=...)
+  xla/jit   the class call compiled as a whole by the backend's compiler
+
+Conventions worth knowing:
+* The class gets ``dtype=case.dtype``; without it Keras casts every input (float64 included) to floatx=float32.
+* On the TF backend the namespace is ``tf.keras.losses`` (``keras._tf_keras``: it has ``mse`` but no
+  ``mean_squared_error``); on the others ``keras.losses`` (``mean_squared_error`` but no ``mse``). Both are
+  the same function objects.
+* Sample weights are aligned with the leading axes (``mapping.align_weights``) as the canonical contract says;
+  Keras' own divisor for ``mean_with_sample_weight`` is the sum of the *un-broadcast* weights, which is what
+  gets measured for (B,T) per-sample losses.
+* Inputs are the backend's own tensors on the case device (``tf.constant``, ``jnp.asarray``, ``torch`` tensors),
+  as a user of that backend passes them. On JAX, x64 is enabled before Keras is imported (float64 cases).
+  On torch, every call runs inside ``keras.device(...)``: Keras moves tensors to its own default device
+  (a GPU when there is one) otherwise.
+
+``KerasLossesAdapter`` is the part Keras 2 (``adapters/tf_keras.py``) shares: the handle tables, how a case
+becomes a call, the handle identities, and the reproducer. The backend specifics (tensors, devices,
+compilation, environment, reproducer spelling) live in small runtime classes, shared with the plain
+TF, JAX and torch adapters through their helpers.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import os
+
+import numpy as np
+
+from adapters import mapping, reproduce
+from adapters.base import Adapter, Unsupported
+from conformance.case import Case
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+# -- backend runtimes: how one framework makes tensors, places and compiles a call, and reports itself --------
+class TensorFlowRuntime:
+    backend, framework, ftz = "tensorflow", "tf", True  # Eigen's CPU kernels run with FTZ/DAZ set
+    compiled_variant = "xla"
+
+    def __init__(self, imports: tuple[str, ...] = ()):
+        self.imports = imports  # reproducer lines after "import tensorflow as tf"
+
+    def setup(self) -> None:
+        from adapters.keras_tensorflow import tf_module
+
+        # TF32 would round float32 matmul inputs to 10 mantissa bits on Ampere+ GPUs
+        tf_module().config.experimental.enable_tensor_float_32_execution(False)
+
+    def available_devices(self) -> tuple[str, ...]:
+        from adapters.keras_tensorflow import gpu_available
+
+        return ("cpu", "cuda") if gpu_available() else ("cpu",)
+
+    def environment(self) -> dict:
+        from adapters.keras_tensorflow import tf_environment
+
+        return tf_environment()
+
+    def tensor(self, array, case: Case):
+        from adapters.keras_tensorflow import tf_module
+
+        return tf_module().constant(array)  # int64 labels stay int64, floats keep case.dtype
+
+    def device(self, case: Case):
+        from adapters.keras_tensorflow import tf_device
+
+        return tf_device(case)
+
+    def to_numpy(self, value) -> np.ndarray:
+        return np.asarray(value.numpy())
+
+    def compile(self, fn):
+        from adapters.keras_tensorflow import tf_module
+
+        return tf_module().function(fn, jit_compile=True)
+
+    def reproducer_compile(self, callee: str) -> str:
+        return f"tf.function({callee}, jit_compile=True)"
+
+    def reproducer_device(self, case: Case) -> str | None:
+        return "tf.device('/GPU:0')" if case.device == "cuda" else None
+
+    def version(self) -> str:
+        return f"tensorflow {_dist_version('tensorflow-cpu')}"
+
+
+class JaxRuntime:
+    backend, framework, ftz = "jax", "jax", True  # XLA's CPU code flushes subnormals (measured in environment())
+    compiled_variant = "jit"
+    imports = ("import os", "os.environ['KERAS_BACKEND'] = 'jax'  # before keras is imported", "import keras")
+
+    def setup(self) -> None:
+        from adapters.jax_optax import jax_module
+
+        jax_module()  # x64 on before Keras makes any array
+
+    def available_devices(self) -> tuple[str, ...]:
+        from adapters.jax_optax import jax_gpu_available
+
+        return ("cpu", "cuda") if jax_gpu_available() else ("cpu",)
+
+    def environment(self) -> dict:
+        from adapters.jax_optax import jax_environment
+
+        return jax_environment()
+
+    def tensor(self, array, case: Case):
+        from adapters.jax_optax import jax_tensor
+
+        return jax_tensor(array)
+
+    def device(self, case: Case):
+        from adapters.jax_optax import jax_device
+
+        return jax_device(case)
+
+    def to_numpy(self, value) -> np.ndarray:
+        return np.asarray(value)
+
+    def compile(self, fn):
+        from adapters.jax_optax import jax_module
+
+        return jax_module().jit(fn)
+
+    def reproducer_compile(self, callee: str) -> str:
+        return f"jax.jit({callee})"
+
+    def reproducer_device(self, case: Case) -> str | None:
+        return "jax.default_device(jax.devices('gpu')[0])" if case.device == "cuda" else None
+
+    def version(self) -> str:
+        return f"jax {_dist_version('jax')}"
+
+
+class TorchRuntime:
+    backend, framework, ftz = "torch", "torch", False  # torch keeps subnormals
+    compiled_variant = None
+    imports = ("import os", "os.environ['KERAS_BACKEND'] = 'torch'  # before keras is imported", "import keras")
+
+    def setup(self) -> None:
+        from adapters.torch_functional import disable_tf32
+
+        disable_tf32()
+
+    def available_devices(self) -> tuple[str, ...]:
+        from adapters.torch_functional import _torch
+
+        return ("cpu", "cuda") if _torch().cuda.is_available() else ("cpu",)
+
+    def environment(self) -> dict:
+        from adapters.torch_functional import torch_environment
+
+        return torch_environment()
+
+    def tensor(self, array, case: Case):
+        from adapters.torch_functional import torch_tensor
+
+        return torch_tensor(array, case.dtype, case.device)
+
+    def device(self, case: Case):
+        import keras
+
+        return keras.device(case.device)  # else Keras moves every tensor to its default device (cuda if present)
+
+    def to_numpy(self, value) -> np.ndarray:
+        from adapters.torch_functional import torch_to_numpy
+
+        return torch_to_numpy(value)
+
+    def reproducer_device(self, case: Case) -> str | None:
+        return f"keras.device({case.device!r})"
+
+    def version(self) -> str:
+        return f"torch {_dist_version('torch')}"
+
+
+RUNTIMES = {r.backend: r for r in (TensorFlowRuntime, JaxRuntime, TorchRuntime)}
+
+
+# -- what every Keras adapter shares ----------------------------------------------------------------------
+class KerasLossesAdapter(Adapter):
+    """The Keras handles of the canonical losses, how a case becomes a call to one, and its reproducer.
+
+    A subclass sets ``runtime`` (a runtime instance), ``namespace`` (the source text of the losses module),
+    ``flavour`` and the tables below where they differ, and implements ``losses_module``."""
+
+    variants = ("class", "function", "alias")
+    flavour = "keras 3"
+    namespace = "keras.losses"
+    reductions = mapping.KERAS3
+    CLASS = {
+        "binary_crossentropy": "BinaryCrossentropy",
+        "categorical_crossentropy": "CategoricalCrossentropy",
+        "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+        "mean_squared_error": "MeanSquaredError",
+    }
+    FUNCTION = {  # attribute of the losses module
+        "binary_crossentropy": "binary_crossentropy",
+        "categorical_crossentropy": "categorical_crossentropy",
+        "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+        "mean_squared_error": "mean_squared_error",
+    }
+    ALIAS = {  # what a user writes in model.compile(loss=...)
+        "binary_crossentropy": "binary_crossentropy",
+        "categorical_crossentropy": "categorical_crossentropy",
+        "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+        "mean_squared_error": "mse",
+    }
+    KNOWN_ALIASES = {  # every string losses.get accepts for the loss (cce/scce/crossentropy are rejected)
+        "binary_crossentropy": ("binary_crossentropy", "bce", "BCE", "BinaryCrossentropy"),
+        "categorical_crossentropy": ("categorical_crossentropy", "CategoricalCrossentropy"),
+        "sparse_categorical_crossentropy": ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"),
+        "mean_squared_error": ("mse", "MSE", "mean_squared_error", "MeanSquaredError"),
+    }
+    PARAMS = {
+        "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
+        "categorical_crossentropy": ("from_logits", "label_smoothing", "axis"),
+        "sparse_categorical_crossentropy": ("from_logits", "ignore_class", "axis"),
+        "mean_squared_error": (),
+    }
+    CLASS_PARAMS: dict = {}  # where the Loss class takes fewer parameters than the function
+    UNREDUCED = ("the Keras function handle returns unreduced per-sample losses; "
+                 "reductions and sample weights belong to the Loss class")
+    runtime = TensorFlowRuntime()
+
+    # -- hooks ---------------------------------------------------------------------------------------
+    def losses_module(self):
+        raise NotImplementedError
+
+    def class_keywords(self, case: Case) -> dict:
+        """Constructor arguments of the Loss class beyond the loss's own parameters and the reduction."""
+        return {}
+
+    def compiled_variant(self) -> str | None:
+        """The variant name of the compiled class call, if this adapter offers one."""
+        return self.runtime.compiled_variant if self.runtime.compiled_variant in self.variants else None
+
+    # -- shared contract -------------------------------------------------------------------------------
+    def setup(self) -> None:
+        self.runtime.setup()
+
+    def available_devices(self) -> tuple[str, ...]:
+        return self.runtime.available_devices()
+
+    def _is_class_call(self, case: Case) -> bool:
+        return case.variant == "class" or (case.variant is not None and case.variant == self.compiled_variant())
+
+    def _plan(self, case: Case) -> tuple[dict, object]:
+        """(keyword arguments, reduction) for the case, or Unsupported; imports nothing."""
+        kwargs = case.kwargs
+        if kwargs.get("class_weight") is not None:
+            raise Unsupported("Keras losses take no class weights (SparseCategoricalCrossentropy has no class_weight)")
+        kwargs.pop("class_weight", None)
+        is_class = self._is_class_call(case)
+        params = self.CLASS_PARAMS.get(case.loss, self.PARAMS[case.loss]) if is_class else self.PARAMS[case.loss]
+        extra = sorted(set(kwargs) - set(params))
+        if extra:
+            handle = self.CLASS[case.loss] if is_class else self.FUNCTION[case.loss]
+            raise Unsupported(f"{self.flavour} {handle} takes no parameter(s) {', '.join(extra)}")
+        if is_class:
+            return kwargs, mapping.reduction(self.reductions, case, self.flavour)
+        if case.reduction != "none" or case.sample_weight is not None:
+            raise Unsupported(self.UNREDUCED)
+        return kwargs, None
+
+    def supports(self, case: Case) -> bool | str:
+        ok = super().supports(case)
+        if ok is not True:
+            return ok
+        try:
+            self._plan(case)
+        except Unsupported as exc:
+            return str(exc)
+        return True
+
+    def _weights(self, case: Case):
+        """Canonical (B,) weights aligned with the leading axes of the per-sample losses."""
+        return mapping.align_weights(case.sample_weight, case.y_pred.ndim - 1)
+
+    def _run(self, case: Case):
+        kwargs, reduction = self._plan(case)
+        losses = self.losses_module()
+        with self.runtime.device(case):
+            y_true = self.runtime.tensor(case.y_true, case)
+            y_pred = self.runtime.tensor(case.y_pred, case)
+            if self._is_class_call(case):
+                loss = getattr(losses, self.CLASS[case.loss])(**kwargs, reduction=reduction, **self.class_keywords(case))
+                call = loss if case.variant == "class" else self.runtime.compile(loss)
+                if case.sample_weight is None:
+                    return call(y_true, y_pred)
+                return call(y_true, y_pred, sample_weight=self.runtime.tensor(self._weights(case), case))
+            fn = getattr(losses, self.FUNCTION[case.loss]) if case.variant == "function" else losses.get(self.ALIAS[case.loss])
+            return fn(y_true, y_pred, **kwargs)
+
+    binary_crossentropy = categorical_crossentropy = sparse_categorical_crossentropy = mean_squared_error = _run
+
+    def to_numpy(self, value, case: Case) -> np.ndarray:
+        return self.runtime.to_numpy(value)
+
+    def handle_identities(self) -> list[tuple[str, str, bool]]:
+        """(alias, qualified name of what losses.get(alias) returned, whether that is the canonical
+        handle: the very function object for function aliases, an instance of the Loss class for class names)."""
+        losses = self.losses_module()
+        rows = []
+        for loss, aliases in self.KNOWN_ALIASES.items():
+            canonical, cls = getattr(losses, self.FUNCTION[loss]), getattr(losses, self.CLASS[loss])
+            for alias in aliases:
+                got = losses.get(alias)  # class names come back as a fresh Loss instance
+                kind = got if inspect.isfunction(got) else type(got)
+                same = got is canonical or (not inspect.isfunction(got) and isinstance(got, cls))
+                rows.append((alias, f"{kind.__module__}.{kind.__qualname__}", same))
+        return rows
+
+    def reproducer(self, case: Case) -> str:
+        """Framework code for the case's handle (Loss class, compiled class call, function or compile alias),
+        as ``_run`` calls it."""
+        try:
+            kwargs, reduction = self._plan(case)
+        except Unsupported:
+            return super().reproducer(case)
+        fw, ns = self.runtime.framework, self.namespace
+        body = [reproduce.array(fw, case.y_true, "y_true", device=case.device),
+                reproduce.array(fw, case.y_pred, "y_pred", device=case.device)]
+        if self._is_class_call(case):
+            make = reproduce.call_args(keywords={**kwargs, "reduction": reduction, **self.class_keywords(case)})
+            body.append(f"loss_fn = {ns}.{self.CLASS[case.loss]}({make})")
+            callee = "loss_fn" if case.variant == "class" else self.runtime.reproducer_compile("loss_fn")
+            call = f"{callee}(y_true, y_pred)"
+            if case.sample_weight is not None:
+                body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
+                         reproduce.array(fw, self._weights(case), "sample_weight", device=case.device)]
+                call = f"{callee}(y_true, y_pred, sample_weight=sample_weight)"
+        else:
+            fn = f"{ns}.{self.FUNCTION[case.loss]}" if case.variant == "function" else f"{ns}.get({self.ALIAS[case.loss]!r})"
+            call = f"{fn}({reproduce.call_args(['y_true', 'y_pred'], kwargs)})"
+        body = reproduce.device_block(body + [f"loss = {call}"], self.runtime.reproducer_device(case))
+        return reproduce.script(fw, case, body + [reproduce.printed(fw, "loss")], extra_imports=self.runtime.imports)
+
+
+# -- Keras 3 ------------------------------------------------------------------------------------------------
+_NAMES = {"tensorflow": "tf", "jax": "keras-jax", "torch": "keras-torch"}
+
+
+class Keras3Adapter(KerasLossesAdapter):
+    """Keras 3 on the backend named by ``KERAS_BACKEND`` (default tensorflow), read when the adapter is made."""
+
+    library = "keras"
+    devices = ("cpu", "cuda")
+    semantics = {}  # per instance, from the backend
+
+    def __init__(self, backend: str | None = None):
+        backend = backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
+        if backend not in RUNTIMES:
+            raise ValueError(f"Keras backend {backend!r} is not one lossconf's Keras adapter runs; "
+                             f"known: {', '.join(RUNTIMES)}")
+        self.backend = backend
+        self.runtime = RUNTIMES[backend]()
+        self.name = _NAMES[backend]
+        ftz = "+ftz" if self.runtime.ftz else ""
+        self.semantics = {
+            "binary_crossentropy": "keras" + ftz,
+            "categorical_crossentropy": "keras" + ftz,
+            # the TF backend clips then renormalises (sparse softmax of log p); the others renormalise first
+            "sparse_categorical_crossentropy": ("keras_tf" if backend == "tensorflow" else "keras") + ftz,
+            "mean_squared_error": "keras" + ftz,
+        }
+        compiled = (self.runtime.compiled_variant,) if self.runtime.compiled_variant else ()
+        self.variants = ("class", "function", "alias") + compiled
+        if backend == "tensorflow":
+            self.library, self.namespace = "tensorflow-cpu", "tf.keras.losses"
+            self.FUNCTION = {**KerasLossesAdapter.FUNCTION, "mean_squared_error": "mse"}  # tf.keras has no mean_squared_error
+
+    def version(self) -> str:
+        keras = f"keras {_dist_version('keras')}"
+        # expectations' version ranges read the first number: TensorFlow's for tf (as before), Keras' for the others
+        return f"{self.runtime.version()}, {keras}" if self.backend == "tensorflow" else f"{keras}, {self.runtime.version()}"
+
+    def losses_module(self):
+        if self.backend == "tensorflow":
+            from adapters.keras_tensorflow import tf_module
+
+            return tf_module().keras.losses
+        import keras
+
+        return keras.losses
+
+    def _keras(self):
+        import keras
+
+        return keras
+
+    def setup(self) -> None:
+        self.runtime.setup()  # first: JAX's x64 must be on before Keras makes an array
+        os.environ.setdefault("KERAS_BACKEND", self.backend)
+        found = self._keras().backend.backend()
+        if found != self.backend:
+            raise RuntimeError(f"Keras in this process already runs the {found} backend; {self.name} needs "
+                               f"KERAS_BACKEND={self.backend} (one backend per process: use --isolation=process)")
+
+    def environment(self) -> dict:
+        keras = self._keras()
+        return {**self.runtime.environment(), "keras": _dist_version("keras"), "keras_backend": keras.backend.backend(),
+                "epsilon": keras.backend.epsilon(), "floatx": keras.backend.floatx(),
+                "dtype_policy": "Loss(dtype=case dtype): computed in the case's dtype",
+                **({"compiled_variant": f"{self.compiled_variant()}: the Loss class call compiled by "
+                                        + self.runtime.reproducer_compile("loss_fn")} if self.compiled_variant() else {})}
+
+    def class_keywords(self, case: Case) -> dict:
+        return {"dtype": case.dtype}
+
+    _SCCE_LAST_AXIS_ONLY = {  # backends whose sparse_categorical_crossentropy takes the classes on the last axis only
+        "tensorflow": "supports axis=-1 only (it raises 'Only axis=-1 is currently supported')",
+        "jax": "supports axis=-1 only (its shape check compares the labels with output.shape[:-1] and raises "
+               "for any other axis)",
+    }
+
+    def _plan(self, case: Case) -> tuple[dict, object]:
+        kwargs, reduction = super()._plan(case)
+        limit = self._SCCE_LAST_AXIS_ONLY.get(self.backend)
+        if limit and case.loss == "sparse_categorical_crossentropy" and "axis" in kwargs:
+            if kwargs["axis"] not in (-1, case.y_pred.ndim - 1):
+                raise Unsupported(f"keras sparse_categorical_crossentropy on the {self.backend} backend {limit}")
+            kwargs["axis"] = -1  # the same axis, spelled the only way these backends accept
+        return kwargs, reduction
