@@ -19,7 +19,7 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance import dtypes
+from conformance import dtypes, loss_layouts
 
 REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large")
 
@@ -29,14 +29,23 @@ def regimes_for(spec) -> tuple[str, ...]:
     kinds = spec.inputs
     out = ["moderate", "large"]
     if "from_logits" in spec.params or kinds["y_pred"] == "logit":
-        out += ["saturated", "infinite"]
+        out.append("saturated")
+        if spec.name not in loss_layouts.NO_INFINITE:
+            out.append("infinite")
     if kinds["y_pred"] == "probability":
         out.append("boundary")
-    if kinds["y_pred"] == "real":
+    if kinds["y_pred"] in ("real", "nonnegative") or kinds["y_true"] == "nonnegative":
         out.append("extreme")
     if "ignore_class" in spec.params:
         out.append("ignored")
     return tuple(r for r in REGIMES if r in out)
+
+
+def reductions_for(spec) -> tuple[str, ...]:
+    """The canonical reductions that apply to the loss (specs may add, e.g., CTC's mean by length)."""
+    from conformance.case import REDUCTIONS
+
+    return tuple(getattr(spec, "reductions", REDUCTIONS))
 
 
 @st.composite
@@ -157,28 +166,92 @@ def _keep_or_default(draw, name: str, value):
 
 
 @st.composite
+def parameter_values(draw, spec, name: str):
+    """A value of one declared parameter within its domain: the default, a multiple of it, or a round value."""
+    p = spec.params[name]
+    kind, default = p["type"], p["default"]
+    if kind == "bool":
+        return draw(st.booleans())
+    if kind == "int":
+        low = p.get("min", min(default, 0))
+        return draw(st.integers(low, p.get("max", max(default, low) + 2)))
+    if name in ("eps", "epsilon") and default and default < 1e-3:  # a guard: keep it a guard
+        pool = [default, 10 * default]
+    else:
+        pool = [default, 0.5 * default, 2.0 * default, 0.0, 0.25, 1.0, 3.0]
+    strict = (spec.name, name) in loss_layouts.STRICTLY_POSITIVE
+    below = (spec.name, name) in loss_layouts.STRICTLY_BELOW_MAX
+    pool = [v for v in pool if v >= p.get("min", -math.inf) and v <= p.get("max", math.inf)
+            and not (strict and v <= 0) and not (below and v >= p.get("max", math.inf))]
+    return draw(st.sampled_from(sorted(set(pool))))
+
+
+_HANDLED = {"from_logits", "axis", "label_smoothing", "ignore_class", "class_weight", "alpha_per_class", "axes", "blank"}
+
+
+@st.composite
+def _other_params(draw, spec) -> dict:
+    """Every declared parameter the loss-specific code below does not draw, each left out at random."""
+    params = {}
+    for name in spec.params:
+        if name not in _HANDLED:
+            params.update(_keep_or_default(draw, name, draw(parameter_values(spec, name))))
+    return params
+
+
+@st.composite
+def per_class_weights(draw, classes: int):
+    return [float(w) for w in draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]), min_size=classes, max_size=classes))]
+
+
+def _values(kind: str, regime: str, dtype: str):
+    """A strategy factory: shape -> array of ``kind`` values in ``regime``."""
+    def make(shape):
+        if kind == "logit" and regime in ("saturated", "infinite"):
+            return logits(shape, regime, dtype)
+        magnitudes = reals(shape, regime, dtype)
+        return magnitudes.map(np.abs) if kind == "nonnegative" else magnitudes
+    return make
+
+
+@st.composite
 def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False):
     """(y_true, y_pred, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
     declared semantics keeps elementwise losses (so sample weights align with the full shape)."""
     kinds = spec.inputs
-    params: dict = {}
+    params: dict = draw(_other_params(spec))
     has_logits = "from_logits" in spec.params
     from_logits = regime in ("saturated", "infinite") or (has_logits and regime != "boundary" and draw(st.booleans()))
     if has_logits:
         params.update({"from_logits": True} if from_logits else _keep_or_default(draw, "from_logits", False))
     big = max_elements if regime == "large" else min(max_elements, 256)
-    shape = draw(shapes(max_elements=big, min_rank=1 if kinds["shapes"] == "same" else 2,
+    if spec.name in loss_layouts.PACKED:
+        pred_kind = kinds.get("y_pred_from_logits", kinds["y_pred"]) if from_logits else kinds["y_pred"]
+        packer = loss_layouts.PACKED[spec.name]
+        extra = (params,) if spec.name in loss_layouts.TAKES_PARAMS else ()
+        y_true, y_pred, per_sample = draw(packer(_values(pred_kind, regime, dtype), big, *extra))
+        if kinds["y_true"] == "real":
+            y_true = draw(reals(y_true.shape, regime, dtype))
+        return y_true, y_pred, params, draw(sample_weights(per_sample))
+    min_rank = max(1 if kinds["shapes"] == "same" else 2, loss_layouts.MIN_RANK.get(spec.name, 1))
+    max_rank = loss_layouts.MAX_RANK.get(spec.name, 3)
+    shape = draw(shapes(max_elements=big, min_rank=min_rank, max_rank=max(min_rank, max_rank),
                         max_classes=1000 if regime == "large" else 64))
     axis = -1
     if "axis" in spec.params and len(shape) >= 2 and draw(st.booleans()):
         axis = draw(st.sampled_from([0, len(shape) - 2]))
         params["axis"] = axis
+    if "axes" in spec.params and draw(st.booleans()):
+        params["axes"] = draw(st.sampled_from([None] + [[i] for i in range(1, len(shape))] + ([list(range(1, len(shape)))] if len(shape) > 2 else [])))
     if "label_smoothing" in spec.params and draw(st.booleans()):
         params.update(_keep_or_default(draw, "label_smoothing", draw(st.sampled_from([0.0, 0.1, 0.25, 1.0]))))
     ignore = None
     if "ignore_class" in spec.params and (regime == "ignored" or draw(st.booleans())):
         ignore = draw(st.sampled_from([-1, 0]))
         params["ignore_class"] = ignore
+    for name in ("class_weight", "alpha_per_class"):
+        if name in spec.params and draw(st.booleans()):
+            params[name] = draw(per_class_weights(shape[axis]))
     normalised = axis if kinds.get("positive_row_sums") else None
     if from_logits:
         y_pred = draw(logits(shape, regime, dtype))
@@ -190,7 +263,7 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
     elif kinds["y_pred"] == "probability":
         y_pred = draw(probabilities(shape, regime, dtype, normalised_axis=normalised))
     else:
-        y_pred = draw(reals(shape, regime, dtype))
+        y_pred = draw(_values(kinds["y_pred"], regime, dtype)(shape))
     if kinds["y_true"] == "class_index":
         y_true = draw(sparse_labels(shape, axis, ignore, all_ignored=regime == "ignored"))
     elif kinds["y_true"] == "probability" and kinds.get("positive_row_sums"):
@@ -198,17 +271,15 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
     elif kinds["y_true"] == "probability":
         soft = regime not in ("infinite",) and draw(st.booleans())
         y_true = draw(binary_targets(shape, soft=soft))
+    elif kinds["y_true"] in ("sign", "integer"):
+        y_true = draw(binary_targets(shape, soft=False)) * 2 - 1
     else:
-        y_true = draw(reals(shape, regime, dtype))
-    if regime == "infinite" and kinds["y_true"] == "probability" and not kinds.get("positive_row_sums"):
+        y_true = draw(_values(kinds["y_true"], regime if kinds["y_true"] != "logit" else "moderate", dtype)(shape))
+    if spec.name in loss_layouts.ADJUST:
+        y_true, y_pred = loss_layouts.ADJUST[spec.name](draw, y_true, y_pred, params, regime)
+    if regime == "infinite" and kinds["y_true"] in ("probability", "sign", "integer") and not kinds.get("positive_row_sums"):
         # a saturated logit only has a finite limit when its target sits on the saturated side
-        y_true = np.where(np.isinf(y_pred), (y_pred > 0).astype(float), y_true)
-    per_sample = shape if elementwise else _per_sample_shape(spec, shape, axis)
-    weights = draw(sample_weights(per_sample))
+        side = (y_pred > 0).astype(float)
+        y_true = np.where(np.isinf(y_pred), side if kinds["y_true"] != "sign" else 2 * side - 1, y_true)
+    weights = draw(sample_weights(loss_layouts.per_sample_shape(spec, shape, params, elementwise)))
     return y_true, y_pred, params, weights
-
-
-def _per_sample_shape(spec, shape: tuple, axis: int) -> tuple:
-    """The shape of the per-sample losses under the ideal semantics (the loss's own axis reduced)."""
-    axis = axis if "axis" in spec.params else -1
-    return tuple(s for i, s in enumerate(shape) if i != axis % len(shape))

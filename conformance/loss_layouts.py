@@ -1,0 +1,198 @@
+"""What a loss's inputs look like beyond the kinds its spec declares: the strategy-side mirror of the
+oracle's per-loss domain checks (``oracle.losses.*.CHECKS``).
+
+A spec says "y_true: sign, y_pred: real, shapes: same"; some losses need more to draw a *valid* input:
+the packed layouts of ``shapes: custom`` (documented in the oracle modules' docstrings), parameters that
+must be strictly positive, targets in one encoding per tensor, probabilities that become
+log-probabilities when a parameter says so. Each rule is one small function keyed by the canonical loss.
+
+  PACKED        loss -> composite strategy drawing (y_true, y_pred, per-sample shape) for a custom layout
+  ADJUST        loss -> fn(draw, y_true, y_pred, params, regime) -> (y_true, y_pred): one encoding, one domain
+  STRICTLY_POSITIVE   (loss, parameter) pairs whose declared minimum is excluded
+  MAX_RANK      loss -> the largest input rank the loss takes
+  NO_INFINITE   losses whose infinite-logit limit the strategies do not construct (softmax rows over
+                unnormalised targets, the CTC recursion)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+STRICTLY_POSITIVE = {
+    ("huber", "delta"), ("triplet_margin", "margin"), ("triplet_margin", "p"), ("ntxent", "temperature"),
+    ("categorical_generalized_cross_entropy", "q"),
+}
+STRICTLY_BELOW_MAX = {("categorical_generalized_cross_entropy", "q")}
+MAX_RANK = {"multi_margin": 2, "multilabel_margin": 2, "ntxent": 2}
+MIN_RANK = {"mean_pairwise_squared_error": 2, "categorical_hinge": 2}
+NO_INFINITE = {"poly_loss_cross_entropy", "ranking_softmax_loss", "ctc"}
+
+
+def _floats(draw, n: int, lo: float, hi: float) -> np.ndarray:
+    return np.array(draw(st.lists(st.floats(lo, hi), min_size=n, max_size=n)), dtype=float)
+
+
+# -- adjustments: one encoding, one domain --------------------------------------------------------------
+def _probabilities_or_logs(draw, values: np.ndarray, in_log: bool) -> np.ndarray:
+    """Probabilities in [0, 1] (some exact zeros), or their logs (<= 0, finite) when ``in_log``."""
+    p = np.abs(np.tanh(values))  # any real -> [0, 1)
+    if in_log:
+        return np.log(np.maximum(p, 1e-30))
+    zeros = np.array(draw(st.lists(st.booleans(), min_size=p.size, max_size=p.size))).reshape(p.shape)
+    return np.where(zeros & (p < 0.3), 0.0, p)
+
+
+def _kl_divergence(draw, y_true, y_pred, params, regime):
+    return (_probabilities_or_logs(draw, y_true, bool(params.get("log_target"))),
+            _probabilities_or_logs(draw, y_pred, bool(params.get("log_input"))))
+
+
+def _poisson(default_log_input: bool):
+    def adjust(draw, y_true, y_pred, params, regime):
+        return y_true, (y_pred if params.get("log_input", default_log_input) else np.abs(y_pred))
+    return adjust
+
+
+def _hinge_labels(draw, y_true, y_pred, params, regime):
+    """All -1/+1 or all 0/1 in one tensor (Keras maps 0/1 to -1/+1 only when every label is 0 or 1)."""
+    bits = (np.asarray(y_true) > 0).astype(float)
+    return (bits if draw(st.booleans()) else 2 * bits - 1), y_pred
+
+
+def _binary_labels(draw, y_true, y_pred, params, regime):
+    return (np.asarray(y_true) > 0).astype(float), y_pred
+
+
+def _one_hot_rows(draw, y_true, y_pred, params, regime):
+    rows, classes = math.prod(y_pred.shape[:-1]), y_pred.shape[-1]
+    labels = draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows))
+    return np.eye(classes)[labels].reshape(y_pred.shape), y_pred
+
+
+ADJUST = {
+    "kl_divergence": _kl_divergence,
+    "poisson": _poisson(default_log_input=False),
+    "poisson_nll": _poisson(default_log_input=True),
+    "hinge": _hinge_labels,
+    "squared_hinge": _hinge_labels,
+    "sparsemax_loss": _binary_labels,
+    "categorical_hinge": _one_hot_rows,
+}
+
+
+# -- packed layouts (shapes: custom) --------------------------------------------------------------------
+def _batch_and_features(draw, max_elements: int, per_row: int):
+    features = draw(st.integers(1, 8))
+    batch = draw(st.integers(1, max(1, min(64, max_elements // (per_row * features)))))
+    return batch, features
+
+
+@st.composite
+def _margin_ranking(draw, values, max_elements: int):
+    """y_true = t (B,), y_pred = stack([x1, x2], -1) (B, 2)."""
+    batch = draw(st.integers(1, max(1, min(64, max_elements // 2))))
+    t = np.where(draw(values((batch,))) >= 0, 1.0, -1.0)
+    return t, draw(values((batch, 2))), (batch,)
+
+
+@st.composite
+def _gaussian_nll(draw, values, max_elements: int):
+    """y_true = target (B, D), y_pred = stack([input, var], -1) (B, D, 2), var >= 0."""
+    batch, features = _batch_and_features(draw, max_elements, 2)
+    pred = draw(values((batch, features, 2)))
+    pred[..., 1] = np.abs(pred[..., 1])
+    return draw(values((batch, features))), pred, (batch, features)
+
+
+@st.composite
+def _cosine_embedding(draw, values, max_elements: int):
+    """y_true = t (B,), y_pred = concatenate([x1, x2], -1) (B, 2 D)."""
+    batch, features = _batch_and_features(draw, max_elements, 2)
+    t = np.where(draw(values((batch,))) >= 0, 1.0, -1.0)
+    return t, draw(values((batch, 2 * features))), (batch,)
+
+
+@st.composite
+def _triplet_margin(draw, values, max_elements: int):
+    """y_true = anchor (B, D), y_pred = concatenate([positive, negative], -1) (B, 2 D)."""
+    batch, features = _batch_and_features(draw, max_elements, 3)
+    return draw(values((batch, features))), draw(values((batch, 2 * features))), (batch,)
+
+
+@st.composite
+def _multilabel_margin(draw, values, max_elements: int):
+    """y_pred scores (N, C); y_true (N, C) integers: distinct labels, then -1 padding."""
+    classes = draw(st.integers(2, 10))
+    batch = draw(st.integers(1, max(1, min(64, max_elements // classes))))
+    rows = []
+    for _ in range(batch):
+        labels = draw(st.permutations(range(classes)))[: draw(st.integers(0, classes))]
+        rows.append(list(labels) + [-1] * (classes - len(labels)))
+    return np.array(rows, dtype=np.int64), draw(values((batch, classes))), (batch,)
+
+
+@st.composite
+def _ntxent(draw, values, max_elements: int):
+    """y_pred embeddings (B, D), none zero; y_true (B,) group labels with at least one positive pair."""
+    batch, features = _batch_and_features(draw, max_elements, 1)
+    batch = max(batch, 2)
+    labels = np.array(draw(st.lists(st.integers(0, max(1, batch // 2)), min_size=batch, max_size=batch)), dtype=np.int64)
+    labels[1] = labels[0]
+    emb = draw(values((batch, features)))
+    emb[np.all(emb == 0, axis=1), 0] = 1.0
+    return labels, emb, (batch,)
+
+
+@st.composite
+def _ctc(draw, values, max_elements: int, params: dict):
+    """y_pred (B, T, C); y_true (B, 1 + S): input length T_b, labels (not the blank), -1 padding.
+
+    Mostly feasible label sequences (T_b >= labels + repeats), sometimes not: an impossible alignment has
+    the exact loss +inf (0 with zero_infinity), which implementations must reproduce too."""
+    classes = draw(st.integers(2, 6))
+    frames = draw(st.integers(1, 12))
+    batch = draw(st.integers(1, max(1, min(16, max_elements // (frames * classes)))))
+    blank = 0
+    if draw(st.booleans()):  # the keyword left out at random, as elsewhere
+        blank = params["blank"] = draw(st.sampled_from([0, classes - 1]))
+    others = [c for c in range(classes) if c != blank]
+    longest = draw(st.integers(1, max(1, frames)))
+    rows = []
+    for _ in range(batch):
+        length = draw(st.integers(0, longest))
+        labels = draw(st.lists(st.sampled_from(others), min_size=length, max_size=length))
+        needed = length + sum(a == b for a, b in zip(labels, labels[1:]))
+        valid = draw(st.integers(needed, frames)) if needed <= frames and draw(st.integers(0, 9)) else draw(st.integers(0, frames))
+        rows.append([valid] + labels + [-1] * (longest - length))
+    return np.array(rows, dtype=np.int64), draw(values((batch, frames, classes))), (batch,)
+
+
+PACKED = {
+    "margin_ranking": _margin_ranking,
+    "gaussian_nll": _gaussian_nll,
+    "cosine_embedding": _cosine_embedding,
+    "triplet_margin": _triplet_margin,
+    "multilabel_margin": _multilabel_margin,
+    "ntxent": _ntxent,
+    "ctc": _ctc,
+}
+TAKES_PARAMS = {"ctc"}  # packers that read (and may set) the drawn parameters
+
+
+# -- per-sample shapes ------------------------------------------------------------------------------------
+def per_sample_shape(spec, shape: tuple, params: dict, elementwise: bool) -> tuple:
+    """The shape of the per-sample losses (what sample weights align with) for a same/sparse layout."""
+    if elementwise and spec.inputs["shapes"] == "same":
+        return shape
+    if spec.name == "mean_pairwise_squared_error":
+        return shape[:1]
+    if spec.name in ("dice", "tversky"):
+        axes = params.get("axes")
+        if axes is None:
+            return ()
+        dropped = {int(a) % len(shape) for a in axes}
+        return tuple(s for i, s in enumerate(shape) if i not in dropped)
+    axis = params.get("axis", -1) if "axis" in spec.params else -1
+    return tuple(s for i, s in enumerate(shape) if i != axis % len(shape))

@@ -1,0 +1,54 @@
+"""The strategies draw what the oracle accepts: every spec, every regime, every input kind and packed layout.
+
+A strategy that drew invalid inputs would turn property tests into invalid-input tests (the property test
+asserts against that, one draw at a time); this checks every loss up front, including those no adapter
+maps yet, by evaluating each draw with the oracle (which also checks that sample weights align)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import oracle
+import specs
+from conformance import strategies
+from conformance.case import Case
+
+CELLS = [(name, regime) for name, spec in sorted(specs.all_specs().items()) for regime in strategies.regimes_for(spec)]
+
+
+@pytest.mark.parametrize("loss,regime", CELLS, ids=[f"{n}-{r}" for n, r in CELLS])
+def test_strategy_draws_valid_inputs(loss, regime):
+    spec = specs.all_specs()[loss]
+    elementwise = any(spec.semantics(s)["axis_reduction"] == "none" for s in spec.semantics_names[:1])
+
+    @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data):
+        y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(spec, regime, "float64", 64, elementwise))
+        case = Case.make(loss, y_true, y_pred, params=params, dtype="float64", sample_weight=weights, reduction="none")
+        try:
+            exact = oracle.evaluate(case)  # raises DomainError (a ValueError) for an invalid draw
+        except ValueError as exc:
+            raise AssertionError(f"{loss}/{regime} drew an input the oracle rejects: {exc}\n{case.to_dict()}") from exc
+        assert exact is not None
+
+    check()
+
+
+def test_a_broken_layout_is_caught(monkeypatch):
+    """The check above bites: a packer that forgets the variance's sign yields inputs the oracle rejects."""
+    from conformance import loss_layouts
+
+    original = loss_layouts.PACKED["gaussian_nll"]
+
+    @st.composite
+    def negative_variance(draw, values, max_elements):
+        y_true, y_pred, per_sample = draw(original(values, max_elements))
+        y_pred[..., 1] = -1.0 - np.abs(y_pred[..., 1])
+        return y_true, y_pred, per_sample
+
+    monkeypatch.setitem(loss_layouts.PACKED, "gaussian_nll", negative_variance)
+    with pytest.raises(AssertionError, match="oracle rejects"):
+        test_strategy_draws_valid_inputs("gaussian_nll", "moderate")
