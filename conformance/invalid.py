@@ -36,14 +36,33 @@ def _base(spec, rng, from_logits: bool):
         y_pred = raw / raw.sum(axis=-1, keepdims=True) if kinds.get("positive_row_sums") else raw
     else:
         y_pred = rng.normal(size=(BATCH, CLASSES))
+        if kinds["y_pred"] == "nonnegative":
+            y_pred = np.abs(y_pred)
     labels = rng.integers(0, CLASSES, size=BATCH)
     if kinds["y_true"] == "class_index":
         y_true = labels
     elif kinds["y_true"] == "probability":
         y_true = np.eye(CLASSES)[labels] if kinds.get("positive_row_sums") else rng.integers(0, 2, size=(BATCH, CLASSES)).astype(float)
+    elif kinds["y_true"] in ("sign", "integer"):
+        y_true = rng.choice([-1.0, 1.0], size=(BATCH, CLASSES))
     else:
         y_true = rng.normal(size=(BATCH, CLASSES))
+        if kinds["y_true"] == "nonnegative":
+            y_true = np.abs(y_true)
     return y_true, y_pred
+
+
+def _example_base(spec, from_logits: bool):
+    """The first documented example with the wanted from_logits whose inputs the oracle accepts: the base
+    for losses whose packed layouts or per-loss rules the generic base above does not satisfy."""
+    for example in spec.examples:
+        params = dict(example.get("params") or {})
+        if ("from_logits" in spec.params) and bool(params.get("from_logits")) != from_logits:
+            continue
+        y_true, y_pred = np.asarray(example["y_true"]), np.asarray(example["y_pred"], dtype=float)
+        if y_pred.ndim >= 1 and _valid(spec, y_true, y_pred, params):
+            return y_true, y_pred, params
+    return None
 
 
 def _breakages(spec):
@@ -82,9 +101,9 @@ def _breakages(spec):
     if custom:
         return [b for b in out if b[0] in ("nan-prediction", "inf-prediction", "nan-target")]
     add("empty-batch", "an empty batch", False, lambda t, p, r: (t[:0], p[:0], None, {}))
-    add("negative-weight", "a negative sample weight", False, lambda t, p, r: (t, p, np.r_[-1.0, np.ones(BATCH - 1)], {}))
-    add("nan-weight", "a NaN sample weight", False, lambda t, p, r: (t, p, np.r_[np.nan, np.ones(BATCH - 1)], {}))
-    add("weight-wrong-shape", "sample weights of the wrong length", False, lambda t, p, r: (t, p, np.ones(BATCH + 1), {}))
+    add("negative-weight", "a negative sample weight", False, lambda t, p, r: (t, p, np.r_[-1.0, np.ones(len(p) - 1)], {}))
+    add("nan-weight", "a NaN sample weight", False, lambda t, p, r: (t, p, np.r_[np.nan, np.ones(len(p) - 1)], {}))
+    add("weight-wrong-shape", "sample weights of the wrong length", False, lambda t, p, r: (t, p, np.ones(len(p) + 1), {}))
     for name, p in spec.params.items():
         if p["type"] == "float" and "max" in p:
             add(f"{name}-above-range", f"{name} above its range [{p.get('min')}, {p['max']}]", False,
@@ -118,8 +137,9 @@ def _valid(spec, y_true, y_pred, params) -> bool:
 def invalid_inputs(seed: int = 0):
     """Every invalid input of every spec, in a stable order determined by ``seed``.
 
-    A spec whose input kinds this generic base cannot satisfy (its base is invalid already) gets none:
-    its own domain checks are tested by its meta tests instead.
+    The base is generic (drawn from the input kinds), or else the spec's first valid documented example
+    (packed layouts, per-loss rules); a spec with neither gets none: its own domain checks are tested by
+    its meta tests instead.
     """
     for spec in specs.all_specs().values():
         rng = np.random.default_rng([seed, sum(map(ord, spec.name))])
@@ -129,7 +149,11 @@ def invalid_inputs(seed: int = 0):
             y_true, y_pred = _base(spec, rng, from_logits)
             base_params = {"from_logits": from_logits} if has_logits else {}
             if not _valid(spec, y_true, y_pred, base_params):
-                break
+                example = _example_base(spec, from_logits)
+                if example is None:
+                    break
+                y_true, y_pred, params = example
+                base_params = {**params, **base_params}
             try:
                 y_true, y_pred, weights, params = mutate(y_true, y_pred, rng)
             except (IndexError, ValueError):  # this breakage does not apply to these shapes
