@@ -23,7 +23,11 @@ REDUCTIONS = (
     "sum_by_nonzero_weights",
     "weighted_mean",
     "batchmean",
+    "mean_by_length",
 )
+# Reductions that apply only to the losses whose spec lists them under ``extra_reductions`` (specs.Spec.reductions):
+# mean_by_length needs per-sample lengths, which only CTC has (torch ctc_loss's "mean").
+LOSS_SPECIFIC_REDUCTIONS = ("mean_by_length",)
 DEVICES = ("cpu", "cuda")
 
 

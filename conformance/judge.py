@@ -18,6 +18,7 @@ from adapters.base import Adapter, Unsupported
 from conformance import dtypes, tolerance
 from conformance.case import Case
 from conformance.worker import IsolationFailure, WorkerRaised
+from oracle import reductions
 
 
 def _got_list(got: np.ndarray) -> list:
@@ -52,6 +53,12 @@ def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str
             continue
         if _within(got, other, tol):
             return sem.describe()
+    # a reduction is no semantics switch: the declared semantics under another reduction of this loss
+    for reduction, meaning in reductions.ALTERNATIVES.get(case.reduction, {}).items():
+        if reduction in spec.reductions:
+            other = dataclasses.replace(oracle.evaluate(case.with_(reduction=reduction)), ulp_dtype=exact.ulp_dtype)
+            if _within(got, other, tol):
+                return f"{declared.describe()} with reduction={reduction}: {meaning}"
     return None
 
 
@@ -118,6 +125,8 @@ def judge(adapter: Adapter, case: Case) -> dict:
         exact = oracle.evaluate(case)
     except oracle.DomainError as invalid:  # any other error of the oracle's is a bug, and surfaces as one
         return _judge_invalid(record, adapter, case, str(invalid))
+    except oracle.NotApplicable as reason:  # e.g. mean_by_length of a loss without lengths: nothing to check
+        return {**record, "kind": "conformance", "verdict": "unsupported", "explanation": str(reason)}
     record["kind"] = "conformance"
     record["exact"] = exact.digits(40)
     record["certified_bits"] = exact.certified_bits

@@ -22,9 +22,10 @@ from conformance.case import REDUCTIONS, Case
 from oracle import cache, domain, precision, reductions
 from oracle.losses import LOSSES
 from oracle.domain import DomainError
+from oracle.reductions import NotApplicable
 from oracle.semantics import Semantics
 
-__all__ = ["evaluate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError"]
+__all__ = ["evaluate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable"]
 
 try:  # gmpy2 makes mpmath about twice as fast; mpmath picks it up by itself when installed
     import gmpy2  # noqa: F401
@@ -72,6 +73,8 @@ def _denominator_scale(reduction: str, per: "object", w, m, batch: int):
         return mpmath.mpf(1) / count if count else mpmath.mpf(1)
     if reduction == "batchmean":
         return mpmath.mpf(1) / batch
+    if reduction == "mean_by_length":  # the lengths divide each element first (reductions.length_divisors)
+        return mpmath.mpf(1) / count if count else mpmath.mpf(1)
     if reduction in ("mean_with_sample_weight", "weighted_mean"):
         total = mpmath.fsum((w if w is not None else np.full(per.values.shape, mpmath.mpf(1), dtype=object)).ravel())
         return 1 / total if total else mpmath.mpf(1)
@@ -118,8 +121,11 @@ def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict):
     """One evaluation at the current working precision: (value, n_terms, abs_terms)."""
     per, w, batch = _per_sample(spec, params, sem, case, arrays)
     raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
-    value = reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch, raw)
+    value = reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch, raw, per.lengths)
     mags = reductions.magnitudes(per.values, w, per.mask, per.normaliser)
+    divisors = reductions.length_divisors(per.lengths, per.values.shape, case.reduction)
+    if divisors is not None:  # mean_by_length: each element enters the sum divided by its length
+        mags = mags / divisors
     counted = int(per.mask.sum()) if per.mask is not None else per.values.size
     if case.reduction == "none":
         return value, counted * per.inner_terms, mags, per.inner_terms
@@ -137,6 +143,9 @@ def prepare(case: Case):
     params = spec.resolve_params({**given, **fixed})
     if case.reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {case.reduction!r}; known: {', '.join(REDUCTIONS)}")
+    if case.reduction not in spec.reductions:
+        raise reductions.NotApplicable(f"reduction {case.reduction!r} does not apply to {spec.name} "
+                                       f"(its reductions: {', '.join(spec.reductions)})")
     domain.validate(spec, params, case.y_true, case.y_pred, case.sample_weight)
     return spec, params, spec.semantics(case.semantics)
 
@@ -228,9 +237,14 @@ def _condition(spec, params, sem: Semantics, case: Case):
                             for v in np.asarray(weighted, dtype=object).ravel()]
             return np.array([a + b for a, b in zip(slopes, weight_share)] + [None], dtype=object)[:-1]
         scale = _denominator_scale(case.reduction, per, w, per.mask, batch)
+        divisors = reductions.length_divisors(per.lengths, per.values.shape, case.reduction)
+        if divisors is not None:  # mean_by_length: each element's share is divided by its length
+            flat_divisors = np.asarray(divisors, dtype=object).ravel()
+            slopes = [v / d for v, d in zip(slopes, flat_divisors)]
+            weighted = np.asarray(weighted / divisors, dtype=object)
         total = mpmath.fsum(map(finite, slopes)) * scale
         if case.sample_weight is not None:
-            f = finite(reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch))
+            f = finite(reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch, lengths=per.lengths))
             by_weight = case.reduction in ("mean_with_sample_weight", "weighted_mean")  # the denominator moves too
             flat_weights = np.asarray(weights, dtype=object).ravel()
             total += mpmath.fsum(abs(finite(v) - (flat_weights[i] * f if by_weight else 0))

@@ -3,6 +3,12 @@
 ``l`` are the per-element losses after the loss's own axis reduction, ``w`` the weights broadcast to
 ``l`` (sample weights times class weights), ``m`` the mask of elements that count (ignored labels are
 not elements of ``l``: they contribute nothing and are not counted).
+
+``mean_by_length`` (torch ctc_loss's "mean") is mean_b(w_b l_b / max(len_b, 1)) over the counted elements:
+each loss is divided by its own length (the number of labels of a CTC sequence; an empty sequence counts as
+length 1) and the results are averaged. Weights multiply each term, as in ``sum_over_batch_size``; they do not
+enter the denominator. It applies only to losses whose per-sample result carries lengths (``PerSample.lengths``,
+listed as ``extra_reductions`` in the spec); for any other loss it raises ``NotApplicable``.
 """
 from __future__ import annotations
 
@@ -11,6 +17,31 @@ import numpy as np
 
 from oracle.domain import DomainError
 from oracle.semantics import Semantics
+
+
+class NotApplicable(ValueError):
+    """The reduction does not apply to this loss (e.g. mean_by_length of a loss without lengths): not a domain
+    error of the inputs (no implementation is expected to raise), so the judge reports the case as unsupported."""
+
+
+# Convention detection (conformance.judge): a reduction an implementation may compute where another is declared,
+# with the name a report gives it. Only the alternatives in the loss's spec.reductions are tried.
+ALTERNATIVES = {
+    "sum_over_batch_size": {"mean_by_length": "the per-target-length CTC mean, mean_b(l_b / max(len_b, 1))"},
+    "mean_by_length": {"sum_over_batch_size": "the plain batch mean, not divided by the target lengths"},
+}
+
+
+def length_divisors(lengths, shape: tuple, reduction: str) -> np.ndarray | None:
+    """What each element of ``l`` is divided by before the reduction averages: max(len, 1) for mean_by_length,
+    None (nothing) for every other reduction."""
+    if reduction != "mean_by_length":
+        return None
+    if lengths is None:
+        raise NotApplicable("reduction mean_by_length divides each loss by its length; this loss has no lengths "
+                            "(only losses whose spec lists it under extra_reductions, such as ctc)")
+    return np.broadcast_to(np.array([mpmath.mpf(max(int(n), 1)) for n in np.ravel(lengths)] + [None], dtype=object)[:-1]
+                           .reshape(np.shape(lengths)), shape)
 
 
 def broadcast_weights(weights, shape: tuple) -> np.ndarray:
@@ -30,9 +61,10 @@ def _divide(total, denominator, sem: Semantics):
 
 
 def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction: str, sem: Semantics, batch: int,
-           raw_weight_total=None):
+           raw_weight_total=None, lengths=None):
     """Reduce exactly; returns an mpf, or an object array for ``none``. ``raw_weight_total`` is the sum of the
-    sample-weight array as passed, before broadcasting (the weight_denominator="raw" convention)."""
+    sample-weight array as passed, before broadcasting (the weight_denominator="raw" convention); ``lengths``
+    the per-element lengths mean_by_length divides by."""
     one = mpmath.mpf(1)
     w = np.full(l.shape, one, dtype=object) if w is None else w
     m = np.ones(l.shape, dtype=bool) if m is None else m
@@ -52,6 +84,10 @@ def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction:
         return _divide(total, int(sum(1 for x in w[m].ravel() if x != 0)), sem)
     if reduction == "batchmean":
         return _divide(total, batch, sem)
+    if reduction == "mean_by_length":
+        divisors = length_divisors(lengths, l.shape, reduction)
+        by_length = np.where(m, weighted / divisors, mpmath.mpf(0)) if l.size else l
+        return _divide(mpmath.fsum(by_length.ravel()), int(m.sum()), sem)
     raise ValueError(f"unknown reduction {reduction!r}")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from conformance.case import LOSS_SPECIFIC_REDUCTIONS, REDUCTIONS
 from oracle.semantics import MODIFIERS, SWITCHES, Semantics
 
 SPEC_DIR = Path(__file__).parent
@@ -32,6 +33,8 @@ SCHEMA = {
         "reference": {"type": "string"},
         "aliases": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         "alias_params": {"type": "object", "additionalProperties": {"type": "object"}},
+        # canonical reductions beyond the base ones that apply to this loss (they need something only it has)
+        "extra_reductions": {"type": "array", "items": {"enum": list(LOSS_SPECIFIC_REDUCTIONS)}, "uniqueItems": True},
         "params": {
             "type": "object",
             "additionalProperties": {
@@ -137,6 +140,13 @@ class Spec:
             switches.update(MODIFIERS[modifier][0])
             citations.append(MODIFIERS[modifier][1])
         return Semantics(name, switches, "; ".join(citations), entry.get("note", ""))
+
+    @property
+    def reductions(self) -> tuple[str, ...]:
+        """The canonical reductions that apply to this loss: every base reduction, plus the loss-specific ones
+        (conformance.case.LOSS_SPECIFIC_REDUCTIONS) its spec lists under ``extra_reductions``."""
+        extra = set(self.data.get("extra_reductions") or ())
+        return tuple(r for r in REDUCTIONS if r not in LOSS_SPECIFIC_REDUCTIONS or r in extra)
 
     @property
     def semantics_names(self) -> list[str]:

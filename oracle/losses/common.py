@@ -19,6 +19,9 @@ class PerSample:
     # Per element, the magnitude of a normalising sum the loss takes the log of (sum exp z or sum p),
     # times how much of it enters: rounding that sum of inner_terms terms moves l by this much per u.
     normaliser: np.ndarray | None = None
+    # Per element, the length the loss is normalised by under reduction mean_by_length (CTC: the number of
+    # labels of each sequence); None for a loss that has no lengths, to which that reduction does not apply.
+    lengths: np.ndarray | None = None
 
 
 def vectorize(fn):

@@ -13,7 +13,8 @@ Canonical case (plain arrays):
   y_true  (B, 1 + S) integers: y_true[b, 0] = T_b, the number of valid frames (0 <= T_b <= T);
           y_true[b, 1:] = the labels, each in [0, C) and not the blank, followed by -1 padding only.
 Per-sample losses have shape (B,). torch's ``reduction="mean"`` divides each l_b by max(len_b, 1) before
-averaging, which no canonical reduction expresses (see the spec).
+averaging: the canonical reduction ``mean_by_length`` (oracle.reductions), for which the per-sample result
+carries len_b, the number of labels of each sequence.
 
 Semantics: torch F.ctc_loss and Keras (TF backend) compute this function; optax.ctc_loss (and the Keras
 JAX backend, a port of it) runs its forward recursion with log 0 replaced by ``log_epsilon = -1e5``
@@ -114,9 +115,11 @@ def ctc(y_true, y_pred, sem: Semantics, dtype: str, *, blank=0, from_logits=Fals
     batch, frames, classes = y_pred.shape
     log_eps = sem["ctc_log_epsilon"]
     out = np.empty(batch, dtype=object)
+    lengths = np.zeros(batch, dtype=np.int64)
     for b in range(batch):
         valid = int(targets[b, 0])
         labels = label_prefix(targets[b, 1:])
+        lengths[b] = len(labels)
         if log_eps is None:
             value = forward(_log_probabilities(y_pred[b, :valid], from_logits), labels, blank)
         else:
@@ -126,7 +129,7 @@ def ctc(y_true, y_pred, sem: Semantics, dtype: str, *, blank=0, from_logits=Fals
         out[b] = ZERO if zero_infinity and value == mpmath.inf else value
     # the recursion adds up a few paths per frame and, from logits, takes each frame's log-sum-exp of C terms
     normaliser = np.full(batch, mpmath.mpf(3 + (classes if from_logits else 0)), dtype=object)
-    return PerSample(out, inner_terms=frames, normaliser=normaliser)
+    return PerSample(out, inner_terms=frames, normaliser=normaliser, lengths=lengths)
 
 
 def _check(params, y_true, y_pred, sample_weight):
