@@ -11,6 +11,8 @@ ValueError with the reason.
 """
 from __future__ import annotations
 
+import collections
+
 from dataclasses import dataclass
 
 import mpmath
@@ -117,9 +119,22 @@ def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
     return per, w, per.values.shape[0] if per.values.ndim else 1
 
 
-def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict):
-    """One evaluation at the current working precision: (value, n_terms, abs_terms)."""
-    per, w, batch = _per_sample(spec, params, sem, case, arrays)
+_PER_SAMPLE_MEMO: "collections.OrderedDict" = collections.OrderedDict()
+
+
+def _per_sample_memoised(spec, params, sem: Semantics, case: Case, arrays: dict):
+    """``_per_sample`` of the case's own inputs, shared by every reduction of the same draw: the per-sample
+    losses do not depend on the reduction, and a property test judges each draw under all of them."""
+    return _remember(_memo_key(case, sem, "per_sample"), lambda: _per_sample(spec, params, sem, case, arrays))
+
+
+def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict, own_inputs: bool = False):
+    """One evaluation at the current working precision: (value, n_terms, abs_terms). ``own_inputs``:
+    ``arrays`` are the case's own inputs (not moved ones), so the per-sample losses may be shared."""
+    if own_inputs:
+        per, w, batch = _per_sample_memoised(spec, params, sem, case, arrays)
+    else:
+        per, w, batch = _per_sample(spec, params, sem, case, arrays)
     raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
     value = reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch, raw, per.lengths)
     mags = reductions.magnitudes(per.values, w, per.mask, per.normaliser)
@@ -167,7 +182,7 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     stats = {}
 
     def compute():
-        value, stats["n"], stats["abs"], stats["inner"] = _evaluate(spec, params, sem, case, _inputs(case, sem))
+        value, stats["n"], stats["abs"], stats["inner"] = _evaluate(spec, params, sem, case, _inputs(case, sem), own_inputs=True)
         return value
 
     value, bits = precision.certify(compute)
@@ -205,32 +220,55 @@ def condition(case: Case, semantics: Semantics | None = None):
     return hit
 
 
-def _condition(spec, params, sem: Semantics, case: Case):
+def _memo_key(case: Case, sem: Semantics, what: str) -> tuple:
+    """Identifies a draw's inputs and semantics, whatever the reduction (the per-sample work is shared)."""
+    return (what, case.with_(reduction="none", variant="", device="cpu", origin="").key(), sem.name,
+            repr(sorted(sem.switches.items())), mpmath.mp.prec)
+
+
+def _remember(key: tuple, compute):
+    if key in _PER_SAMPLE_MEMO:
+        _PER_SAMPLE_MEMO.move_to_end(key)
+        return _PER_SAMPLE_MEMO[key]
+    result = _PER_SAMPLE_MEMO[key] = compute()
+    while len(_PER_SAMPLE_MEMO) > 32:
+        _PER_SAMPLE_MEMO.popitem(last=False)
+    return result
+
+
+def _slopes(spec, params, sem: Semantics, case: Case):
+    """The per-sample losses at 128 bits and, per element, sum_i |d(w l)/dx_i * x_i| (central differences)."""
     axis = params.get("axis", -1)
     h = mpmath.ldexp(1, -40)
-    with mpmath.workprec(128):
-        base = _inputs(case, sem)
-        per, w, batch = _per_sample(spec, params, sem, case, base)
-        mask = np.ones(per.values.shape, bool) if per.mask is None else per.mask
-        weights = np.full(per.values.shape, mpmath.mpf(1), dtype=object) if w is None else w
-        weighted = np.where(mask, per.values * weights, mpmath.mpf(0))
-        slopes = [mpmath.mpf(0)] * per.values.size  # flat: 0-d object-array arithmetic collapses to scalars
-        for name in ("y_pred", "y_true"):
-            if name not in base or base[name].ndim == 0:
+    base = _inputs(case, sem)
+    per, w, batch = _per_sample(spec, params, sem, case, base)
+    mask = np.ones(per.values.shape, bool) if per.mask is None else per.mask
+    weights = np.full(per.values.shape, mpmath.mpf(1), dtype=object) if w is None else w
+    weighted = np.where(mask, per.values * weights, mpmath.mpf(0))
+    slopes = [mpmath.mpf(0)] * per.values.size  # flat: 0-d object-array arithmetic collapses to scalars
+    for name in ("y_pred", "y_true"):
+        if name not in base or base[name].ndim == 0:
+            continue
+        rows = np.moveaxis(base[name], axis, -1)
+        for k in range(rows.shape[-1]):
+            if all(x == 0 for x in np.asarray(rows[..., k], dtype=object).ravel()):
                 continue
-            rows = np.moveaxis(base[name], axis, -1)
-            for k in range(rows.shape[-1]):
-                if all(x == 0 for x in np.asarray(rows[..., k], dtype=object).ravel()):
-                    continue
-                moved = []
-                for sign in (1, -1):
-                    bumped = rows.copy()
-                    bumped[..., k] = bumped[..., k] * (1 + sign * h)
-                    p, _, _ = _per_sample(spec, params, sem, case, {**base, name: np.moveaxis(bumped, -1, axis)})
-                    moved.append(np.asarray(np.where(mask, p.values * weights, mpmath.mpf(0)), dtype=object).ravel())
-                for i, (a, b) in enumerate(zip(*moved)):
-                    if mpmath.isfinite(a - b):
-                        slopes[i] += abs(a - b) / (2 * h)
+            moved = []
+            for sign in (1, -1):
+                bumped = rows.copy()
+                bumped[..., k] = bumped[..., k] * (1 + sign * h)
+                p, _, _ = _per_sample(spec, params, sem, case, {**base, name: np.moveaxis(bumped, -1, axis)})
+                moved.append(np.asarray(np.where(mask, p.values * weights, mpmath.mpf(0)), dtype=object).ravel())
+            for i, (a, b) in enumerate(zip(*moved)):
+                if mpmath.isfinite(a - b):
+                    slopes[i] += abs(a - b) / (2 * h)
+    return per, w, batch, mask, weights, weighted, slopes
+
+
+def _condition(spec, params, sem: Semantics, case: Case):
+    with mpmath.workprec(128):
+        per, w, batch, mask, weights, weighted, slopes = _remember(
+            _memo_key(case, sem, "slopes"), lambda: _slopes(spec, params, sem, case))
         finite = lambda v: v if mpmath.isfinite(v) else mpmath.mpf(0)
         if case.reduction == "none":
             weight_share = [abs(finite(v)) if case.sample_weight is not None else mpmath.mpf(0)
