@@ -20,6 +20,7 @@ import specs
 from conformance import dtypes, expectations, judge, outcome, strategies, tolerance
 from conformance.case import Case
 
+DRAWS = {"quick": 4, "full": 40}  # draws per (loss, relation); relations are about logic, not numerics
 RELATIONS = ("reduction_consistency", "batch_permutation", "batch_independence", "weight_linearity",
              "zero_smoothing", "from_logits_consistency", "class_vs_function")
 
@@ -92,7 +93,7 @@ def test_relation(lossconf, relation_axes):
     origin = f"seed={lossconf.seed} relation={relation}"
 
     @seed(lossconf.seed)
-    @settings(suppress_health_check=list(HealthCheck), deadline=None, max_examples=8)
+    @settings(suppress_health_check=list(HealthCheck), deadline=None, max_examples=DRAWS[lossconf.profile])
     @given(data=st.data())
     def run(data):
         y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(spec, "moderate", dtype, 256, elementwise))
