@@ -1,49 +1,111 @@
 """TensorFlow 1 losses: ``tf.compat.v1.losses`` called eagerly in TF 2.21.
 
-  binary_crossentropy              sigmoid_cross_entropy(multi_class_labels, logits, weights, label_smoothing)
-  categorical_crossentropy         softmax_cross_entropy(onehot_labels, logits, weights, label_smoothing)
-  sparse_categorical_crossentropy  sparse_softmax_cross_entropy(labels, logits, weights)
-  mean_squared_error               mean_squared_error(labels, predictions, weights)
+Every function of ``tf.compat.v1.losses`` is one row of ``_FUNCTIONS``: the canonical loss it computes, its
+names for (y_true, y_pred), the rank of its elementwise losses, the canonical parameters it takes (and the
+keyword each goes to), and the parameter values it implies (``fixed``). Adding a loss is adding a row.
+
+  binary_crossentropy              sigmoid_cross_entropy(multi_class_labels, logits, label_smoothing)  from_logits
+                                   log_loss(labels, predictions, epsilon=1e-7)                          from probabilities
+  categorical_crossentropy         softmax_cross_entropy(onehot_labels, logits, label_smoothing)       logits, last axis
+  sparse_categorical_crossentropy  sparse_softmax_cross_entropy(labels, logits)                        logits, last axis
+  mean_squared_error               mean_squared_error(labels, predictions)
+  mean_absolute_error              absolute_difference(labels, predictions)
+  huber                            huber_loss(labels, predictions, delta)
+  hinge                            hinge_loss(labels, logits)                                           0/1 labels
+  cosine_distance                  cosine_distance(labels, predictions, axis)
+  mean_pairwise_squared_error      mean_pairwise_squared_error(labels, predictions)                    no reduction: sum
 
 Conventions worth knowing:
-* The cross-entropies take logits only (``from_logits=True``); the softmax ones use the last axis as classes.
-* Losses are elementwise for sigmoid CE and MSE (no mean over the last axis), per row for the softmax ones.
+* Losses are elementwise (no mean over the last axis) except the softmax ones (per row) and cosine_distance
+  (the summed axis kept with size 1).
 * ``weights`` must be a scalar or have the rank of the elementwise losses, so canonical (B,) sample weights go
   through ``mapping.align_weights`` ((B,) -> (B,1) for (B,C) losses). Without sample weights the Python float 1.0
   is passed, which is what a user writes (and what makes ``num_present`` take its scalar shortcut).
-* ``compute_weighted_loss`` reduces in float32 and casts back, even for float64 inputs.
-* The default reduction is SUM_BY_NONZERO_WEIGHTS; MEAN is the canonical ``mean_with_sample_weight``.
+* ``compute_weighted_loss`` reduces in float32 and casts back, even for float64 inputs; the regression, hinge,
+  log and cosine losses cast their inputs to float32 first. The default reduction is SUM_BY_NONZERO_WEIGHTS;
+  MEAN is the canonical ``mean_with_sample_weight``.
+* mean_pairwise_squared_error takes no reduction: it returns sum_b w_b l_b (canonical ``sum``), in float32.
+  Called eagerly with a scalar weight it counts the pairs of the whole batch (spec: semantics ``tf1_eager``);
+  the adapter declares the documented ``tf1`` and the eager miscount is a recorded finding.
+
+Binary cross-entropy has two TF1 spellings, chosen by ``from_logits``. An adapter declares one semantics per
+loss and the suite asks for it before any parameter is drawn (``semantics_for(loss)``; variants never reach
+it), so neither a variant nor a parameter can switch semantics. It declares ``tf1_log_loss``: on probabilities
+that is log_loss exactly (eps inside the logs, inputs cast to float32); on logits its probability switches are
+inert and it equals ``tf1`` except for the float32 input cast, which is exact for float32 and narrower inputs
+(sigmoid_cross_entropy computes in float16/bfloat16, whose results the float32 cast represents exactly) and,
+for float64 logits, rounds the input where TF rounds the result (a difference the conditioning-scaled
+tolerance covers).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
 from adapters.keras_tensorflow import gpu_available, tf_device, tf_environment, tf_module
 from conformance.case import Case
 
-_PARAMS = {
-    "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
-    "categorical_crossentropy": ("from_logits", "label_smoothing", "axis"),
-    "sparse_categorical_crossentropy": ("from_logits", "axis", "ignore_class", "class_weight"),
-    "mean_squared_error": (),
-}
-_FUNCTION = {
-    "binary_crossentropy": "sigmoid_cross_entropy",
-    "categorical_crossentropy": "softmax_cross_entropy",
-    "sparse_categorical_crossentropy": "sparse_softmax_cross_entropy",
-    "mean_squared_error": "mean_squared_error",
-}
+_LAST = "last"  # a ``fixed`` axis value: the last axis, however spelt
+
+
+@dataclass(frozen=True)
+class _Function:
+    loss: str                       # canonical loss
+    name: str                       # tf.compat.v1.losses.<name>
+    args: tuple[str, str]           # its names for y_true, y_pred
+    rank: int = 0                   # rank of its elementwise losses minus y_pred's (-1: one loss per row)
+    params: dict = field(default_factory=dict)  # canonical parameter -> its keyword
+    fixed: dict = field(default_factory=dict)   # canonical parameter -> the only value it can express
+    reductions: bool = True         # False: no reduction argument, it always returns the canonical "sum"
+    keepdims: str | None = None     # the parameter naming an axis the losses keep with size 1
+
+
+_ELEMENTWISE = {"axis": _LAST}  # elementwise losses have no axis to reduce: only the default can be expressed
+_FUNCTIONS = (
+    _Function("binary_crossentropy", "sigmoid_cross_entropy", ("multi_class_labels", "logits"),
+              params={"label_smoothing": "label_smoothing"}, fixed={"from_logits": True, **_ELEMENTWISE}),
+    _Function("binary_crossentropy", "log_loss", ("labels", "predictions"),
+              fixed={"from_logits": False, "label_smoothing": 0.0, **_ELEMENTWISE}),
+    _Function("categorical_crossentropy", "softmax_cross_entropy", ("onehot_labels", "logits"), rank=-1,
+              params={"label_smoothing": "label_smoothing"}, fixed={"from_logits": True, "axis": _LAST}),
+    _Function("sparse_categorical_crossentropy", "sparse_softmax_cross_entropy", ("labels", "logits"), rank=-1,
+              fixed={"from_logits": True, "axis": _LAST, "ignore_class": None, "class_weight": None}),
+    _Function("mean_squared_error", "mean_squared_error", ("labels", "predictions")),
+    _Function("mean_absolute_error", "absolute_difference", ("labels", "predictions")),
+    _Function("huber", "huber_loss", ("labels", "predictions"), params={"delta": "delta"}),
+    _Function("hinge", "hinge_loss", ("labels", "logits")),
+    _Function("cosine_distance", "cosine_distance", ("labels", "predictions"), params={"axis": "axis"},
+              keepdims="axis"),
+    _Function("mean_pairwise_squared_error", "mean_pairwise_squared_error", ("labels", "predictions"),
+              reductions=False),
+)
+_NO_REDUCTION = {"sum": None}
+
+
+def _function(case: Case) -> _Function:
+    """The row computing ``case``, or Unsupported saying which parameter value no TF1 function expresses."""
+    rows = [f for f in _FUNCTIONS if f.loss == case.loss]
+    logits = bool(case.kwargs.get("from_logits", False))
+    for f in rows:
+        if f.fixed.get("from_logits", logits) == logits:
+            return f
+    if rows:
+        raise Unsupported(f"tf.compat.v1.losses.{rows[0].name} takes logits only (from_logits=True)")
+    raise Unsupported(f"tf.compat.v1.losses has no function for {case.loss}")
+
+
+def _axis(case: Case, name: str = "axis") -> int:
+    ndim = max(case.y_pred.ndim, 1)
+    return case.kwargs.get(name, -1) % ndim
 
 
 class TF1Adapter(Adapter):
     name = "tf1"
     library = "tensorflow-cpu"
-    semantics = {
-        "binary_crossentropy": "tf1+ftz",
-        "categorical_crossentropy": "tf1+ftz",
-        "sparse_categorical_crossentropy": "tf1+ftz",
-        "mean_squared_error": "tf1+ftz",
-    }
+    semantics = {f.loss: "tf1+ftz" for f in _FUNCTIONS} | {"binary_crossentropy": "tf1_log_loss+ftz"}
     devices = ("cpu", "cuda")
 
     def setup(self) -> None:
@@ -53,31 +115,33 @@ class TF1Adapter(Adapter):
         return ("cpu", "cuda") if gpu_available() else ("cpu",)
 
     def environment(self) -> dict:
-        return {**tf_environment(), "dtype_policy": "regression and hinge losses cast to float32; every reduction in float32"}
+        return {**tf_environment(), "dtype_policy": "regression, hinge, log and cosine losses cast inputs to float32; "
+                                                    "every reduction in float32"}
 
     # -- the contract ----------------------------------------------------------------------------
-    def _check(self, case: Case) -> None:
-        """Raise Unsupported for what tf.compat.v1.losses cannot express; imports nothing."""
-        k, fn = case.kwargs, _FUNCTION[case.loss]
-        extra = sorted(set(k) - set(_PARAMS[case.loss]))
-        if extra:
-            raise Unsupported(f"tf.compat.v1.losses.{fn} takes no parameter(s) {', '.join(extra)}")
-        if case.loss == "binary_crossentropy" and k.get("axis", -1) != -1:
-            # elementwise: there is no axis to pass, and an adapter must not drop a parameter silently
-            raise Unsupported("tf.compat.v1.losses.sigmoid_cross_entropy is elementwise and has no axis parameter")
-        if case.loss == "binary_crossentropy" and not k.get("from_logits", False):
-            raise Unsupported("tf.compat.v1.losses.sigmoid_cross_entropy takes logits; "
-                              "log_loss is a different formula (eps inside the log)")
-        if case.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
-            if not k.get("from_logits", False):
-                raise Unsupported(f"tf.compat.v1.losses.{fn} takes logits only")
-            if k.get("axis", -1) % max(case.y_pred.ndim, 1) != case.y_pred.ndim - 1:
-                raise Unsupported(f"tf.compat.v1.losses.{fn} takes the classes on the last axis only")
-        if k.get("ignore_class") is not None:
-            raise Unsupported(f"tf.compat.v1.losses.{fn} has no ignore_class")
-        if k.get("class_weight") is not None:
-            raise Unsupported(f"tf.compat.v1.losses.{fn} has no class weights")
-        mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses")
+    def _check(self, case: Case) -> _Function:
+        """The function for ``case``; Unsupported for what tf.compat.v1.losses cannot express. Imports nothing."""
+        f = _function(case)
+        for param, value in case.kwargs.items():
+            if param in f.params:
+                continue
+            if param not in f.fixed:
+                raise Unsupported(f"tf.compat.v1.losses.{f.name} takes no parameter {param}")
+            wanted = f.fixed[param]
+            if wanted == _LAST:
+                if _axis(case, param) != max(case.y_pred.ndim, 1) - 1:
+                    raise Unsupported(f"tf.compat.v1.losses.{f.name} has no {param} parameter: "
+                                      f"only the last axis can be expressed (got {param}={value})")
+            elif value != wanted:
+                raise Unsupported(f"tf.compat.v1.losses.{f.name} cannot express {param}={value!r} (only {wanted!r})")
+        self._reduction(case, f)
+        return f
+
+    @staticmethod
+    def _reduction(case: Case, f: _Function):
+        if not f.reductions:
+            return mapping.reduction(_NO_REDUCTION, case, f"tf.compat.v1.losses.{f.name} (it returns the weighted sum)")
+        return mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses")
 
     def supports(self, case: Case) -> bool | str:
         ok = super().supports(case)
@@ -89,54 +153,59 @@ class TF1Adapter(Adapter):
             return str(exc)
         return True
 
-    def _call(self, case: Case, labels, predictions, loss_ndim: int, **extra):
-        """Call the TF1 function with weights aligned to losses of rank ``loss_ndim``."""
-        self._check(case)
+    @staticmethod
+    def _weights(case: Case, f: _Function) -> np.ndarray | None:
+        """Canonical sample weights shaped for the function's elementwise losses (None: no sample weights)."""
+        if case.sample_weight is None:
+            return None
+        if f.keepdims:  # aligned with the per-sample losses, then the kept axis put back with size 1
+            w = mapping.align_weights(case.sample_weight, case.y_pred.ndim - 1)
+            return np.expand_dims(w, _axis(case, f.keepdims))
+        return mapping.align_weights(case.sample_weight, case.y_pred.ndim + f.rank)
+
+    @staticmethod
+    def _keywords(case: Case, f: _Function) -> dict:
+        """The function's keyword arguments: the case's parameters, the spec's defaults for those not given
+        (cosine_distance has no default axis; the others' defaults are the canonical ones)."""
+        import specs
+
+        defaults = specs.all_specs()[case.loss].params
+        return {kw: case.kwargs.get(p, defaults[p]["default"]) for p, kw in f.params.items()}
+
+    def compute(self, case: Case):
+        f = self._check(case)
         tf = tf_module()
         v1 = tf.compat.v1.losses
-        reduction = getattr(v1.Reduction, mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses"))
+        reduction = self._reduction(case, f)
+        keywords = self._keywords(case, f)
+        if reduction is not None:
+            keywords["reduction"] = getattr(v1.Reduction, reduction)
+        w = self._weights(case, f)
         with tf_device(case):
-            weights = 1.0
-            if case.sample_weight is not None:
-                weights = tf.constant(mapping.align_weights(case.sample_weight, loss_ndim))
-            return getattr(v1, _FUNCTION[case.loss])(
-                tf.constant(labels), tf.constant(predictions), weights=weights,
-                reduction=reduction, loss_collection=None, **extra)
-
-    def binary_crossentropy(self, case: Case):
-        ls = case.kwargs.get("label_smoothing", 0.0)
-        return self._call(case, case.y_true, case.y_pred, case.y_pred.ndim, label_smoothing=ls)
-
-    def categorical_crossentropy(self, case: Case):
-        ls = case.kwargs.get("label_smoothing", 0.0)
-        return self._call(case, case.y_true, case.y_pred, case.y_pred.ndim - 1, label_smoothing=ls)
-
-    def sparse_categorical_crossentropy(self, case: Case):
-        return self._call(case, case.y_true, case.y_pred, case.y_pred.ndim - 1)
-
-    def mean_squared_error(self, case: Case):
-        return self._call(case, case.y_true, case.y_pred, case.y_pred.ndim)
+            weights = 1.0 if w is None else tf.constant(w)
+            value = getattr(v1, f.name)(tf.constant(case.y_true), tf.constant(case.y_pred), weights=weights,
+                                        loss_collection=None, **keywords)
+        return self.to_numpy(value, case)
 
     def reproducer(self, case: Case) -> str:
-        """``tf.compat.v1.losses`` code for the case, as ``_call`` makes it (weights aligned, reduction spelled)."""
+        """``tf.compat.v1.losses`` code for the case, as ``compute`` makes it (weights aligned, reduction spelled)."""
         try:
-            self._check(case)
+            f = self._check(case)
         except Unsupported:
             return super().reproducer(case)
-        k = case.kwargs
-        loss_ndim = case.y_pred.ndim - (1 if case.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy") else 0)
-        second = "predictions" if case.loss == "mean_squared_error" else "logits"
-        body = [reproduce.array("tf", case.y_true, "labels"), reproduce.array("tf", case.y_pred, second)]
-        weights = reproduce.Source("1.0")
-        if case.sample_weight is not None:
+        labels, predictions = f.args
+        body = [reproduce.array("tf", case.y_true, labels), reproduce.array("tf", case.y_pred, predictions)]
+        keywords = {"weights": reproduce.Source("1.0")}
+        w = self._weights(case, f)
+        if w is not None:
             body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
-                     reproduce.array("tf", mapping.align_weights(case.sample_weight, loss_ndim), "weights")]
-            weights = reproduce.Source("weights")
-        reduction = mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses")
-        keywords = {"weights": weights, "reduction": reproduce.Source(f"tf.compat.v1.losses.Reduction.{reduction}"),
-                    "loss_collection": None}
-        if case.loss in ("binary_crossentropy", "categorical_crossentropy"):
-            keywords["label_smoothing"] = k.get("label_smoothing", 0.0)
-        call = f"tf.compat.v1.losses.{_FUNCTION[case.loss]}({reproduce.call_args(['labels', second], keywords)})"
+                     reproduce.array("tf", w, "weights")]
+            keywords["weights"] = reproduce.Source("weights")
+        reduction = self._reduction(case, f)
+        if reduction is not None:
+            keywords["reduction"] = reproduce.Source(f"tf.compat.v1.losses.Reduction.{reduction}")
+        keywords["loss_collection"] = None
+        keywords.update(self._keywords(case, f))
+        call = f"tf.compat.v1.losses.{f.name}({reproduce.call_args([labels, predictions], keywords)})"
         body = reproduce.device_block(body + [f"loss = {call}"], "tf.device('/GPU:0')" if case.device == "cuda" else None)
         return reproduce.script("tf", case, body + [reproduce.printed("tf", "loss")])
