@@ -4,16 +4,19 @@
     categorical_crossentropy         F.cross_entropy with probability targets (logits only)
     sparse_categorical_crossentropy  F.cross_entropy with int64 class-index targets (logits only)
     mean_squared_error               F.mse_loss
+    every other loss with a ``torch`` semantics: one ``Call`` each in adapters/torch_losses.py, which also
+    holds ``MEAN``, the table of what torch's reduction="mean" is per loss
 
 Conventions worth knowing (see /work/shared/reference/semantics.md section 4):
 
 * BCE and MSE are elementwise in torch (no mean over the last axis): the specs' ``torch`` semantics say
   ``axis_reduction: none``. Canonical sample weights align with the leading axes, so they are reshaped
   (``mapping.align_weights``) and broadcast to the input shape before being passed as ``weight=``.
-* torch's ``"mean"`` is a different canonical reduction per loss: BCE = sum(w l)/numel
+* torch's ``"mean"`` is a different canonical reduction per loss (``torch_losses.MEAN``): BCE = sum(w l)/numel
   (sum_over_batch_size, weights do not normalise); CE with probability targets = sum/N samples;
   CE with class indices = sum(c_y l)/sum(c_y) over non-ignored targets (weighted_mean); MSE without
-  weights = sum/numel, with ``weight=`` = sum(w l)/sum(w) (mean_with_sample_weight).
+  weights = sum/numel, with ``weight=`` = sum(w l)/sum(w) (mean_with_sample_weight); CTC divides each loss
+  by its target length (mean_by_length). A reduction torch has no spelling for raises Unsupported.
 * The class axis is moved to dim 1 (torch's class dim) with ``movedim``; 1-D inputs are one sample
   whose class dim is 0, as torch reads them.
 * ``ignore_class=None`` maps to torch's default ``ignore_index=-100``, i.e. what a user calling torch
@@ -36,6 +39,7 @@ import numpy as np
 
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
+from adapters.torch_losses import MEAN, Call, TorchLossesMixin, reduction as torch_reduction
 from conformance import dtypes
 from conformance.case import Case
 
@@ -82,8 +86,9 @@ def torch_tensor(array, dtype: str, device: str):
     if array.dtype.kind in "iu":  # class labels: torch wants int64
         return torch.as_tensor(array.astype(np.int64), device=device)
     # numpy has no bfloat16 torch understands: float32 holds every bfloat16 exactly, so this is lossless
-    return torch.as_tensor(np.ascontiguousarray(array.astype(np.float32) if dtype == "bfloat16" else array),
-                           device=device).to(getattr(torch, dtype))
+    values = array.astype(np.float32) if dtype == "bfloat16" else array
+    # ascontiguousarray makes a 0-d array 1-d: keep the shape (torch reads a 0-d target as one unbatched sample)
+    return torch.as_tensor(np.ascontiguousarray(values).reshape(array.shape), device=device).to(getattr(torch, dtype))
 
 
 def torch_to_numpy(value) -> np.ndarray:
@@ -97,16 +102,11 @@ def torch_to_numpy(value) -> np.ndarray:
     return value.numpy()
 
 
-class TorchAdapter(Adapter):
+class TorchAdapter(TorchLossesMixin, Adapter):
     name = "torch"
     library = "torch"
     devices = ("cpu", "cuda")
-    semantics = {
-        "binary_crossentropy": "torch",
-        "categorical_crossentropy": "torch",
-        "sparse_categorical_crossentropy": "torch",
-        "mean_squared_error": "torch",
-    }
+    semantics = {loss: "torch" for loss in MEAN}  # every loss whose spec has a torch semantics
     # "compile": the same calls through torch.compile (CPU inductor generates and builds C++; seconds a case)
     variants = ("default", "compile")
     expensive_variants = ("compile",)
@@ -152,13 +152,25 @@ class TorchAdapter(Adapter):
         return t if t.ndim < 2 else _torch().movedim(t, axis, 1)  # torch itself rejects an axis out of range
 
     # -- losses ---------------------------------------------------------------------------------
+    def compute(self, case: Case) -> np.ndarray:
+        build = getattr(self, f"_call_{case.loss}", None)  # the losses of torch_losses.py
+        if build is None:
+            return super().compute(case)
+        return self.to_numpy(self._run(build(case), case), case)
+
+    def _run(self, call: Call, case: Case):
+        tensor = lambda a: self._tensor(a, case) if isinstance(a, np.ndarray) else a
+        fn = self._compiled(getattr(_torch().nn.functional, call.fn), case)
+        result = fn(*(tensor(a) for _, a in call.args), **{k: tensor(v) for k, v in call.kwargs.items()})
+        return result if call.out_shape is None else result.reshape(call.out_shape)
+
     def binary_crossentropy(self, case: Case):
         F = _torch().nn.functional
         k = case.kwargs
         self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
         # elementwise: there is no axis to pass, and an adapter must not drop a parameter silently
         self.unsupported_unless(k.get("axis", -1) == -1, "torch binary cross-entropy is elementwise and has no axis parameter")
-        reduction = mapping.reduction(mapping.TORCH, case, "torch")
+        reduction = torch_reduction(case, weighted=case.sample_weight is not None)
         p, y = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
         fn = F.binary_cross_entropy_with_logits if k.get("from_logits") else F.binary_cross_entropy
         return self._compiled(fn, case)(p, y, weight=self._weights(case, p), reduction=reduction)
@@ -168,7 +180,7 @@ class TorchAdapter(Adapter):
         k = case.kwargs
         self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
         self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
-        reduction = mapping.reduction(mapping.TORCH, case, "torch")  # mean: sum / number of samples
+        reduction = torch_reduction(case)  # mean: sum / number of samples
         axis = k.get("axis", -1)
         z = self._class_axis_to_1(self._tensor(case.y_pred, case), axis)
         t = self._class_axis_to_1(self._tensor(case.y_true, case), axis)
@@ -180,12 +192,7 @@ class TorchAdapter(Adapter):
         self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
         self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
         class_weight = k.get("class_weight")
-        # torch's mean divides by sum(c_y) over non-ignored targets: weighted_mean; that is the canonical
-        # sum_over_batch_size (a count of non-ignored targets) only when every c_y is 1.
-        self.unsupported_unless(class_weight is None or case.reduction != "sum_over_batch_size",
-                                "torch cross_entropy with weight= divides its mean by the summed class weights, "
-                                "not by the number of targets")
-        reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"weighted_mean": "mean"})
+        reduction = torch_reduction(case, weighted=class_weight is not None)
         axis = k.get("axis", -1)
         pred = self._tensor(case.y_pred, case)
         labels = self._tensor(case.y_true, case)
@@ -200,13 +207,10 @@ class TorchAdapter(Adapter):
         F = _torch().nn.functional
         pred, target = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
         if case.sample_weight is None:
-            return self._compiled(F.mse_loss, case)(pred, target, reduction=mapping.reduction(mapping.TORCH, case, "torch"))
+            return self._compiled(F.mse_loss, case)(pred, target, reduction=torch_reduction(case))
         self.unsupported_unless("weight" in inspect.signature(F.mse_loss).parameters,
                                 f"torch {_torch().__version__} mse_loss has no weight= argument")
-        # with weight=, torch's mean is sum(w l)/sum(w): mean_with_sample_weight, no longer sum_over_batch_size
-        self.unsupported_unless(case.reduction != "sum_over_batch_size",
-                                "torch mse_loss with weight= divides its mean by sum(weight), not by the element count")
-        reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"mean_with_sample_weight": "mean"})
+        reduction = torch_reduction(case, weighted=True)  # sum(w l)/sum(w): mean_with_sample_weight
         return self._compiled(F.mse_loss, case)(pred, target, weight=self._weights(case, pred), reduction=reduction)
 
     # -- reproducer -----------------------------------------------------------------------------
@@ -228,6 +232,10 @@ class TorchAdapter(Adapter):
         def to_class_dim(name: str, ndim: int, axis: int) -> str:
             return name if ndim < 2 or axis % ndim == 1 else f"{name}.movedim({axis % ndim}, 1)"
 
+        build = getattr(self, f"_call_{case.loss}", None)
+        if build is not None:  # the losses of torch_losses.py: print the very Call that compute runs
+            body, call = self._call_source(build(case), tensor)
+            return self._compile_source(case, body, call)
         body = [tensor(case.y_true, "y_true"), tensor(case.y_pred, "y_pred")]
         weight = None
         if case.sample_weight is not None and case.loss in ("binary_crossentropy", "mean_squared_error"):
@@ -238,7 +246,7 @@ class TorchAdapter(Adapter):
             self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
             self.unsupported_unless(k.get("axis", -1) == -1, "torch binary cross-entropy is elementwise and has no axis parameter")
             fn = "binary_cross_entropy_with_logits" if k.get("from_logits") else "binary_cross_entropy"
-            keywords = {"weight": weight, "reduction": mapping.reduction(mapping.TORCH, case, "torch")}
+            keywords = {"weight": weight, "reduction": torch_reduction(case, weighted=weight is not None)}
             call = f"F.{fn}({reproduce.call_args(['y_pred', 'y_true'], {n: v for n, v in keywords.items() if v is not None})})"
         elif case.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
             self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
@@ -249,12 +257,10 @@ class TorchAdapter(Adapter):
                 target = to_class_dim("y_true", nd, axis)
                 if k.get("label_smoothing"):
                     keywords["label_smoothing"] = float(k["label_smoothing"])
-                keywords["reduction"] = mapping.reduction(mapping.TORCH, case, "torch")
+                keywords["reduction"] = torch_reduction(case)
             else:
                 class_weight = k.get("class_weight")
-                self.unsupported_unless(class_weight is None or case.reduction != "sum_over_batch_size",
-                                        "torch cross_entropy with weight= divides its mean by the summed class weights")
-                reduction = mapping.reduction(mapping.TORCH, case, "torch", extra={"weighted_mean": "mean"})
+                reduction = torch_reduction(case, weighted=class_weight is not None)
                 labels = np.asarray(case.y_true)
                 if labels.ndim == nd and labels.shape[axis % nd] == 1:
                     body[0] = reproduce.comment("(B, 1) class labels squeezed to the (B,) torch expects")
@@ -268,17 +274,35 @@ class TorchAdapter(Adapter):
                 keywords["reduction"] = reduction
             call = f"F.cross_entropy({reproduce.call_args([to_class_dim('y_pred', nd, axis), target], keywords)})"
         elif case.loss == "mean_squared_error":
-            if weight is None:
-                keywords = {"reduction": mapping.reduction(mapping.TORCH, case, "torch")}
-            else:
+            if weight is not None:
                 self.unsupported_unless("weight" in inspect.signature(_torch().nn.functional.mse_loss).parameters,
                                         f"torch {_torch().__version__} mse_loss has no weight= argument")
-                self.unsupported_unless(case.reduction != "sum_over_batch_size", "torch mse_loss with weight= divides by sum(weight)")
-                keywords = {"weight": weight, "reduction": mapping.reduction(
-                    mapping.TORCH, case, "torch", extra={"mean_with_sample_weight": "mean"})}
+            keywords = {**({} if weight is None else {"weight": weight}),
+                        "reduction": torch_reduction(case, weighted=weight is not None)}
             call = f"F.mse_loss({reproduce.call_args(['y_pred', 'y_true'], keywords)})"
         else:
             raise Unsupported(f"no reproducer for {case.loss}")
+        return self._compile_source(case, body, call)
+
+    @staticmethod
+    def _call_source(call: Call, tensor) -> tuple[list[str], str]:
+        """A Call as source: its arrays as tensors named after the argument, then the F.<fn>(...) expression."""
+        body = [reproduce.comment(note) for note in call.notes]
+        positional, keywords = [], {}
+        for name, value in call.args:
+            body.append(tensor(value, name))
+            positional.append(name)
+        for name, value in call.kwargs.items():
+            if isinstance(value, np.ndarray):
+                body.append(tensor(value, name))
+                keywords[name] = reproduce.Source(name)
+            elif value is not None:
+                keywords[name] = value
+        expression = f"F.{call.fn}({reproduce.call_args(positional, keywords)})"
+        return body, expression if call.out_shape is None else f"{expression}.reshape({tuple(call.out_shape)!r})"
+
+    @staticmethod
+    def _compile_source(case: Case, body: list[str], call: str) -> list[str]:
         if case.variant == "compile":  # the same call through torch.compile, compiled afresh as _compiled does
             fn, _, args = call.partition("(")
             body += ["torch._dynamo.reset()  # a fresh compilation, as lossconf makes for each case"]
