@@ -2,7 +2,9 @@
 
 Copy this file to plug a new library into lossconf: set ``name``, ``library`` and ``semantics``, and
 write one method per loss that calls *your* library with the case's arrays. Here "the library" is numpy
-itself, written the way a careful float implementation would (log1p, shifted log-sum-exp).
+itself, written the way a careful float implementation would (log1p, shifted log-sum-exp). The simpler
+losses (regression, hinge, margin, KL, Poisson, ...) are functions in ``adapters/numpy_losses.py`` that
+return per-sample losses; this adapter reduces them with the same ``_reduce``.
 
     pytest tests/conformance --impl=mypkg.adapter:MyAdapter
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adapters import reproduce
+from adapters import numpy_losses, reproduce
 from adapters.base import Adapter, Unsupported
 from adapters.mapping import align_weights
 from conformance.case import Case
@@ -42,6 +44,9 @@ def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None) 
         return np.asarray(total / accumulate(denominators[case.reduction]()), per_sample.dtype)
 
 
+_CROSSENTROPIES = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
+
+
 class NumpyReferenceAdapter(Adapter):
     name = "numpy"
     library = "numpy"
@@ -50,6 +55,7 @@ class NumpyReferenceAdapter(Adapter):
         "categorical_crossentropy": "ideal",
         "sparse_categorical_crossentropy": "ideal",
         "mean_squared_error": "ideal",
+        **{loss: "ideal" for loss in numpy_losses.PER_SAMPLE},
     }
 
     def environment(self) -> dict:
@@ -58,6 +64,9 @@ class NumpyReferenceAdapter(Adapter):
 
     def compute(self, case: Case):
         self._validate(case)
+        if case.loss in numpy_losses.PER_SAMPLE:
+            per_sample = numpy_losses.PER_SAMPLE[case.loss](case)
+            return _reduce(np.asarray(per_sample).astype(self.numpy_dtype(case)), case)
         return super().compute(case)
 
     @staticmethod
@@ -74,10 +83,10 @@ class NumpyReferenceAdapter(Adapter):
             w = case.sample_weight
             if not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise ValueError("sample weights must be finite and non-negative")
-        logits = bool(k.get("from_logits"))
+        logits = bool(k.get("from_logits")) or case.loss in numpy_losses.TAKE_LOGITS
         if np.any(np.isnan(case.y_pred)) or not (logits or np.all(np.isfinite(case.y_pred))) or not np.all(np.isfinite(case.y_true)):
             raise ValueError("inputs must be finite (logits may be +-inf, where the loss takes its limit)")
-        probabilities = case.loss != "mean_squared_error" and not k.get("from_logits")
+        probabilities = case.loss in _CROSSENTROPIES and not k.get("from_logits")
         if probabilities and (case.y_pred.min() < 0 or case.y_pred.max() > 1):
             raise ValueError("probabilities must lie in [0, 1]")
         if case.loss in ("binary_crossentropy", "categorical_crossentropy") and (case.y_true.min() < 0 or case.y_true.max() > 1):
