@@ -2,8 +2,11 @@
 
 Each function takes a case and returns its per-sample losses (the canonical shape, before the reduction,
 which ``numpy_reference._reduce`` applies) or raises ``ValueError`` for inputs outside the loss's domain.
-They compute in float64 — parameters at full precision, one rounding to the case dtype at the end — and
-avoid the float pitfalls: log1p, no cancelling ``log cosh``, norms scaled before squaring, 0 log 0 = 0.
+They compute in ``WORK``, numpy's long double (x86: 64-bit significand and a range to 1e4932, so neither float64
+rounding nor an intermediate beyond float64's range, such as |p - y| / |y| for a subnormal y, spoils a float64
+result; where the platform's long double is float64 this is float64) with parameters at full precision, and the
+adapter rounds once to the case dtype after the reduction. They avoid the float pitfalls as well: log1p, no
+cancelling ``log cosh``, norms scaled before squaring, 0 log 0 = 0.
 """
 from __future__ import annotations
 
@@ -13,14 +16,19 @@ import numpy as np
 
 from conformance.case import Case
 
-LOG2 = math.log(2.0)
+WORK = np.longdouble
+LOG2 = np.log(WORK(2))
 
 
 def _pair(case: Case) -> tuple[np.ndarray, np.ndarray]:
-    """(y_true, y_pred) as float64, after checking that their shapes agree (no silent broadcasting)."""
+    """(y_true, y_pred) in WORK precision, after checking that their shapes agree (no silent broadcasting)."""
     if case.y_true.shape != case.y_pred.shape:
         raise ValueError(f"y_true {case.y_true.shape} and y_pred {case.y_pred.shape} must have the same shape")
-    return case.y_true.astype(np.float64), case.y_pred.astype(np.float64)
+    return _work(case.y_true), _work(case.y_pred)
+
+
+def _work(a) -> np.ndarray:
+    return np.asarray(a).astype(np.float64).astype(WORK)  # via float64: exact, and bfloat16 converts to it
 
 
 def _param(case: Case, name: str, default: float, *, positive: bool = False, nonnegative: bool = False) -> float:
@@ -48,6 +56,19 @@ def _nonnegative(name: str, a: np.ndarray) -> np.ndarray:
     if np.any(a < 0):
         raise ValueError(f"{name} must be non-negative")
     return a
+
+
+HALF_LOG_2PI = WORK("0.918938533204672741780329736405617639861")
+
+
+def _lgamma(z: np.ndarray) -> np.ndarray:
+    """log Gamma(z) for z >= 1 in WORK precision: Stirling's series from 40 on (its first omitted term is below
+    3e-18), math.lgamma below (a value under 110, so float64's rounding of it stays small)."""
+    big = z >= 40
+    b = np.where(big, z, 40)
+    series = (b - 0.5) * np.log(b) - b + HALF_LOG_2PI + 1 / (12 * b) - 1 / (360 * b**3) + 1 / (1260 * b**5) - 1 / (1680 * b**7)
+    small = np.vectorize(math.lgamma, otypes=[np.float64])(np.where(big, 1, z).astype(np.float64))
+    return np.where(big, series, small)
 
 
 def mean_absolute_error(case):
@@ -114,7 +135,7 @@ def poisson(case):
             _nonnegative("y_pred (a rate)", x)
             terms = x - np.where(y == 0, 0.0, y * np.log(x))  # 0 log 0 = 0; y > 0 at rate 0 gives +inf
     if k.get("full"):
-        terms = terms + np.vectorize(math.lgamma, otypes=[np.float64])(y + 1)
+        terms = terms + _lgamma(y + 1)
     return terms.mean(axis=-1)
 
 
@@ -126,9 +147,11 @@ def mean_squared_logarithmic_error(case):
 
 def mean_absolute_percentage_error(case):
     y, p = _pair(case)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(y == 0, np.where(p == 0, 0.0, np.inf), np.abs(p - y) / np.abs(y))
-    return 100 * ratio.mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # |p - y| / |y| (p - y exact when they are close); where p - y overflows, |p / y - 1| (no cancellation then)
+        ratio = np.where(np.isfinite(p - y), np.abs(p - y) / np.abs(y), np.abs(p / y - 1))
+        ratio = np.where(y == 0, np.where(p == 0, 0.0, np.inf), ratio)
+        return 100 * (ratio / y.shape[-1]).sum(axis=-1)  # divided before the sum, which could overflow
 
 
 def cosine_similarity(case):
@@ -157,7 +180,7 @@ def hinge_embedding(case):
 
 
 def margin_ranking(case):
-    t, pair = case.y_true.astype(np.float64), case.y_pred.astype(np.float64)
+    t, pair = _work(case.y_true), _work(case.y_pred)
     if pair.shape != t.shape + (2,):
         raise ValueError(f"y_pred must stack [x1, x2] on a trailing axis of size 2: expected {t.shape + (2,)}, got {pair.shape}")
     margin = _param(case, "margin", 0.0)

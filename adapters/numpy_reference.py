@@ -65,8 +65,10 @@ class NumpyReferenceAdapter(Adapter):
     def compute(self, case: Case):
         self._validate(case)
         if case.loss in numpy_losses.PER_SAMPLE:
-            per_sample = numpy_losses.PER_SAMPLE[case.loss](case)
-            return _reduce(np.asarray(per_sample).astype(self.numpy_dtype(case)), case)
+            # per-sample losses weighted and reduced in the wide working precision, rounded once: a loss beyond
+            # the dtype's range under a zero (or tiny) weight is 0 (or finite), not inf * 0
+            per_sample = np.asarray(numpy_losses.PER_SAMPLE[case.loss](case), numpy_losses.WORK)
+            return _reduce(per_sample, case).astype(self.numpy_dtype(case))
         return super().compute(case)
 
     @staticmethod
