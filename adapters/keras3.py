@@ -214,37 +214,95 @@ class KerasLossesAdapter(Adapter):
     flavour = "keras 3"
     namespace = "keras.losses"
     reductions = mapping.KERAS3
-    CLASS = {
+    CLASS = {  # the keras.losses Loss class of each canonical loss
         "binary_crossentropy": "BinaryCrossentropy",
+        "binary_focal_crossentropy": "BinaryFocalCrossentropy",
         "categorical_crossentropy": "CategoricalCrossentropy",
+        "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
         "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+        "categorical_generalized_cross_entropy": "CategoricalGeneralizedCrossEntropy",
         "mean_squared_error": "MeanSquaredError",
+        "mean_absolute_error": "MeanAbsoluteError",
+        "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+        "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
+        "cosine_similarity": "CosineSimilarity",
+        "huber": "Huber",
+        "log_cosh": "LogCosh",
+        "hinge": "Hinge",
+        "squared_hinge": "SquaredHinge",
+        "categorical_hinge": "CategoricalHinge",
+        "kl_divergence": "KLDivergence",
+        "poisson": "Poisson",
+        "ctc": "CTC",
+        "dice": "Dice",
+        "tversky": "Tversky",
     }
-    FUNCTION = {  # attribute of the losses module
-        "binary_crossentropy": "binary_crossentropy",
-        "categorical_crossentropy": "categorical_crossentropy",
-        "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
-        "mean_squared_error": "mean_squared_error",
-    }
-    ALIAS = {  # what a user writes in model.compile(loss=...)
-        "binary_crossentropy": "binary_crossentropy",
-        "categorical_crossentropy": "categorical_crossentropy",
-        "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+    FUNCTION = {loss: loss for loss in CLASS}  # attribute of the losses module (keras.losses uses the canonical names)
+    ALIAS = {  # what a user writes in model.compile(loss=...); a loss absent here has no string losses.get resolves
+        **{loss: loss for loss in CLASS if loss != "categorical_generalized_cross_entropy"},
         "mean_squared_error": "mse",
+        "mean_absolute_error": "mae",
+        "mean_absolute_percentage_error": "mape",
+        "mean_squared_logarithmic_error": "msle",
+    }
+    NO_ALIAS = {  # why a loss has no compile string
+        "categorical_generalized_cross_entropy": "keras.losses.get rejects 'categorical_generalized_cross_entropy' and "
+                                                 "'CategoricalGeneralizedCrossEntropy' (not in ALL_OBJECTS_DICT of keras "
+                                                 "3.15.1): the loss cannot be named in compile()",
     }
     KNOWN_ALIASES = {  # every string losses.get accepts for the loss (cce/scce/crossentropy are rejected)
         "binary_crossentropy": ("binary_crossentropy", "bce", "BCE", "BinaryCrossentropy"),
+        "binary_focal_crossentropy": ("binary_focal_crossentropy", "BinaryFocalCrossentropy"),
         "categorical_crossentropy": ("categorical_crossentropy", "CategoricalCrossentropy"),
+        "categorical_focal_crossentropy": ("categorical_focal_crossentropy", "CategoricalFocalCrossentropy"),
         "sparse_categorical_crossentropy": ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"),
         "mean_squared_error": ("mse", "MSE", "mean_squared_error", "MeanSquaredError"),
+        "mean_absolute_error": ("mae", "MAE", "mean_absolute_error", "MeanAbsoluteError"),
+        "mean_absolute_percentage_error": ("mape", "MAPE", "mean_absolute_percentage_error",
+                                           "MeanAbsolutePercentageError"),
+        "mean_squared_logarithmic_error": ("msle", "MSLE", "mean_squared_logarithmic_error",
+                                           "MeanSquaredLogarithmicError"),
+        "cosine_similarity": ("cosine_similarity", "CosineSimilarity"),  # cosine/cosine_proximity are rejected
+        "huber": ("huber", "Huber"),  # huber_loss is rejected by Keras 3
+        "log_cosh": ("log_cosh", "LogCosh"),  # logcosh is rejected by Keras 3
+        "hinge": ("hinge", "Hinge"),
+        "squared_hinge": ("squared_hinge", "SquaredHinge"),
+        "categorical_hinge": ("categorical_hinge", "CategoricalHinge"),
+        "kl_divergence": ("kl_divergence", "kld", "KLD", "KLDivergence"),  # kullback_leibler_divergence is rejected
+        "poisson": ("poisson", "Poisson"),
+        "ctc": ("ctc", "CTC"),
+        "dice": ("dice", "Dice"),
+        "tversky": ("tversky", "Tversky"),
     }
-    PARAMS = {
+    PARAMS = {  # the Keras keywords each loss takes (after RENAMED), function handle
         "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
+        "binary_focal_crossentropy": ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis"),
         "categorical_crossentropy": ("from_logits", "label_smoothing", "axis"),
+        "categorical_focal_crossentropy": ("alpha", "gamma", "from_logits", "label_smoothing", "axis"),
         "sparse_categorical_crossentropy": ("from_logits", "ignore_class", "axis"),
-        "mean_squared_error": (),
+        "categorical_generalized_cross_entropy": ("q",),
+        "cosine_similarity": ("axis",),
+        "huber": ("delta",),
+        "dice": ("axis",),
+        "tversky": ("alpha", "beta", "axis"),
+        **{loss: () for loss in ("mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+                                 "mean_squared_logarithmic_error", "log_cosh", "hinge", "squared_hinge",
+                                 "categorical_hinge", "kl_divergence", "poisson", "ctc")},
     }
     CLASS_PARAMS: dict = {}  # where the Loss class takes fewer parameters than the function
+    REQUIRED = {"categorical_generalized_cross_entropy": {"q": 0.5}}  # function keywords without a default: the spec default
+    RENAMED = {  # canonical parameter -> (Keras keyword, conversion); a None value (the default) is not passed
+        "dice": {"axes": ("axis", "axes")},
+        "tversky": {"axes": ("axis", "axes")},
+        "categorical_focal_crossentropy": {"alpha_per_class": ("alpha", "floats")},  # a list alpha replaces the scalar
+    }
+    FIXED = {  # canonical parameters Keras does not take: the value it always computes with (default when absent)
+        "kl_divergence": {"log_input": (False, False), "log_target": (False, False)},
+        "poisson": {"log_input": (False, False), "full": (False, False)},
+        # Keras CTC takes logits, blank = mask_index = 0, and returns impossible alignments as they come
+        "ctc": {"from_logits": (True, False), "blank": (0, 0), "zero_infinity": (False, False)},
+    }  # name: (Keras' value, canonical default)
+    MISSING: dict = {}  # canonical loss -> why this flavour of Keras has no handle for it
     UNREDUCED = ("the Keras function handle returns unreduced per-sample losses; "
                  "reductions and sample weights belong to the Loss class")
     runtime = TensorFlowRuntime()
@@ -271,25 +329,68 @@ class KerasLossesAdapter(Adapter):
     def _is_class_call(self, case: Case) -> bool:
         return case.variant == "class" or (case.variant is not None and case.variant == self.compiled_variant())
 
+    def _handle(self, case: Case) -> str:
+        return self.CLASS[case.loss] if self._is_class_call(case) else self.FUNCTION[case.loss]
+
     def _plan(self, case: Case) -> tuple[dict, object]:
         """(keyword arguments, reduction) for the case, or Unsupported; imports nothing."""
+        if case.loss in self.MISSING:
+            raise Unsupported(self.MISSING[case.loss])
         kwargs = case.kwargs
         if kwargs.get("class_weight") is not None:
             raise Unsupported("Keras losses take no class weights (SparseCategoricalCrossentropy has no class_weight)")
         kwargs.pop("class_weight", None)
+        if case.variant == "alias" and case.loss not in self.ALIAS:
+            raise Unsupported(self.NO_ALIAS.get(case.loss, f"{self.flavour} has no compile string for {case.loss}"))
+        for name, (keras_value, default) in self.FIXED.get(case.loss, {}).items():
+            value = kwargs.pop(name, default)
+            if value != keras_value:
+                raise Unsupported(f"{self.flavour} {self._handle(case)} takes no {name} parameter: it always computes "
+                                  f"with {name}={keras_value!r}, this case has {name}={value!r}")
+        for name, (keyword, kind) in self.RENAMED.get(case.loss, {}).items():
+            value = kwargs.pop(name, None)
+            if value is not None:
+                kwargs[keyword] = tuple(int(a) for a in value) if kind == "axes" else [float(a) for a in value]
+        self._check_input_packing(case)
         is_class = self._is_class_call(case)
         params = self.CLASS_PARAMS.get(case.loss, self.PARAMS[case.loss]) if is_class else self.PARAMS[case.loss]
         extra = sorted(set(kwargs) - set(params))
         if extra:
-            handle = self.CLASS[case.loss] if is_class else self.FUNCTION[case.loss]
-            raise Unsupported(f"{self.flavour} {handle} takes no parameter(s) {', '.join(extra)}")
+            raise Unsupported(f"{self.flavour} {self._handle(case)} takes no parameter(s) {', '.join(extra)}")
+        if case.variant == "function":
+            kwargs = {**self.REQUIRED.get(case.loss, {}), **kwargs}
         if is_class:
             return kwargs, mapping.reduction(self.reductions, case, self.flavour)
         if case.reduction != "none" or case.sample_weight is not None:
             raise Unsupported(self.UNREDUCED)
         return kwargs, None
 
+    def _check_input_packing(self, case: Case) -> None:
+        """Unsupported where the canonical input packing says something the Keras call cannot."""
+        if case.loss == "categorical_focal_crossentropy" and "alpha_per_class" in case.kwargs \
+                and case.kwargs["alpha_per_class"] is not None:
+            axis = case.kwargs.get("axis", -1)
+            if axis not in (-1, case.y_pred.ndim - 1):
+                raise Unsupported(f"{self.flavour} broadcasts a list alpha along the last axis whatever the class axis "
+                                  f"is; alpha_per_class with axis={axis} cannot be expressed")
+        if case.loss == "ctc" and case.y_true.ndim == 2 and case.y_pred.ndim == 3 and case.y_true.shape[1] >= 1:
+            lengths = case.y_true[:, 0]
+            if np.any(lengths != case.y_pred.shape[1]):
+                raise Unsupported(f"{self.flavour} CTC takes every input length as T = y_pred.shape[1] = "
+                                  f"{case.y_pred.shape[1]} (no input_length argument); this case has input lengths "
+                                  f"{lengths.tolist()}")
+
+    def _y_true(self, case: Case):
+        """The targets as Keras takes them: CTC labels without the canonical length column, -1 padding as 0
+        (Keras' mask_index: label_length counts the non-zero entries)."""
+        if case.loss == "ctc" and case.y_true.ndim == 2:
+            labels = case.y_true[:, 1:]
+            return np.where(labels < 0, 0, labels)
+        return case.y_true
+
     def supports(self, case: Case) -> bool | str:
+        if case.loss in self.MISSING:
+            return self.MISSING[case.loss]
         ok = super().supports(case)
         if ok is not True:
             return ok
@@ -299,15 +400,25 @@ class KerasLossesAdapter(Adapter):
             return str(exc)
         return True
 
+    def _per_sample_ndim(self, case: Case) -> int:
+        """Rank of the per-sample losses: one axis reduced, except CTC (one loss per sequence) and Dice/Tversky
+        (the ``axes`` summed; none given: every axis, one scalar for the batch)."""
+        if case.loss == "ctc":
+            return 1
+        if case.loss in ("dice", "tversky"):
+            axes = case.kwargs.get("axes")
+            return 0 if axes is None else case.y_pred.ndim - len(axes)
+        return case.y_pred.ndim - 1
+
     def _weights(self, case: Case):
         """Canonical (B,) weights aligned with the leading axes of the per-sample losses."""
-        return mapping.align_weights(case.sample_weight, case.y_pred.ndim - 1)
+        return mapping.align_weights(case.sample_weight, self._per_sample_ndim(case))
 
     def _run(self, case: Case):
         kwargs, reduction = self._plan(case)
         losses = self.losses_module()
         with self.runtime.device(case):
-            y_true = self.runtime.tensor(case.y_true, case)
+            y_true = self.runtime.tensor(self._y_true(case), case)
             y_pred = self.runtime.tensor(case.y_pred, case)
             if self._is_class_call(case):
                 loss = getattr(losses, self.CLASS[case.loss])(**kwargs, reduction=reduction, **self.class_keywords(case))
@@ -318,7 +429,10 @@ class KerasLossesAdapter(Adapter):
             fn = getattr(losses, self.FUNCTION[case.loss]) if case.variant == "function" else losses.get(self.ALIAS[case.loss])
             return fn(y_true, y_pred, **kwargs)
 
-    binary_crossentropy = categorical_crossentropy = sparse_categorical_crossentropy = mean_squared_error = _run
+    def compute(self, case: Case) -> np.ndarray:
+        if case.loss not in self.CLASS:
+            raise Unsupported(f"{self.name} has no method for {case.loss}")
+        return self.to_numpy(self._run(case), case)
 
     def to_numpy(self, value, case: Case) -> np.ndarray:
         return self.runtime.to_numpy(value)
@@ -345,8 +459,12 @@ class KerasLossesAdapter(Adapter):
         except Unsupported:
             return super().reproducer(case)
         fw, ns = self.runtime.framework, self.namespace
-        body = [reproduce.array(fw, case.y_true, "y_true", device=case.device),
-                reproduce.array(fw, case.y_pred, "y_pred", device=case.device)]
+        y_true = self._y_true(case)
+        body = ([reproduce.comment("Keras CTC labels: the canonical length column dropped, -1 padding as 0 (mask_index)")]
+                if y_true is not case.y_true else [])
+        body += [reproduce.array(fw, y_true, "y_true", device=case.device),
+                 reproduce.array(fw, case.y_pred, "y_pred", device=case.device)]
+        kwargs = {k: reproduce.Source(repr(v)) if isinstance(v, tuple) else v for k, v in kwargs.items()}
         if self._is_class_call(case):
             make = reproduce.call_args(keywords={**kwargs, "reduction": reduction, **self.class_keywords(case)})
             body.append(f"loss_fn = {ns}.{self.CLASS[case.loss]}({make})")
@@ -383,18 +501,33 @@ class Keras3Adapter(KerasLossesAdapter):
         self.runtime = RUNTIMES[backend]()
         self.name = _NAMES[backend]
         ftz = "+ftz" if self.runtime.ftz else ""
-        self.semantics = {
-            "binary_crossentropy": "keras" + ftz,
-            "categorical_crossentropy": "keras" + ftz,
-            # the TF backend clips then renormalises (sparse softmax of log p); the others renormalise first
-            "sparse_categorical_crossentropy": ("keras_tf" if backend == "tensorflow" else "keras") + ftz,
-            "mean_squared_error": "keras" + ftz,
-        }
+        backend_semantics = self.BACKEND_SEMANTICS.get(backend, {})
+        self.semantics = {loss: backend_semantics.get(loss, "keras") + ftz for loss in self.CLASS}
         compiled = (self.runtime.compiled_variant,) if self.runtime.compiled_variant else ()
         self.variants = ("class", "function", "alias") + compiled
         if backend == "tensorflow":
             self.library, self.namespace = "tensorflow-cpu", "tf.keras.losses"
-            self.FUNCTION = {**KerasLossesAdapter.FUNCTION, "mean_squared_error": "mse"}  # tf.keras has no mean_squared_error
+            self.FUNCTION = {**KerasLossesAdapter.FUNCTION, **self.TF_FUNCTION}
+
+    # the specs' semantics per backend where it is not "keras" (names of specs/<loss>.yaml semantics entries)
+    BACKEND_SEMANTICS = {
+        "tensorflow": {
+            # clips then renormalises (sparse softmax of log p); the other backends renormalise first
+            "sparse_categorical_crossentropy": "keras_tf",
+            # ops.sigmoid attaches _keras_logits, so the from_logits BCE factor is exact (not clipped)
+            "binary_focal_crossentropy": "keras_tf",
+        },
+        "jax": {"ctc": "keras_jax"},  # optax's forward recursion, log 0 = -1e5, computed in float64 under x64
+        "torch": {"ctc": "keras_torch"},  # F.ctc_loss, float64 kept (the TF backend computes float64 in float32)
+    }
+    TF_FUNCTION = {  # tf.keras.losses (keras._tf_keras) spells these functions by their short names only
+        "mean_squared_error": "mse",
+        "mean_absolute_error": "mae",
+        "mean_absolute_percentage_error": "mape",
+        "mean_squared_logarithmic_error": "msle",
+        "kl_divergence": "kld",
+        "log_cosh": "logcosh",
+    }
 
     def version(self) -> str:
         keras = f"keras {_dist_version('keras')}"

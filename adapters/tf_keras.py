@@ -15,6 +15,8 @@ Where Keras 2 differs (see /work/shared/reference/semantics.md section 2):
   aliases.
 * The binary cross-entropy adds epsilon again inside the logs (``keras2`` semantics); an all-ignored batch
   gives NaN.
+* No CTC, Dice, Tversky or CategoricalGeneralizedCrossEntropy (``MISSING``: reported unsupported, with why);
+  the legacy compile strings ``kullback_leibler_divergence``, ``huber_loss`` and ``logcosh`` still resolve.
 """
 from __future__ import annotations
 
@@ -29,10 +31,23 @@ class TFKerasAdapter(KerasLossesAdapter):
     namespace = "tf_keras.losses"
     reductions = mapping.KERAS2
     devices = ("cpu", "cuda")
-    semantics = {loss: "keras2+ftz" for loss in KerasLossesAdapter.CLASS}  # TensorFlow flushes subnormals
+    MISSING = {
+        "ctc": "Keras 2 (tf_keras 2.21.0) has no CTC loss class or function (only the backend helper "
+               "tf_keras.backend.ctc_batch_cost, which takes explicit lengths); keras.losses.CTC is Keras 3",
+        "dice": "Keras 2 (tf_keras 2.21.0) has no Dice loss; keras.losses.Dice is Keras 3",
+        "tversky": "Keras 2 (tf_keras 2.21.0) has no Tversky loss; keras.losses.Tversky is Keras 3",
+        "categorical_generalized_cross_entropy": "Keras 2 (tf_keras 2.21.0) has no CategoricalGeneralizedCrossEntropy; "
+                                                 "it is Keras 3 only",
+    }
+    CLASS = {k: v for k, v in KerasLossesAdapter.CLASS.items() if k not in MISSING}
+    semantics = {loss: "keras2+ftz" for loss in CLASS}  # TensorFlow flushes subnormals
     KNOWN_ALIASES = {
-        **KerasLossesAdapter.KNOWN_ALIASES,
+        **{k: v for k, v in KerasLossesAdapter.KNOWN_ALIASES.items() if k not in MISSING},
         "binary_crossentropy": ("binary_crossentropy", "BinaryCrossentropy"),  # no bce/BCE in Keras 2
+        # Keras 2 also resolves the legacy names Keras 3 dropped
+        "kl_divergence": ("kl_divergence", "kld", "KLD", "kullback_leibler_divergence", "KLDivergence"),
+        "huber": ("huber", "huber_loss", "Huber"),
+        "log_cosh": ("log_cosh", "logcosh", "LogCosh"),
     }
     CLASS_PARAMS = {"sparse_categorical_crossentropy": ("from_logits", "ignore_class")}
     runtime = TensorFlowRuntime(imports=("import tf_keras",))
