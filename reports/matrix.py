@@ -13,12 +13,12 @@ import math
 import statistics
 from collections import Counter, defaultdict
 
+from conformance.case import REDUCTIONS
 from reports import histogram
 from reports.formatting import (DEVICE_ORDER, DTYPE_ORDER, LABELS, badge, g, is_expected, num, order, ratio, sev,
                                 vclass, vkey)
 
-REDUCTION_ORDER = ("none", "sum", "sum_over_batch_size", "mean_with_sample_weight", "sum_by_nonzero_weights",
-                   "weighted_mean", "batchmean")
+REDUCTION_ORDER = REDUCTIONS  # the canonical order, one list
 
 
 def case_key(r: dict) -> str:
