@@ -24,6 +24,16 @@ from adapters import mapping
 from adapters.keras3 import KerasLossesAdapter, TensorFlowRuntime, _dist_version
 
 
+_KERAS2_MISSING = {  # Keras 3 losses tf_keras lacks, and why
+    "ctc": "Keras 2 (tf_keras 2.21.0) has no CTC loss class or function (only the backend helper "
+           "tf_keras.backend.ctc_batch_cost, which takes explicit lengths); keras.losses.CTC is Keras 3",
+    "dice": "Keras 2 (tf_keras 2.21.0) has no Dice loss; keras.losses.Dice is Keras 3",
+    "tversky": "Keras 2 (tf_keras 2.21.0) has no Tversky loss; keras.losses.Tversky is Keras 3",
+    "categorical_generalized_cross_entropy": "Keras 2 (tf_keras 2.21.0) has no CategoricalGeneralizedCrossEntropy; "
+                                             "it is Keras 3 only",
+}
+
+
 class TFKerasAdapter(KerasLossesAdapter):
     name = "tf-keras"
     library = "tf-keras"
@@ -31,18 +41,11 @@ class TFKerasAdapter(KerasLossesAdapter):
     namespace = "tf_keras.losses"
     reductions = mapping.KERAS2
     devices = ("cpu", "cuda")
-    MISSING = {
-        "ctc": "Keras 2 (tf_keras 2.21.0) has no CTC loss class or function (only the backend helper "
-               "tf_keras.backend.ctc_batch_cost, which takes explicit lengths); keras.losses.CTC is Keras 3",
-        "dice": "Keras 2 (tf_keras 2.21.0) has no Dice loss; keras.losses.Dice is Keras 3",
-        "tversky": "Keras 2 (tf_keras 2.21.0) has no Tversky loss; keras.losses.Tversky is Keras 3",
-        "categorical_generalized_cross_entropy": "Keras 2 (tf_keras 2.21.0) has no CategoricalGeneralizedCrossEntropy; "
-                                                 "it is Keras 3 only",
-    }
-    CLASS = {k: v for k, v in KerasLossesAdapter.CLASS.items() if k not in MISSING}
+    MISSING = _KERAS2_MISSING
+    CLASS = {k: v for k, v in KerasLossesAdapter.CLASS.items() if k not in _KERAS2_MISSING}
     semantics = {loss: "keras2+ftz" for loss in CLASS}  # TensorFlow flushes subnormals
     KNOWN_ALIASES = {
-        **{k: v for k, v in KerasLossesAdapter.KNOWN_ALIASES.items() if k not in MISSING},
+        **{k: v for k, v in KerasLossesAdapter.KNOWN_ALIASES.items() if k not in _KERAS2_MISSING},
         "binary_crossentropy": ("binary_crossentropy", "BinaryCrossentropy"),  # no bce/BCE in Keras 2
         # Keras 2 also resolves the legacy names Keras 3 dropped
         "kl_divergence": ("kl_divergence", "kld", "KLD", "kullback_leibler_divergence", "KLDivergence"),
