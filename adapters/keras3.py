@@ -6,9 +6,10 @@ is first imported, so one process holds one backend: the adapter reads the varia
 torch; see ``adapters/registry.py``) and ``setup`` refuses to run if Keras was already imported with another.
 
     name         backend     semantics                                  compiled variant
-    tf           tensorflow  keras+ftz, SCCE keras_tf+ftz               xla: tf.function(jit_compile=True)
-    keras-jax    jax         keras+ftz                                  jit: jax.jit
-    keras-torch  torch       keras (torch keeps subnormals)             none: with fullgraph=True torch.compile
+    tf           tensorflow  keras+ftz; SCCE, binary focal keras_tf+ftz xla: tf.function(jit_compile=True)
+    keras-jax    jax         keras+ftz; CTC keras_jax+ftz               jit: jax.jit
+    keras-torch  torch       keras (torch keeps subnormals); CTC        none: with fullgraph=True torch.compile
+                             keras_torch
                                                                          rejects the Loss call (a graph break at
                                                                          torch.cuda.is_available); the torch
                                                                          adapter has a compile variant
@@ -32,6 +33,16 @@ Conventions worth knowing:
   as a user of that backend passes them. On JAX, x64 is enabled before Keras is imported (float64 cases).
   On torch, every call runs inside ``keras.device(...)``: Keras moves tensors to its own default device
   (a GPU when there is one) otherwise.
+
+Every canonical loss with a Keras semantics in its spec is mapped by data, not code: ``CLASS`` / ``FUNCTION`` /
+``ALIAS`` / ``KNOWN_ALIASES`` name the handles, ``PARAMS`` / ``CLASS_PARAMS`` the keywords they take,
+``RENAMED`` the canonical parameters Keras spells otherwise (Dice/Tversky ``axes`` -> ``axis``, categorical focal
+``alpha_per_class`` -> a list ``alpha``), ``FIXED`` those Keras does not take at all (KL ``log_input``/``log_target``,
+Poisson ``log_input``/``full``, CTC ``from_logits``/``blank``/``zero_infinity``: a non-default value is
+Unsupported, with the reason), ``BACKEND_SEMANTICS`` the per-backend semantics names. Canonical CTC targets
+``[T_b, labels..., -1 padding]`` become Keras' ``[labels..., 0 padding]`` (0 = mask_index); Keras takes every input
+length as T, so other lengths are Unsupported. Sample weights align with the per-sample losses: (B,) for CTC, the
+axes left by Dice/Tversky ``axes`` (none: a scalar), one axis fewer than y_pred otherwise.
 
 ``KerasLossesAdapter`` is the part Keras 2 (``adapters/tf_keras.py``) shares: the handle tables, how a case
 becomes a call, the handle identities, and the reproducer. The backend specifics (tensors, devices,
