@@ -6,6 +6,7 @@ tolerance derived by the oracle for its own case. A violation is recorded with b
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import mpmath
@@ -36,7 +37,10 @@ def applies(relation: str, spec, adapter) -> bool:
 
 
 class Side:
-    """One computation: the case, what the implementation returned, and its allowance per element."""
+    """One computation: the case, what the implementation returned, and its allowance per element.
+
+    The implementation runs at once (an unsupported or raising draw is rejected before anything costly); the
+    oracle's value and tolerance are computed when a relation first reads them."""
 
     unsupported: set = set()  # why draws could not be expressed, to explain a relation with no usable draw
 
@@ -47,13 +51,22 @@ class Side:
             Side.unsupported.add(payload)
         assume(outcome_ == "value")  # unsupported or raising draws say nothing about a relation
         self.got = [mpmath.mpf(float(v)) for v in np.asarray(payload, dtype=np.float64).ravel()]
-        self.exact = oracle.evaluate(case)
-        tol = tolerance.derive(self.exact, oracle.condition(case))
-        values = np.asarray(self.exact.value, dtype=object).ravel()
-        self.allowance = [t * dtypes.ulp(v if mpmath.isfinite(v) else 0, self.exact.ulp_dtype, self.exact.flush)
-                          for t, v in zip(tol.ulps, values)]
-        self.values = list(values)
-        assume(all(mpmath.isfinite(g) for g in self.got) and all(mpmath.isfinite(v) for v in self.values))
+        assume(all(mpmath.isfinite(g) for g in self.got))
+
+    @functools.cached_property
+    def exact(self):
+        return oracle.evaluate(self.case)
+
+    @functools.cached_property
+    def values(self) -> list:
+        values = list(np.asarray(self.exact.value, dtype=object).ravel())
+        assume(all(mpmath.isfinite(v) for v in values))
+        return values
+
+    @functools.cached_property
+    def allowance(self) -> list:
+        tol = tolerance.derive(self.exact, oracle.condition(self.case))
+        return [t * dtypes.ulp(v, self.exact.ulp_dtype, self.exact.flush) for t, v in zip(tol.ulps, self.values)]
 
 
 def holds(a, b, allowance) -> bool:
