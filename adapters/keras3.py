@@ -247,6 +247,7 @@ class KerasLossesAdapter(Adapter):
         "ctc": "CTC",
         "dice": "Dice",
         "tversky": "Tversky",
+        "circle": "Circle",
     }
     FUNCTION = {loss: loss for loss in CLASS}  # attribute of the losses module (keras.losses uses the canonical names)
     ALIAS = {  # what a user writes in model.compile(loss=...); a loss absent here has no string losses.get resolves
@@ -284,6 +285,7 @@ class KerasLossesAdapter(Adapter):
         "ctc": ("ctc", "CTC"),
         "dice": ("dice", "Dice"),
         "tversky": ("tversky", "Tversky"),
+        "circle": ("circle", "Circle"),
     }
     PARAMS = {  # the Keras keywords each loss takes (after RENAMED), function handle
         "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
@@ -296,6 +298,7 @@ class KerasLossesAdapter(Adapter):
         "huber": ("delta",),
         "dice": ("axis",),
         "tversky": ("alpha", "beta", "axis"),
+        "circle": ("gamma", "margin", "remove_diagonal"),
         **{loss: () for loss in ("mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
                                  "mean_squared_logarithmic_error", "log_cosh", "hinge", "squared_hinge",
                                  "categorical_hinge", "kl_divergence", "poisson", "ctc")},
@@ -412,9 +415,9 @@ class KerasLossesAdapter(Adapter):
         return True
 
     def _per_sample_ndim(self, case: Case) -> int:
-        """Rank of the per-sample losses: one axis reduced, except CTC (one loss per sequence) and Dice/Tversky
-        (the ``axes`` summed; none given: every axis, one scalar for the batch)."""
-        if case.loss == "ctc":
+        """Rank of the per-sample losses: one axis reduced, except CTC and Circle (one loss per sequence or anchor)
+        and Dice/Tversky (the ``axes`` summed; none given: every axis, one scalar for the batch)."""
+        if case.loss in ("ctc", "circle"):
             return 1
         if case.loss in ("dice", "tversky"):
             axes = case.kwargs.get("axes")

@@ -15,7 +15,7 @@ Where Keras 2 differs (see /work/shared/reference/semantics.md section 2):
   aliases.
 * The binary cross-entropy adds epsilon again inside the logs (``keras2`` semantics); an all-ignored batch
   gives NaN.
-* No CTC, Dice, Tversky or CategoricalGeneralizedCrossEntropy (``MISSING``: reported unsupported, with why);
+* No CTC, Dice, Tversky, Circle or CategoricalGeneralizedCrossEntropy (``MISSING``: reported unsupported, with why);
   the legacy compile strings ``kullback_leibler_divergence``, ``huber_loss`` and ``logcosh`` still resolve.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ _KERAS2_MISSING = {  # Keras 3 losses tf_keras lacks, and why
     "tversky": "Keras 2 (tf_keras 2.21.0) has no Tversky loss; keras.losses.Tversky is Keras 3",
     "categorical_generalized_cross_entropy": "Keras 2 (tf_keras 2.21.0) has no CategoricalGeneralizedCrossEntropy; "
                                              "it is Keras 3 only",
+    "circle": "Keras 2 (tf_keras 2.21.0) has no Circle loss; keras.losses.Circle is Keras 3",
 }
 
 

@@ -22,16 +22,12 @@ from hypothesis import strategies as st
 
 STRICTLY_POSITIVE = {
     ("huber", "delta"), ("triplet_margin", "margin"), ("triplet_margin", "p"), ("ntxent", "temperature"),
-    ("categorical_generalized_cross_entropy", "q"),
+    ("categorical_generalized_cross_entropy", "q"), ("circle", "gamma"),
 }
 STRICTLY_BELOW_MAX = {("categorical_generalized_cross_entropy", "q")}
-MAX_RANK = {"multi_margin": 2, "multilabel_margin": 2, "ntxent": 2}
+MAX_RANK = {"multi_margin": 2, "multilabel_margin": 2, "ntxent": 2, "circle": 2}
 MIN_RANK = {"mean_pairwise_squared_error": 2, "categorical_hinge": 2}
 NO_INFINITE = {"poly_loss_cross_entropy", "ranking_softmax_loss", "ctc"}
-
-
-def _floats(draw, n: int, lo: float, hi: float) -> np.ndarray:
-    return np.array(draw(st.lists(st.floats(lo, hi), min_size=n, max_size=n)), dtype=float)
 
 
 # -- adjustments: one encoding, one domain --------------------------------------------------------------
@@ -146,6 +142,20 @@ def _ntxent(draw, values, max_elements: int):
 
 
 @st.composite
+def _circle(draw, values, max_elements: int):
+    """y_pred embeddings (B, D) scaled to unit length in float64 (as Keras asks), a zero row left as it is;
+    y_true (B,) labels, some anchors with positives and negatives, some without."""
+    batch, features = _batch_and_features(draw, max_elements, 1)
+    batch = max(batch, 2)
+    labels = np.array(draw(st.lists(st.integers(0, max(1, batch // 2)), min_size=batch, max_size=batch)), dtype=np.int64)
+    emb = draw(values((batch, features)))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        unit = np.where((norms > 0) & np.isfinite(norms), emb / np.where(norms > 0, norms, 1.0), emb)
+    return labels, unit, (batch,)
+
+
+@st.composite
 def _ctc(draw, values, max_elements: int, params: dict):
     """y_pred (B, T, C); y_true (B, 1 + S): input length T_b, labels (not the blank), -1 padding.
 
@@ -176,6 +186,7 @@ PACKED = {
     "triplet_margin": _triplet_margin,
     "multilabel_margin": _multilabel_margin,
     "ntxent": _ntxent,
+    "circle": _circle,
     "ctc": _ctc,
 }
 TAKES_PARAMS = {"ctc"}  # packers that read (and may set) the drawn parameters

@@ -60,6 +60,9 @@ SCHEMA = {
                 "y_pred_from_logits": {"enum": list(KINDS)},
                 "shapes": {"enum": ["same", "sparse", "custom"]},  # custom: the loss module's CHECKS validate shapes
                 "positive_row_sums": {"type": "boolean"},
+                # each per-sample loss depends on the whole batch (pairwise losses: ntxent, circle), so batch
+                # independence is not a property of the loss
+                "batch_coupled": {"type": "boolean"},
             },
         },
         "semantics": {
