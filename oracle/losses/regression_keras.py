@@ -218,7 +218,9 @@ def cosine_similarity(y_true, y_pred, sem: Semantics, dtype: str, *, axis=-1) ->
         out[i] = 1 - cos if sem["cosine_form"] == "distance" else -cos
         # the dot product rounds against sum |y_i y_hat_i| (scaled); the norms move cos by |cos| u
         magnitude[i] = spread + abs(cos) if mpmath.isfinite(cos) else mpmath.mpf(0)
-    return PerSample(out.reshape(batch_shape), inner_terms=n, normaliser=magnitude.reshape(batch_shape))
+    # 1 - cos adds one more term to the n of the dot product: the subtraction rounds against 1 + |cos|
+    extra = 1 if sem["cosine_form"] == "distance" else 0
+    return PerSample(out.reshape(batch_shape), inner_terms=n + extra, normaliser=magnitude.reshape(batch_shape))
 
 
 # -- huber ----------------------------------------------------------------------------------------

@@ -369,7 +369,9 @@ def cosine_embedding(y_true, y_pred, sem: Semantics, dtype: str, *, margin=0.0) 
     normaliser = np.empty(len(rows_a), dtype=object)
     for i, (t, a, b) in enumerate(zip(targets, rows_a, rows_b)):
         out[i], normaliser[i] = _cosine_term(t, a, b, m, eps, dtype)
-    return PerSample(out.reshape(batch_shape), inner_terms=rows_a.shape[-1], normaliser=normaliser.reshape(batch_shape))
+    # the D terms of the dot product and one more: 1 - cos (or cos - margin) rounds against the normaliser too,
+    # which matters most for D = 1, where torch's 1 - cos of parallel vectors is 0 and the exact value ~eps/|x|^2
+    return PerSample(out.reshape(batch_shape), inner_terms=rows_a.shape[-1] + 1, normaliser=normaliser.reshape(batch_shape))
 
 
 def _power(x, p, signed: bool):
