@@ -32,6 +32,8 @@ def _connection():
         return None
     Path(where).mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(Path(where) / f"oracle-{_digest()}.sqlite", check_same_thread=False)
+    # a cache needs no durability: an entry lost in a crash is recomputed, so no fsync per commit
+    db.execute("pragma synchronous = off")
     db.execute("create table if not exists exact (key text primary key, value blob)")
     return db
 
@@ -45,7 +47,10 @@ def get(k: str):
     db = _connection()
     if db is None:
         return None
-    row = db.execute("select value from exact where key = ?", (k,)).fetchone()
+    try:
+        row = db.execute("select value from exact where key = ?", (k,)).fetchone()
+    except sqlite3.Error:  # the file removed or locked by another process: a miss, not a failure
+        return None
     return pickle.loads(row[0]) if row else None
 
 
@@ -53,5 +58,8 @@ def put(k: str, value) -> None:
     db = _connection()
     if db is None:
         return
-    db.execute("insert or replace into exact values (?, ?)", (k, pickle.dumps(value)))
-    db.commit()
+    try:
+        db.execute("insert or replace into exact values (?, ?)", (k, pickle.dumps(value)))
+        db.commit()
+    except sqlite3.Error:  # a cache that cannot be written is only a slower run
+        pass
