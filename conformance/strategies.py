@@ -60,6 +60,34 @@ def shapes(draw, *, max_elements: int, min_rank: int = 1, max_rank: int = 3, min
     return tuple([batch, *middle, classes][-rank:]) if rank > 1 else (classes,)
 
 
+HEAD = 64  # elements of an array hypothesis draws one by one; the rest come from a generator seeded by one draw
+
+
+@st.composite
+def values_of(draw, n: int, element, fill):
+    """``n`` values: the first ``HEAD`` drawn from the ``element`` strategy (hypothesis shrinks and targets them),
+    the rest ``fill(rng, k)`` from numpy's generator seeded by one draw. Drawing thousands of values one by one
+    dominated the quick profile's time; a seeded tail is as reproducible from hypothesis' choices."""
+    head = draw(st.lists(element, min_size=min(n, HEAD), max_size=min(n, HEAD)))
+    if n <= HEAD:
+        return np.array(head)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return np.concatenate([np.array(head), fill(rng, n - HEAD)])
+
+
+def uniform(lo: float, hi: float):
+    """A ``values_of`` fill: uniform in [lo, hi]."""
+    return lambda rng, k: rng.uniform(lo, hi, k)
+
+
+def choice(pool, mixed_with=None):
+    """A ``values_of`` fill: values of ``pool``, or, with ``mixed_with`` (a fill), each half of the time."""
+    pool = np.asarray(pool)
+    if mixed_with is None:
+        return lambda rng, k: rng.choice(pool, k)
+    return lambda rng, k: np.where(rng.random(k) < 0.5, rng.choice(pool, k), mixed_with(rng, k))
+
+
 def _ulps_from(value: float, n: int, dtype: str) -> float:
     """The float ``n`` steps from ``value`` towards 0.5, in ``dtype``."""
     gap = float(dtypes.ulp(value if value else 1.0, dtype)) / (2 if value == 1.0 else 1)
@@ -70,13 +98,13 @@ def _ulps_from(value: float, n: int, dtype: str) -> float:
 def logits(draw, shape, regime: str, dtype: str):
     n = math.prod(shape)
     if regime == "saturated":
-        magnitude = draw(st.lists(st.floats(20, 1e4), min_size=n, max_size=n))
-        signs = draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=n, max_size=n))
-        values = np.array(magnitude) * np.array(signs)
+        magnitude = draw(values_of(n, st.floats(20, 1e4), uniform(20, 1e4)))
+        signs = draw(values_of(n, st.sampled_from([-1.0, 1.0]), choice([-1.0, 1.0])))
+        values = magnitude * signs
     else:
-        values = np.array(draw(st.lists(st.floats(-8, 8), min_size=n, max_size=n)))
+        values = draw(values_of(n, st.floats(-8, 8), uniform(-8, 8)))
     if regime == "infinite":
-        mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        mask = draw(values_of(n, st.booleans(), choice([False, True])))
         values = np.where(mask, np.where(values > 0, np.inf, -np.inf), values)
     return values.reshape(shape)
 
@@ -86,9 +114,9 @@ def probabilities(draw, shape, regime: str, dtype: str, normalised_axis: int | N
     n = math.prod(shape)
     if regime == "boundary":
         edges = [0.0, 1.0] + [_ulps_from(e, k, dtype) for e in (0.0, 1.0) for k in (1, 2, 4)]
-        values = np.array(draw(st.lists(st.sampled_from(edges) | st.floats(0, 1), min_size=n, max_size=n)))
+        values = draw(values_of(n, st.sampled_from(edges) | st.floats(0, 1), choice(edges, uniform(0, 1))))
     else:
-        values = np.array(draw(st.lists(st.floats(0.01, 0.99), min_size=n, max_size=n)))
+        values = draw(values_of(n, st.floats(0.01, 0.99), uniform(0.01, 0.99)))
     values = values.reshape(shape)
     if normalised_axis is not None:
         total = values.sum(axis=normalised_axis, keepdims=True)
@@ -105,16 +133,18 @@ def reals(draw, shape, regime: str, dtype: str):
         # huge, yet with every sum of (weighted) squares representable: an overflow then is the
         # implementation's, not the math's
         huge = math.sqrt(fmt.max_finite / n) / 8
-        pool = st.sampled_from([tiny, -tiny, 3 * tiny, huge, -huge, 1.0, 0.0]) | st.floats(-huge, huge)
-        return np.array(draw(st.lists(pool, min_size=n, max_size=n))).reshape(shape)
-    return np.array(draw(st.lists(st.floats(-10, 10), min_size=n, max_size=n))).reshape(shape)
+        edges = [tiny, -tiny, 3 * tiny, huge, -huge, 1.0, 0.0]
+        pool = st.sampled_from(edges) | st.floats(-huge, huge)
+        return draw(values_of(n, pool, choice(edges, uniform(-huge, huge)))).reshape(shape)
+    return draw(values_of(n, st.floats(-10, 10), uniform(-10, 10))).reshape(shape)
 
 
 @st.composite
 def binary_targets(draw, shape, soft: bool):
     n = math.prod(shape)
-    values = st.floats(0, 1) if soft else st.sampled_from([0.0, 1.0])
-    return np.array(draw(st.lists(values, min_size=n, max_size=n))).reshape(shape)
+    if soft:
+        return draw(values_of(n, st.floats(0, 1), uniform(0, 1))).reshape(shape)
+    return draw(values_of(n, st.sampled_from([0.0, 1.0]), choice([0.0, 1.0]))).reshape(shape)
 
 
 @st.composite
@@ -122,11 +152,11 @@ def one_hot_targets(draw, shape, axis: int, soft: bool):
     classes = shape[axis]
     rows = math.prod(shape) // classes
     if soft:
-        raw = np.array(draw(st.lists(st.floats(0, 1), min_size=rows * classes, max_size=rows * classes))).reshape(rows, classes)
+        raw = draw(values_of(rows * classes, st.floats(0, 1), uniform(0, 1))).reshape(rows, classes)
         raw[:, 0] += 1e-3  # never an all-zero target row
         table = raw / raw.sum(axis=1, keepdims=True)
     else:
-        labels = draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows))
+        labels = draw(values_of(rows, st.integers(0, classes - 1), choice(range(classes)))).astype(np.int64)
         table = np.eye(classes)[labels]
     moved_shape = tuple(s for i, s in enumerate(shape) if i != axis % len(shape)) + (classes,)
     return np.moveaxis(table.reshape(moved_shape), -1, axis)
@@ -139,10 +169,10 @@ def sparse_labels(draw, shape, axis: int, ignore_class: int | None, all_ignored:
     n = math.prod(label_shape)
     if all_ignored and ignore_class is not None:
         return np.full(label_shape, ignore_class, dtype=np.int64)
-    pool = st.integers(0, classes - 1)
+    pool, fill = st.integers(0, classes - 1), choice(range(classes))
     if ignore_class is not None:
-        pool = pool | st.just(ignore_class)
-    return np.array(draw(st.lists(pool, min_size=n, max_size=n)), dtype=np.int64).reshape(label_shape)
+        pool, fill = pool | st.just(ignore_class), choice([ignore_class], fill)
+    return draw(values_of(n, pool, fill)).astype(np.int64).reshape(label_shape)
 
 
 @st.composite
@@ -156,8 +186,7 @@ def sample_weights(draw, per_sample_shape: tuple):
     shape = per_sample_shape if kind in ("per_timestep", "zeros") else per_sample_shape[:1]
     if kind == "zeros":
         return np.zeros(shape)
-    n = math.prod(shape)
-    return np.array(draw(st.lists(st.floats(0, 4), min_size=n, max_size=n))).reshape(shape)
+    return draw(values_of(math.prod(shape), st.floats(0, 4), uniform(0, 4))).reshape(shape)
 
 
 def _keep_or_default(draw, name: str, value):
