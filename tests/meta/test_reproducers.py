@@ -44,14 +44,21 @@ RUNNER = textwrap.dedent('''
 ''')
 
 
+EXPENSIVE_PER_DTYPE = 2  # cases per dtype of a variant the adapter marks expensive (torch.compile: one compile each)
+
+
 def _cases(impl: str):
-    """Every documented example the adapter computes without raising, on every variant and dtype."""
+    """Every documented example the adapter computes without raising, on every variant and dtype; for an
+    expensive variant, the first few per dtype."""
     adapter = resolve_direct(impl)
     adapter.setup()
+    expensive = set(getattr(adapter, "expensive_variants", ()))
     found = []
     for spec, example in cases.doc_examples():
         for variant in adapter.variants:
             for dtype in DTYPES:
+                if variant in expensive and sum(c.variant == variant and c.dtype == dtype for c, _, _ in found) >= EXPENSIVE_PER_DTYPE:
+                    continue
                 case = cases.example_case(spec, example, dtype=dtype, semantics=adapter.semantics_for(spec.name) or "ideal",
                                           variant=variant)
                 if adapter.supports(case) is not True:
