@@ -22,8 +22,8 @@ def pytest_addoption(parser):
                          "tf-keras, tf1, torch, jax), an installed 'lossconf.adapters' entry point, or "
                          "package.module:Class; repeat or comma-separate for a side-by-side run (default: numpy)")
     group.addoption("--device", default="cpu", help="device(s) to run on: cpu, cuda or all (default: cpu)")
-    group.addoption("--dtype", default="float32,float64", metavar="LIST",
-                    help="comma-separated dtypes among float16,bfloat16,float32,float64 (default: float32,float64)")
+    group.addoption("--dtype", default="float16,bfloat16,float32,float64", metavar="LIST",
+                    help="comma-separated dtypes among float16,bfloat16,float32,float64 (default: all four)")
     group.addoption("--report", default=None, metavar="PATH",
                     help="write results JSON (and JSON lines while running) and the HTML report beside PATH, "
                          "e.g. reports/index.html -> reports/index.json + reports/index.html")

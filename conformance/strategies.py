@@ -60,7 +60,7 @@ def shapes(draw, *, max_elements: int, min_rank: int = 1, max_rank: int = 3, min
     return tuple([batch, *middle, classes][-rank:]) if rank > 1 else (classes,)
 
 
-HEAD = 64  # elements of an array hypothesis draws one by one; the rest come from a generator seeded by one draw
+HEAD = 32  # elements of an array hypothesis draws one by one; the rest come from a generator seeded by one draw
 
 
 @st.composite
@@ -244,13 +244,16 @@ def _values(kind: str, regime: str, dtype: str):
 
 
 @st.composite
-def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False):
+def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False,
+                logits_only: bool = False):
     """(y_true, y_pred, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
-    declared semantics keeps elementwise losses (so sample weights align with the full shape)."""
+    declared semantics keeps elementwise losses (so sample weights align with the full shape);
+    ``logits_only``: always from_logits=True where the loss has the parameter."""
     kinds = spec.inputs
     params: dict = draw(_other_params(spec))
     has_logits = "from_logits" in spec.params
-    from_logits = regime in ("saturated", "infinite") or (has_logits and regime != "boundary" and draw(st.booleans()))
+    from_logits = regime in ("saturated", "infinite") or (has_logits and regime != "boundary"
+                                                          and (logits_only or draw(st.booleans())))
     if has_logits:
         params.update({"from_logits": True} if from_logits else _keep_or_default(draw, "from_logits", False))
     big = max_elements if regime == "large" else min(max_elements, 256)

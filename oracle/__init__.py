@@ -180,9 +180,10 @@ def evaluate(case: Case, semantics: Semantics | None = None) -> Exact:
 
 def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     stats = {}
+    arrays = _inputs(case, sem)  # exact at any precision: converted once for both evaluations
 
     def compute():
-        value, stats["n"], stats["abs"], stats["inner"] = _evaluate(spec, params, sem, case, _inputs(case, sem), own_inputs=True)
+        value, stats["n"], stats["abs"], stats["inner"] = _evaluate(spec, params, sem, case, arrays, own_inputs=True)
         return value
 
     value, bits = precision.certify(compute)
