@@ -25,7 +25,7 @@ from oracle import cache, domain, precision, reductions
 from oracle.losses import LOSSES
 from oracle.domain import DomainError
 from oracle.reductions import NotApplicable
-from oracle.semantics import Semantics
+from oracle.semantics import Semantics, flushes
 
 __all__ = ["evaluate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable"]
 
@@ -96,7 +96,7 @@ def _inputs(case: Case, sem: Semantics) -> dict:
             continue
         dtype = (sem["reduce_in"] if f == "sample_weight" else None) or sem["cast_inputs"]
         values = _mp_array(a, dtype)
-        if sem["flush_subnormals"]:
+        if flushes(sem, dtype or case.dtype):
             tiny = mpmath.ldexp(1, dtypes.float_format(dtype or case.dtype).min_exponent)
             values = np.array([v if abs(v) >= tiny or not mpmath.isfinite(v) else mpmath.mpf(0) for v in values.ravel()]
                               + [None], dtype=object)[:-1].reshape(values.shape)
@@ -191,7 +191,7 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     forced = sem["reduce_in"] or sem["cast_inputs"]
     if forced and dtypes.float_format(forced).mantissa_bits < dtypes.float_format(case.dtype).mantissa_bits:
         ulp_dtype = forced
-    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, bool(sem["flush_subnormals"]), stats["inner"])
+    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, flushes(sem, ulp_dtype), stats["inner"])
 
 
 def evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:

@@ -60,9 +60,12 @@ def log_one_minus(p, sem: Semantics, dtype: str):
     return max(value, mpmath.mpf(clamp)) if clamp is not None and not mpmath.isnan(value) else value
 
 
-def xlogy(x, logy):
-    """x * log(y) with the convention 0 * log(0) = 0 (the limit), as cross-entropy means it."""
-    return mpmath.mpf(0) if x == 0 else x * logy
+def xlogy(x, logy, sem: Semantics | None = None):
+    """x * log(y) with the convention 0 * log(0) = 0 (the limit), as cross-entropy means it; under a semantics
+    with ``zero_times_inf`` (a framework multiplying as IEEE does) 0 * log(0) = 0 * -inf is NaN."""
+    if x == 0:
+        return mpmath.nan if (sem is not None and sem["zero_times_inf"] and logy == mpmath.ninf) else mpmath.mpf(0)
+    return x * logy
 
 
 def softplus(x):

@@ -35,8 +35,8 @@ def _bce_from_probabilities(y, p, sem: Semantics, dtype: str):
         eps = constant(sem["log_offset"], dtype) if sem["round_constants"] else mpmath.mpf(str(sem["log_offset"]))
         one_minus = dtypes.round_to(1 - p, dtype) if sem["one_minus_in_dtype"] else 1 - p
         shifted = (lambda v: dtypes.round_to(v, dtype)) if sem["round_constants"] else (lambda v: v)
-        return -(xlogy(y, log(shifted(p + eps), sem)) + xlogy(1 - y, log(shifted(one_minus + eps), sem)))
-    return -(xlogy(y, log(p, sem)) + xlogy(1 - y, log_one_minus(p, sem, dtype)))
+        return -(xlogy(y, log(shifted(p + eps), sem), sem) + xlogy(1 - y, log(shifted(one_minus + eps), sem), sem))
+    return -(xlogy(y, log(p, sem), sem) + xlogy(1 - y, log_one_minus(p, sem, dtype), sem))
 
 
 def binary_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, from_logits=False, label_smoothing=0.0, axis=-1):

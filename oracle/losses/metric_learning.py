@@ -27,7 +27,7 @@ import numpy as np
 from conformance import dtypes
 from oracle.domain import DomainError
 from oracle.losses.common import PerSample, constant, logsumexp, softplus
-from oracle.semantics import Semantics
+from oracle.semantics import Semantics, flushes
 
 SWITCHES = {
     "mask_rounded_zero": ("guard", "a per-sample loss that rounds to 0 in the compute dtype (flushed when subnormal "
@@ -38,7 +38,7 @@ DEFAULTS = {"mask_rounded_zero": False}
 
 def _rounds_to_zero(value, sem: Semantics, dtype: str) -> bool:
     rounded = dtypes.round_to(value, dtype)
-    if sem["flush_subnormals"]:
+    if flushes(sem, dtype):
         return abs(rounded) < mpmath.ldexp(1, dtypes.float_format(dtype).min_exponent)
     return rounded == 0
 

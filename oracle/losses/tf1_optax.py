@@ -100,13 +100,6 @@ def _log_softmax(row) -> list:
     return [v - lse if v != mpmath.ninf else mpmath.ninf for v in row]
 
 
-def _target_log_p(y, logp, sem: Semantics):
-    """y * log p with the semantics' convention for 0 * log 0 (the limit 0, or NaN with ``zero_times_inf``)."""
-    if y == 0 and logp == mpmath.ninf and sem["zero_times_inf"]:
-        return mpmath.nan
-    return xlogy(y, logp)
-
-
 def _labels(y_true) -> np.ndarray:
     return np.asarray(y_true).astype(np.int64).reshape(-1)
 
@@ -159,7 +152,7 @@ def cosine_distance(y_true, y_pred, sem: Semantics, dtype: str, *, axis=-1) -> P
 
 def _softmax_ce_row(targets, logits, sem: Semantics):
     logp = _log_softmax(logits)
-    ce = -mpmath.fsum(_target_log_p(y, lp, sem) for y, lp in zip(targets, logp))
+    ce = -mpmath.fsum(xlogy(y, lp, sem) for y, lp in zip(targets, logp))
     return ce, logp
 
 

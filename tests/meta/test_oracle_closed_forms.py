@@ -129,6 +129,25 @@ def test_keras_float16_clip_makes_bce_infinite():
     assert e.value == mpmath.inf  # 1 - 1e-7 rounds to 1 in float16
 
 
+def test_keras_half_precision_clip_gives_nan_for_a_certain_right_prediction():
+    # y = 1, p = 1: the upper clip bound is 1, so (1 - y) log(1 - p) = 0 * log(0) = NaN as Keras multiplies (IEEE)
+    for dtype in ("float16", "bfloat16"):
+        assert mpmath.isnan(oracle.evaluate_loss("binary_crossentropy", [1.0], [1.0], semantics="keras", dtype=dtype).value[()])
+    assert oracle.evaluate_loss("binary_crossentropy", [1.0], [1.0], dtype="float16").value[()] == 0  # the limit
+    assert mpmath.isfinite(oracle.evaluate_loss("binary_crossentropy", [1.0], [1.0], semantics="keras", dtype="float32").value[()])
+
+
+def test_ftz_flushes_bfloat16_subnormals_but_keeps_float16_ones():
+    # TF/XLA compute float16 in float32, where its subnormals are normal; bfloat16's are subnormal in float32 too
+    half_tiny, bf16_tiny = 3 * 2.0 ** -24, 3 * 2.0 ** -133
+    kept = oracle.evaluate_loss("mean_absolute_error", [0.0], [half_tiny], semantics="keras+ftz", dtype="float16", reduction="sum")
+    flushed = oracle.evaluate_loss("mean_absolute_error", [0.0], [bf16_tiny], semantics="keras+ftz", dtype="bfloat16", reduction="sum")
+    assert kept.value == mpmath.mpf(half_tiny) and not kept.flush
+    assert flushed.value == 0 and flushed.flush
+    assert oracle.evaluate_loss("mean_absolute_error", [0.0], [bf16_tiny], semantics="keras", dtype="bfloat16",
+                                reduction="sum").value == mpmath.mpf(bf16_tiny)
+
+
 def test_torch_log_clamp_at_minus_100():
     e = oracle.evaluate_loss("binary_crossentropy", [1.0], [0.0], semantics="torch", reduction="sum")
     assert e.value == 100
