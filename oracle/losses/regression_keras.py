@@ -164,14 +164,10 @@ def mean_squared_logarithmic_error(y_true, y_pred, sem: Semantics, dtype: str) -
 # -- cosine similarity ----------------------------------------------------------------------------
 
 def _inverse_norm(squares, sem: Semantics, dtype: str):
-    """1/|x| as the semantics floors it (inf where nothing floors the norm of a zero vector)."""
+    """1/|x| as Keras 3 caps it (``norm_cap``: minimum(rsqrt(sum x^2), 1 / epsilon()); inf for a zero vector)."""
     eps = sem["cosine_epsilon"]
-    if sem["cosine_floor"] == "norm_cap":  # Keras 3: minimum(rsqrt(sum x^2), 1 / epsilon())
-        cap = constant(1.0 / float(eps), dtype) if sem["round_constants"] else 1 / mpmath.mpf(str(eps))
-        return min(1 / mpmath.sqrt(squares) if squares else mpmath.inf, cap)
-    # "squared_max": Keras 2 rsqrt(maximum(sum x^2, eps)); optax 1 / sqrt(clip(sum x^2, eps))
-    floored = max(squares, guard_constant(eps, sem, dtype))
-    return 1 / mpmath.sqrt(floored) if floored else mpmath.inf
+    cap = constant(1.0 / float(eps), dtype) if sem["round_constants"] else 1 / mpmath.mpf(str(eps))
+    return min(1 / mpmath.sqrt(squares) if squares else mpmath.inf, cap)
 
 
 def _cosine(a, b, sem: Semantics, dtype: str):
@@ -191,6 +187,14 @@ def _cosine(a, b, sem: Semantics, dtype: str):
         denominator = mpmath.sqrt((sa + e) * (sb + e))
         if denominator == 0:  # 0 / 0
             return mpmath.nan, mpmath.mpf(0)
+        return dot / denominator, spread / denominator
+    if floor == "squared_max":  # Keras 2 rsqrt(maximum(sum x^2, eps)); optax 1 / sqrt(clip(sum x^2, eps))
+        e = guard_constant(eps, sem, dtype)
+        denominator = mpmath.sqrt(max(sa, e) * max(sb, e))
+        if denominator == 0:  # a zero vector times an infinite scale: 0 * inf
+            return mpmath.nan, mpmath.mpf(0)
+        # one division by one root (not dot * (1/|a|) * (1/|b|)): parallel vectors give cos = 1 exactly once the
+        # precision holds the squares, so 1 - cos (optax's distance) certifies as 0 instead of as rounding noise
         return dot / denominator, spread / denominator
     ia, ib = _inverse_norm(sa, sem, dtype), _inverse_norm(sb, sem, dtype)
     if mpmath.isinf(ia) or mpmath.isinf(ib):  # a zero vector times an infinite scale: 0 * inf
