@@ -1,10 +1,12 @@
 """JAX adapter: the canonical losses through optax, reduced with jax.numpy (semantics ``optax+ftz``).
 
-    binary_crossentropy              optax.sigmoid_binary_cross_entropy(logits, labels)            elementwise
-    categorical_crossentropy         optax.softmax_cross_entropy(logits, labels, axis)             per row
-                                     (label smoothing: optax.smooth_labels(labels, alpha, axis))
-    sparse_categorical_crossentropy  optax.softmax_cross_entropy_with_integer_labels(logits, labels, axis)
-    mean_squared_error               optax.squared_error(predictions, targets)                     elementwise
+    binary_crossentropy              optax.losses.sigmoid_binary_cross_entropy(logits, labels)      elementwise
+    categorical_crossentropy         optax.losses.softmax_cross_entropy(logits, labels, axis)       per row
+                                     (label smoothing: optax.losses.smooth_labels(labels, alpha, axis))
+    sparse_categorical_crossentropy  optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels, axis)
+    mean_squared_error               optax.losses.squared_error(predictions, targets)               elementwise
+    every other loss with an ``optax`` semantics (22 in all): one call each in adapters/optax_losses.py
+    (``CALLS``), with the input packings of the ``shapes: custom`` losses (ctc, triplet_margin, ntxent)
 
 Conventions worth knowing (see /work/shared/reference/semantics.md section 5):
 
@@ -17,7 +19,11 @@ Conventions worth knowing (see /work/shared/reference/semantics.md section 5):
   jnp building block and are reported unsupported.
 * The cross-entropies take logits only (optax has no cross-entropy from probabilities); binary
   cross-entropy has no label smoothing in optax (``smooth_labels`` mixes with 1/K over the class axis, not
-  with 1/2) and is elementwise, so it refuses an ``axis`` other than -1 rather than dropping it.
+  with 1/2) and is elementwise, so it refuses an ``axis`` other than -1 rather than dropping it. Each such
+  rule is a line of ``optax_losses.CALLS`` (``only``): a parameter optax cannot express raises Unsupported.
+* ``ntxent`` returns its mean over the positive pairs, the canonical ``sum_over_batch_size``: the only
+  reduction it supports, without sample weights. ``ranking_softmax_loss`` runs with ``reduce_fn=None`` and is
+  reduced with jax.numpy like every other loss.
 * float64 needs ``jax_enable_x64``, set in ``setup`` (so in the worker process before any array exists)
   and recorded in ``environment()``; without it JAX would silently compute float64 cases in float32.
 * XLA on CPU flushes subnormal results to zero like TensorFlow (``flush_to_zero`` in ``environment()`` is
@@ -25,7 +31,7 @@ Conventions worth knowing (see /work/shared/reference/semantics.md section 5):
 * Variants: ``default`` runs the expression op by op (each jnp/optax op is dispatched eagerly), ``jit``
   compiles the whole expression, reduction included, with ``jax.jit`` (XLA may fuse and reorder).
 
-The computation is one expression over ``y_true``, ``y_pred`` and ``sample_weight`` (``_expression``); the
+The computation is one expression over the optax call's inputs and ``sample_weight`` (``_expression``); the
 adapter evaluates that very text and the reproducer prints it, so the two cannot drift apart.
 ``jax_module``, ``jax_tensor``, ``jax_device`` and ``jax_environment`` are shared with the Keras adapter on
 the JAX backend.
@@ -39,6 +45,7 @@ import numpy as np
 
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
+from adapters.optax_losses import CALLS, optax_call
 from conformance.case import Case
 
 
@@ -95,25 +102,10 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-_LOGITS_ONLY = "optax {} takes logits only; optax has no cross-entropy from probabilities"
-_FUNCTION = {
-    "binary_crossentropy": "sigmoid_binary_cross_entropy",
-    "categorical_crossentropy": "softmax_cross_entropy",
-    "sparse_categorical_crossentropy": "softmax_cross_entropy_with_integer_labels",
-    "mean_squared_error": "squared_error",
-}
-_PARAMS = {
-    "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
-    "categorical_crossentropy": ("from_logits", "label_smoothing", "axis"),
-    "sparse_categorical_crossentropy": ("from_logits", "axis", "ignore_class", "class_weight"),
-    "mean_squared_error": (),
-}
-
-
 class JaxOptaxAdapter(Adapter):
     name = "jax"
     library = "optax"
-    semantics = {loss: "optax+ftz" for loss in _FUNCTION}
+    semantics = {loss: "optax+ftz" for loss in CALLS}
     devices = ("cpu", "cuda")
     variants = ("default", "jit")
 
@@ -132,43 +124,13 @@ class JaxOptaxAdapter(Adapter):
 
     # -- the contract ----------------------------------------------------------------------------
     def _expression(self, case: Case) -> tuple[str, dict]:
-        """(expression over y_true, y_pred, sample_weight; the numpy inputs it takes), or Unsupported.
+        """(expression over the optax call's inputs and sample_weight; the numpy inputs it takes), or Unsupported.
 
         Imports nothing: ``supports`` uses it too."""
-        k, fn = case.kwargs, _FUNCTION[case.loss]
-        extra = sorted(set(k) - set(_PARAMS[case.loss]))
-        if extra:
-            raise Unsupported(f"optax.{fn} takes no parameter(s) {', '.join(extra)}")
-        if case.loss != "mean_squared_error" and not k.get("from_logits", False):
-            raise Unsupported(_LOGITS_ONLY.format(fn))
-        if k.get("class_weight") is not None:
-            raise Unsupported(f"optax.{fn} has no class weights")
-        if k.get("ignore_class") is not None:
-            raise Unsupported(f"optax.{fn} has no ignored class (its where= masks classes, not samples)")
+        loss, inputs, loss_shape = optax_call(case)
+        if CALLS[case.loss].reductions is not None:
+            return loss, inputs  # optax reduced it already (optax_call checked the reduction)
         jnp_reduction = mapping.reduction(mapping.JAX_NUMPY, case, "optax with jax.numpy")
-        y_true, y_pred = case.y_true, case.y_pred
-        axis = k.get("axis", -1)
-        if case.loss == "binary_crossentropy":
-            if k.get("label_smoothing"):
-                raise Unsupported("optax has no binary label smoothing (smooth_labels mixes with 1/K over a class axis, not 1/2)")
-            if axis != -1:  # elementwise: there is no axis to pass, and an adapter must not drop a parameter silently
-                raise Unsupported("optax.sigmoid_binary_cross_entropy is elementwise and has no axis parameter")
-            loss, loss_shape = f"optax.{fn}(y_pred, y_true)", y_pred.shape
-        elif case.loss == "mean_squared_error":
-            loss, loss_shape = f"optax.{fn}(y_pred, y_true)", y_pred.shape
-        else:
-            if not -y_pred.ndim <= axis < max(y_pred.ndim, 1):
-                raise Unsupported(f"axis {axis} is out of range for {y_pred.ndim}-d logits")  # optax would index wrongly
-            loss_shape = tuple(n for i, n in enumerate(y_pred.shape) if i != axis % y_pred.ndim)
-            axis_arg = "" if axis == -1 else f", axis={axis}"
-            labels = "y_true"
-            if case.loss == "categorical_crossentropy":
-                if k.get("label_smoothing"):
-                    labels = f"optax.smooth_labels(y_true, {reproduce.value(float(k['label_smoothing']))}{axis_arg})"
-            elif y_true.shape != loss_shape and y_true.size == int(np.prod(loss_shape)):
-                y_true = y_true.reshape(loss_shape)  # (B, 1) labels: optax wants the logits' shape without the class axis
-            loss = f"optax.{fn}(y_pred, {labels}{axis_arg})"
-        inputs = {"y_true": y_true, "y_pred": y_pred}
         weighted = loss
         if case.sample_weight is not None:
             inputs["sample_weight"] = mapping.align_weights(case.sample_weight, len(loss_shape))
@@ -192,7 +154,7 @@ class JaxOptaxAdapter(Adapter):
         return True
 
     def compute(self, case: Case) -> np.ndarray:
-        self.unsupported_unless(case.loss in _FUNCTION, f"{self.name} has no method for {case.loss}")
+        self.unsupported_unless(case.loss in CALLS, f"{self.name} has no method for {case.loss}")
         expression, inputs = self._expression(case)
         jax = jax_module()
         import optax
@@ -212,7 +174,7 @@ class JaxOptaxAdapter(Adapter):
             return super().reproducer(case)
         body = [reproduce.array("jax", a, n) for n, a in inputs.items()]
         if "sample_weight" in inputs:
-            body.insert(2, reproduce.comment("canonical sample weights align with the leading axes of the losses"))
+            body.insert(len(body) - 1, reproduce.comment("canonical sample weights align with the leading axes of the losses"))
         if case.variant == "jit":
             names = ", ".join(inputs)
             body.append(f"loss = jax.jit(lambda {names}: {expression})({names})")
