@@ -23,6 +23,7 @@ from conformance import dtypes
 from conformance.case import REDUCTIONS, Case
 from oracle import cache, domain, precision, reductions
 from oracle.losses import LOSSES
+from oracle.losses.common import smooth_intermediates
 from oracle.domain import DomainError
 from oracle.reductions import NotApplicable
 from oracle.semantics import Semantics, flushes
@@ -237,6 +238,31 @@ def _remember(key: tuple, compute):
     return result
 
 
+_LABEL_KINDS = ("sign", "integer", "class_index")  # labels, not measurements: nothing to perturb
+
+
+def _measured(spec, base: dict) -> list[str]:
+    """The float inputs whose rounding the tolerance charges: predictions and real-valued targets, not labels."""
+    return [n for n in ("y_pred", "y_true") if n in base and base[n].ndim and spec.inputs[n] not in _LABEL_KINDS]
+
+
+def _elementwise_slopes(spec, params, sem: Semantics, case: Case, base: dict, per, h) -> np.ndarray:
+    """Per element of the per-sample losses, sum_i |dl/dx_i * x_i|, for a loss of elementwise terms
+    (PerSample.terms): each term moves with its own inputs only, so one bump of every element at once
+    separates the partial derivatives (2 evaluations per input instead of 2 per column)."""
+    moved = np.full(per.terms.shape, mpmath.mpf(0), dtype=object)
+    for name in _measured(spec, base):
+        up, down = (_per_sample(spec, params, sem, case, {**base, name: base[name] * (1 + sign * h)})[0].terms
+                    for sign in (1, -1))
+        moved = moved + np.frompyfunc(lambda a, b: abs(a - b) / (2 * h) if mpmath.isfinite(a - b) else mpmath.mpf(0),
+                                      2, 1)(up, down)
+    if per.terms_axis is None:
+        return np.asarray(moved, dtype=object)
+    rows = np.moveaxis(moved, per.terms_axis, -1)
+    out = [mpmath.fsum(row) / per.terms_divisor for row in rows.reshape(-1, rows.shape[-1])]
+    return np.array(out + [None], dtype=object)[:-1].reshape(rows.shape[:-1])
+
+
 def _slopes(spec, params, sem: Semantics, case: Case):
     """The per-sample losses at 128 bits and, per element, sum_i |d(w l)/dx_i * x_i| (central differences)."""
     axis = params.get("axis", -1)
@@ -246,10 +272,13 @@ def _slopes(spec, params, sem: Semantics, case: Case):
     mask = np.ones(per.values.shape, bool) if per.mask is None else per.mask
     weights = np.full(per.values.shape, mpmath.mpf(1), dtype=object) if w is None else w
     weighted = np.where(mask, per.values * weights, mpmath.mpf(0))
+    if per.terms is not None:
+        local = np.asarray(_elementwise_slopes(spec, params, sem, case, base, per, h), dtype=object).ravel()
+        slopes = [abs(s * wt) if keep else mpmath.mpf(0)
+                  for s, wt, keep in zip(local, np.asarray(weights, dtype=object).ravel(), mask.ravel())]
+        return per, w, batch, mask, weights, weighted, slopes
     slopes = [mpmath.mpf(0)] * per.values.size  # flat: 0-d object-array arithmetic collapses to scalars
-    for name in ("y_pred", "y_true"):
-        if name not in base or base[name].ndim == 0:
-            continue
+    for name in _measured(spec, base):
         rows = np.moveaxis(base[name], axis, -1)
         for k in range(rows.shape[-1]):
             if all(x == 0 for x in np.asarray(rows[..., k], dtype=object).ravel()):
@@ -267,7 +296,7 @@ def _slopes(spec, params, sem: Semantics, case: Case):
 
 
 def _condition(spec, params, sem: Semantics, case: Case):
-    with mpmath.workprec(128):
+    with mpmath.workprec(128), smooth_intermediates():
         per, w, batch, mask, weights, weighted, slopes = _remember(
             _memo_key(case, sem, "slopes"), lambda: _slopes(spec, params, sem, case))
         finite = lambda v: v if mpmath.isfinite(v) else mpmath.mpf(0)

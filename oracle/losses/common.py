@@ -1,6 +1,8 @@
 """Exact building blocks shared by the loss formulas (and the guards semantics switch on)."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass
 
 import mpmath
@@ -22,10 +24,37 @@ class PerSample:
     # Per element, the length the loss is normalised by under reduction mean_by_length (CTC: the number of
     # labels of each sequence); None for a loss that has no lengths, to which that reduction does not apply.
     lengths: np.ndarray | None = None
+    # For a loss whose per-sample values reduce elementwise terms (each term a function of its own elements of
+    # y_true and y_pred only): the terms, shaped like the inputs, the axis they are reduced over (None: the terms
+    # are the values) and what their sum is divided by. Conditioning then bumps every element at once
+    # (oracle.condition), since the terms' slopes separate.
+    terms: np.ndarray | None = None
+    terms_axis: int | None = None
+    terms_divisor: int = 1
 
 
 def vectorize(fn):
     return np.frompyfunc(fn, 1, 1)
+
+
+_SMOOTH = contextvars.ContextVar("smooth_intermediates", default=False)
+
+
+def intermediate(value, dtype: str) -> mpmath.mpf:
+    """An input-dependent intermediate a framework rounds to its compute dtype (1 - p, s + 1, sigmoid(z)...), as
+    the semantics says; exact inside ``smooth_intermediates()``. Each such rounding makes the loss a staircase of
+    the inputs, whose steps a finite difference would read as enormous slopes: conditioning measures the smooth
+    function, and the rounding itself is one operation of the elementwise allowance."""
+    return value if _SMOOTH.get() else dtypes.round_to(value, dtype)
+
+
+@contextlib.contextmanager
+def smooth_intermediates():
+    token = _SMOOTH.set(True)
+    try:
+        yield
+    finally:
+        _SMOOTH.reset(token)
 
 
 def constant(value: float, dtype: str) -> mpmath.mpf:
@@ -54,7 +83,7 @@ def log(x, sem: Semantics):
 
 def log_one_minus(p, sem: Semantics, dtype: str):
     if sem["one_minus_in_dtype"]:
-        return log(dtypes.round_to(1 - p, dtype), sem)
+        return log(intermediate(1 - p, dtype), sem)
     value = mpmath.log1p(-p) if p < 1 else (mpmath.ninf if p == 1 else mpmath.nan)
     clamp = sem["log_clamp"]
     return max(value, mpmath.mpf(clamp)) if clamp is not None and not mpmath.isnan(value) else value
@@ -84,17 +113,37 @@ def move_axis_last(a: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(a, axis, -1)
 
 
-def axis_mean(terms: np.ndarray, axis: int, sem: Semantics) -> tuple[np.ndarray, int]:
-    """Mean over ``axis`` (Keras convention), or the elementwise terms themselves (torch, TF1)."""
+def reduce_axis(terms, axis: int, sem: Semantics, how: str = "mean"):
+    """(per-sample values, terms per value, normaliser) for elementwise ``terms`` reduced over ``axis``.
+
+    ``how`` is the loss's own reduction ("mean" or "sum"); the semantics' ``axis_reduction: none`` keeps
+    the elementwise terms. The normaliser is what cancellation costs: sum |t| - |sum t| (over the
+    divisor), zero when every term has the sign of the total.
+    """
+    terms = np.asarray(terms, dtype=object)
     if sem["axis_reduction"] == "none":
-        return terms, 1
+        return terms, 1, None
     moved = move_axis_last(terms, axis)
     n = moved.shape[-1]
     rows = moved.reshape(-1, n)
-    out = np.empty(rows.shape[0], dtype=object)
+    out = np.empty(len(rows), dtype=object)
+    extra = np.empty(len(rows), dtype=object)
+    divisor = n if how == "mean" else 1
     for i, row in enumerate(rows):
-        out[i] = mpmath.fsum(row) / n
-    return out.reshape(moved.shape[:-1]), n
+        total = mpmath.fsum(row)
+        out[i] = total / divisor
+        finite = all(mpmath.isfinite(v) for v in row)
+        extra[i] = (mpmath.fsum(abs(v) for v in row) - abs(total)) / divisor if finite else mpmath.mpf(0)
+    return out.reshape(moved.shape[:-1]), n, extra.reshape(moved.shape[:-1])
+
+
+def from_terms(terms, axis: int, sem: Semantics, how: str = "mean") -> PerSample:
+    """The PerSample of elementwise ``terms`` reduced over ``axis`` (``how``: "mean" or "sum"), terms attached."""
+    terms = np.asarray(terms, dtype=object)
+    values, n, extra = reduce_axis(terms, axis, sem, how)
+    kept = sem["axis_reduction"] == "none"
+    return PerSample(np.asarray(values, dtype=object), inner_terms=n, normaliser=extra, terms=terms,
+                     terms_axis=None if kept else axis, terms_divisor=n if (how == "mean" and not kept) else 1)
 
 
 def label_prefix(row) -> list[int]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from conformance import dtypes
 from oracle.losses.common import (
-    PerSample, axis_mean, clip, clip_bounds, constant, log, log_one_minus, move_axis_last, softplus, xlogy,
+    PerSample, clip, clip_bounds, constant, from_terms, intermediate, log, log_one_minus, move_axis_last, softplus, xlogy,
 )
 from oracle.semantics import Semantics
 
@@ -33,8 +32,8 @@ def _bce_from_probabilities(y, p, sem: Semantics, dtype: str):
     if sem["log_offset"] is not None:
         # Keras 2: log(output + eps) and log(1 - output + eps), each sum rounded in the compute dtype
         eps = constant(sem["log_offset"], dtype) if sem["round_constants"] else mpmath.mpf(str(sem["log_offset"]))
-        one_minus = dtypes.round_to(1 - p, dtype) if sem["one_minus_in_dtype"] else 1 - p
-        shifted = (lambda v: dtypes.round_to(v, dtype)) if sem["round_constants"] else (lambda v: v)
+        one_minus = intermediate(1 - p, dtype) if sem["one_minus_in_dtype"] else 1 - p
+        shifted = (lambda v: intermediate(v, dtype)) if sem["round_constants"] else (lambda v: v)
         return -(xlogy(y, log(shifted(p + eps), sem), sem) + xlogy(1 - y, log(shifted(one_minus + eps), sem), sem))
     return -(xlogy(y, log(p, sem), sem) + xlogy(1 - y, log_one_minus(p, sem, dtype), sem))
 
@@ -46,8 +45,7 @@ def binary_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, from_logi
         terms = np.frompyfunc(_bce_from_logits, 2, 1)(y, y_pred)
     else:
         terms = np.frompyfunc(lambda a, b: _bce_from_probabilities(a, b, sem, dtype), 2, 1)(y, y_pred)
-    values, n = axis_mean(np.asarray(terms, dtype=object), axis, sem)
-    return PerSample(np.asarray(values, dtype=object), inner_terms=n)
+    return from_terms(terms, axis, sem)
 
 
 def _normalises(from_logits: bool, sem: Semantics) -> bool:

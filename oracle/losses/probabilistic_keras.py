@@ -28,11 +28,12 @@ import math
 import mpmath
 import numpy as np
 
-from conformance import dtypes
 from oracle.domain import DomainError
-from oracle.losses.common import PerSample, clip, clip_bounds, constant, logsumexp, move_axis_last, softplus, xlogy
+from oracle.losses.common import (
+    PerSample, clip, clip_bounds, constant, from_terms, intermediate, logsumexp, move_axis_last, softplus, xlogy,
+)
 from oracle.losses.crossentropy import _bce_from_probabilities
-from oracle.losses.regression_keras import guard_constant, param, reduce_axis
+from oracle.losses.regression_keras import guard_constant, param
 from oracle.semantics import Semantics
 
 SWITCHES = {
@@ -77,11 +78,6 @@ ZERO, ONE = mpmath.mpf(0), mpmath.mpf(1)
 
 def _elementwise(fn, *arrays):
     return np.asarray(np.frompyfunc(fn, len(arrays), 1)(*arrays), dtype=object)
-
-
-def _per_sample(terms, axis: int, sem: Semantics, how: str = "mean") -> PerSample:
-    values, n, extra = reduce_axis(terms, axis, sem, how)
-    return PerSample(np.asarray(values, dtype=object), inner_terms=n, normaliser=extra)
 
 
 def _rows(a, axis: int = -1):
@@ -129,13 +125,13 @@ def hinge(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
     (one ops.cond per call), else y. TF1 hinge_loss always maps 2y - 1; optax hinge_loss never does.
     """
     t = _hinge_targets(y_true, sem)
-    return _per_sample(_elementwise(lambda a, b: max(1 - a * b, ZERO), t, y_pred), -1, sem)
+    return from_terms(_elementwise(lambda a, b: max(1 - a * b, ZERO), t, y_pred), -1, sem)
 
 
 def squared_hinge(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
     """l = mean_last_axis max(1 - t y_hat, 0)^2, t as for ``hinge`` (Keras 3.15.1 squared_hinge)."""
     t = _hinge_targets(y_true, sem)
-    return _per_sample(_elementwise(lambda a, b: max(1 - a * b, ZERO) ** 2, t, y_pred), -1, sem)
+    return from_terms(_elementwise(lambda a, b: max(1 - a * b, ZERO) ** 2, t, y_pred), -1, sem)
 
 
 def categorical_hinge(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
@@ -182,7 +178,7 @@ def kl_divergence(y_true, y_pred, sem: Semantics, dtype: str, *, log_input=False
     and kl_divergence_with_log_targets sum over the last axis. Both give NaN for p = 0 against log q = -inf.
     """
     terms = _elementwise(lambda t, x: _kl_term(t, x, sem, dtype, log_input, log_target), y_true, y_pred)
-    return _per_sample(terms, -1, sem, how="sum")
+    return from_terms(terms, -1, sem, how="sum")
 
 
 # -- Poisson --------------------------------------------------------------------------------------
@@ -214,7 +210,7 @@ def poisson(y_true, y_pred, sem: Semantics, dtype: str, *, log_input=False, full
     approximation y log y - y + log(2 pi y)/2 where y > 1.
     """
     terms = _elementwise(lambda a, b: _poisson_term(a, b, sem, dtype, log_input, full), y_true, y_pred)
-    return _per_sample(terms, -1, sem)
+    return from_terms(terms, -1, sem)
 
 
 # -- Dice and Tversky -----------------------------------------------------------------------------
@@ -312,7 +308,7 @@ def _bce_probabilities(y, p, sem: Semantics, dtype: str):
     if sem["zero_times_inf"] and sem["clip_epsilon"] is not None:
         low, high = clip_bounds(sem, dtype)
         pc = clip(p, low, high)
-        one_minus = dtypes.round_to(1 - pc, dtype) if sem["one_minus_in_dtype"] else 1 - pc
+        one_minus = intermediate(1 - pc, dtype) if sem["one_minus_in_dtype"] else 1 - pc
         if (y == 1 and one_minus == 0) or (y == 0 and pc == 0):
             return mpmath.nan
     return _bce_from_probabilities(y, p, sem, dtype)
@@ -320,7 +316,7 @@ def _bce_probabilities(y, p, sem: Semantics, dtype: str):
 
 def _binary_focal_term(y, v, sem: Semantics, dtype: str, from_logits: bool, gamma, balance):
     if from_logits and sem["focal_logits_via_probabilities"]:  # sigmoid materialised in the dtype, then probabilities
-        p = dtypes.round_to(_sigmoid_pair(v)[0], dtype)
+        p = intermediate(_sigmoid_pair(v)[0], dtype)
         q = 1 - p
         bce = _bce_probabilities(y, p, sem, dtype)
     elif from_logits:
@@ -349,7 +345,7 @@ def binary_focal_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, app
     g, a = param(gamma, sem, dtype), param(alpha, sem, dtype)
     balance = (lambda t: t * a + (1 - t) * (1 - a)) if apply_class_balancing else None
     terms = _elementwise(lambda t, v: _binary_focal_term(t, v, sem, dtype, from_logits, g, balance), y, y_pred)
-    return _per_sample(terms, axis, sem)
+    return from_terms(terms, axis, sem)
 
 
 def _class_probabilities(row, from_logits: bool, sem: Semantics, dtype: str):

@@ -1,9 +1,8 @@
 """Regression losses."""
 from __future__ import annotations
 
-import numpy as np
 
-from oracle.losses.common import PerSample, axis_mean
+from oracle.losses.common import PerSample, from_terms
 from oracle.semantics import Semantics
 
 
@@ -15,8 +14,7 @@ def mean_squared_error(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
     (semantics switch ``axis_reduction: none``).
     """
     diff = y_true - y_pred
-    values, n = axis_mean(diff * diff, -1, sem)
-    return PerSample(np.asarray(values, dtype=object), inner_terms=n)
+    return from_terms(diff * diff, -1, sem)
 
 
 LOSSES = {"mean_squared_error": mean_squared_error}

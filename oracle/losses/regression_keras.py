@@ -22,7 +22,7 @@ import mpmath
 import numpy as np
 
 from conformance import dtypes
-from oracle.losses.common import PerSample, constant, move_axis_last
+from oracle.losses.common import PerSample, constant, from_terms, intermediate, move_axis_last
 from oracle.semantics import Semantics
 
 SWITCHES = {
@@ -68,35 +68,6 @@ def guard_constant(value, sem: Semantics, dtype: str) -> mpmath.mpf:
     return constant(value, dtype) if sem["round_constants"] else mpmath.mpf(str(value))
 
 
-def reduce_axis(terms, axis: int, sem: Semantics, how: str = "mean"):
-    """(per-sample values, terms per value, normaliser) for elementwise ``terms`` reduced over ``axis``.
-
-    ``how`` is the loss's own reduction ("mean" or "sum"); the semantics' ``axis_reduction: none`` keeps
-    the elementwise terms. The normaliser is what cancellation costs: sum |t| - |sum t| (over the
-    divisor), zero when every term has the sign of the total.
-    """
-    terms = np.asarray(terms, dtype=object)
-    if sem["axis_reduction"] == "none":
-        return terms, 1, None
-    moved = move_axis_last(terms, axis)
-    n = moved.shape[-1]
-    rows = moved.reshape(-1, n)
-    out = np.empty(len(rows), dtype=object)
-    extra = np.empty(len(rows), dtype=object)
-    divisor = n if how == "mean" else 1
-    for i, row in enumerate(rows):
-        total = mpmath.fsum(row)
-        out[i] = total / divisor
-        finite = all(mpmath.isfinite(v) for v in row)
-        extra[i] = (mpmath.fsum(abs(v) for v in row) - abs(total)) / divisor if finite else mpmath.mpf(0)
-    return out.reshape(moved.shape[:-1]), n, extra.reshape(moved.shape[:-1])
-
-
-def _per_sample(terms, axis: int, sem: Semantics, how: str = "mean") -> PerSample:
-    values, n, extra = reduce_axis(terms, axis, sem, how)
-    return PerSample(np.asarray(values, dtype=object), inner_terms=n, normaliser=extra)
-
-
 def _elementwise(fn, *arrays):
     return np.asarray(np.frompyfunc(fn, len(arrays), 1)(*arrays), dtype=object)
 
@@ -106,7 +77,7 @@ def _elementwise(fn, *arrays):
 def mean_absolute_error(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
     """l = mean_last_axis |y - y_hat| (Keras mean_absolute_error; torch l1_loss and TF1
     absolute_difference keep elementwise terms: ``axis_reduction: none``)."""
-    return _per_sample(_elementwise(lambda a, b: abs(a - b), y_true, y_pred), -1, sem)
+    return from_terms(_elementwise(lambda a, b: abs(a - b), y_true, y_pred), -1, sem)
 
 
 # -- mean absolute percentage error ---------------------------------------------------------------
@@ -127,7 +98,7 @@ def mean_absolute_percentage_error(y_true, y_pred, sem: Semantics, dtype: str) -
     converted to the input dtype (``mape_epsilon``). At y = 0 the ideal is the eps -> 0 limit of that
     guard: 0 when y_hat = 0, +inf otherwise.
     """
-    return _per_sample(_elementwise(lambda a, b: _percentage(a, b, sem, dtype), y_true, y_pred), -1, sem)
+    return from_terms(_elementwise(lambda a, b: _percentage(a, b, sem, dtype), y_true, y_pred), -1, sem)
 
 
 # -- mean squared logarithmic error ---------------------------------------------------------------
@@ -143,7 +114,7 @@ def _log_one_plus(x, sem: Semantics, dtype: str):
             floor = guard_constant(eps, sem, dtype)
         x = max(x, floor)
     if sem["log_plus_one_in_dtype"]:
-        return mpmath.log(dtypes.round_to(x + 1, work))
+        return mpmath.log(intermediate(x + 1, work))
     return mpmath.log1p(x)
 
 
@@ -158,7 +129,7 @@ def mean_squared_logarithmic_error(y_true, y_pred, sem: Semantics, dtype: str) -
         d = _log_one_plus(b, sem, dtype) - _log_one_plus(a, sem, dtype)
         return d * d
 
-    return _per_sample(_elementwise(term, y_true, y_pred), -1, sem)
+    return from_terms(_elementwise(term, y_true, y_pred), -1, sem)
 
 
 # -- cosine similarity ----------------------------------------------------------------------------
@@ -242,7 +213,7 @@ def huber(y_true, y_pred, sem: Semantics, dtype: str, *, delta=1.0) -> PerSample
         r = abs(b - a)
         return r * r / 2 if r <= d else d * r - d * d / 2
 
-    return _per_sample(_elementwise(term, y_true, y_pred), -1, sem)
+    return from_terms(_elementwise(term, y_true, y_pred), -1, sem)
 
 
 # -- log cosh -------------------------------------------------------------------------------------
@@ -266,7 +237,7 @@ def log_cosh(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:
         narrow = dtypes.float_format(sem["log2_dtype"]).mantissa_bits
         if dtypes.float_format(dtype).mantissa_bits > narrow:
             offset = mpmath.log(2) - dtypes.round_to(mpmath.log(2), sem["log2_dtype"])
-    return _per_sample(_elementwise(lambda a, b: _log_cosh(b - a) + offset, y_true, y_pred), -1, sem)
+    return from_terms(_elementwise(lambda a, b: _log_cosh(b - a) + offset, y_true, y_pred), -1, sem)
 
 
 LOSSES = {

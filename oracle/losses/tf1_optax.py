@@ -29,7 +29,7 @@ import numpy as np
 
 from conformance import dtypes
 from oracle.domain import DomainError
-from oracle.losses.common import PerSample, constant, logsumexp, move_axis_last, xlogy
+from oracle.losses.common import PerSample, constant, intermediate, logsumexp, move_axis_last, xlogy
 from oracle.semantics import Semantics
 
 SWITCHES = {
@@ -200,7 +200,7 @@ def multiclass_hinge_loss(y_true, y_pred, sem: Semantics, dtype: str) -> PerSamp
     """
     scores, batch_shape = _rows(y_pred)
     if sem["margin_in_dtype"]:
-        margin = lambda s, hit: dtypes.round_to(dtypes.round_to(s + 1, dtype) - hit, dtype)
+        margin = lambda s, hit: intermediate(intermediate(s + 1, dtype) - hit, dtype)
     else:
         margin = lambda s, hit: mpmath.fadd(s, 1 - hit, exact=True)
     out = [_sub(max(margin(s, 1 if j == y else 0) for j, s in enumerate(row)), row[y])

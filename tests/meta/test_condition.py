@@ -7,12 +7,13 @@ import pytest
 
 import oracle
 from conformance.case import Case
+from oracle.losses.common import smooth_intermediates
 
 
 def brute_force(case: Case):
     h = mpmath.mpf(2) ** -40
     total = mpmath.mpf(0)
-    with mpmath.workprec(128):
+    with mpmath.workprec(128), smooth_intermediates():
         for name in ("y_pred", "y_true", "sample_weight"):
             array = getattr(case, name)
             if array is None or array.dtype.kind in "iu":
@@ -56,3 +57,14 @@ def test_condition_per_element_for_none():
     assert per_element.shape == (2,)
     summed = oracle.condition(case.with_(reduction="sum"))
     assert abs(mpmath.fsum(per_element) - summed) <= mpmath.mpf(2) ** -30
+
+
+def test_condition_reads_the_smooth_function_through_roundings_inside_the_formula():
+    # Keras rounds 1 - p to float32 before the log: a staircase of p. A float32 p in [0.25, 0.5) makes 1 - p a tie
+    # between two float32s, so a bump of 2**-40 jumps a whole step and a finite difference would read a slope of
+    # about 2**16; the conditioning must see log(1 - p)'s own slope, p / (1 - p), as the ideal semantics does
+    y = [[0.0] * 8]
+    p = [[float(np.float32(v)) for v in (0.26, 0.3, 0.33, 0.37, 0.41, 0.43, 0.47, 0.49)]]
+    keras = oracle.condition(Case.make("binary_crossentropy", y, p, semantics="keras", dtype="float32", reduction="sum"))
+    ideal = oracle.condition(Case.make("binary_crossentropy", y, p, semantics="ideal", dtype="float32", reduction="sum"))
+    assert abs(keras - ideal) <= mpmath.mpf(2) ** -20 * ideal, (keras, ideal)
