@@ -368,7 +368,7 @@ def _class_probabilities(row, from_logits: bool, sem: Semantics, dtype: str):
         rest = [1 - p for p in probs]
     if sem["renormalize"] == "before_clip":  # Keras: output / sum(output), also after a softmax
         total = mpmath.fsum(probs)
-        rest = [mpmath.fsum(probs[:j] + probs[j + 1:]) / total for j in range(len(probs))]
+        rest = [r / total for r in _sums_of_the_others(probs)]
         probs = [p / total for p in probs]
     if sem["clip_epsilon"] is not None:
         low, high = clip_bounds(sem, dtype)
@@ -376,6 +376,18 @@ def _class_probabilities(row, from_logits: bool, sem: Semantics, dtype: str):
         rest = [r if c == p else 1 - c for p, c, r in zip(probs, clipped, rest)]
         probs = clipped
     return [(p, r, _log(p)) for p, r in zip(probs, rest)]
+
+
+def _sums_of_the_others(values: list) -> list:
+    """sum_{k != j} values_k for every j, from prefix and suffix sums (O(C), not O(C^2)); the values are
+    non-negative, so no sum cancels and each is as accurate as the working precision."""
+    prefix, suffix = [ZERO], [ZERO]
+    for v in values:
+        prefix.append(prefix[-1] + v)
+    for v in reversed(values):
+        suffix.append(suffix[-1] + v)
+    n = len(values)
+    return [prefix[j] + suffix[n - 1 - j] for j in range(n)]
 
 
 def categorical_focal_crossentropy(y_true, y_pred, sem: Semantics, dtype: str, *, alpha=0.25, alpha_per_class=None,
