@@ -49,13 +49,20 @@ def reductions_for(spec) -> tuple[str, ...]:
 
 
 @st.composite
-def shapes(draw, *, max_elements: int, min_rank: int = 1, max_rank: int = 3, min_classes: int = 2, max_classes: int = 1000):
-    """(batch, ..., classes) shapes whose size stays within ``max_elements``; small sizes more likely."""
+def shapes(draw, *, max_elements: int, min_rank: int = 1, max_rank: int = 3, min_classes: int = 2, max_classes: int = 1000,
+           max_work: int | None = None):
+    """(batch, ..., classes) shapes whose size stays within ``max_elements``; small sizes more likely.
+
+    ``max_work`` bounds elements x classes: what the oracle's conditioning of a loss that couples each row
+    (softmax, renormalisation) costs, one evaluation of every element per class."""
     rank = draw(st.integers(min_rank, max_rank))
+    limit = max_elements if max_work is None else min(max_elements, max_work)
     classes = draw(st.one_of(st.integers(min_classes, 10), st.sampled_from([32, 100, 1000]))
-                   .filter(lambda c: min_classes <= c <= max_classes))
+                   .filter(lambda c: min_classes <= c <= max_classes and c * c <= (max_work or c * c)))
     middle = [draw(st.integers(1, 4)) for _ in range(rank - 2)]
-    room = max(1, max_elements // (classes * max(1, math.prod(middle))))
+    if max_work is not None:
+        limit = min(limit, max_work // classes)
+    room = max(1, limit // (classes * max(1, math.prod(middle))))
     batch = draw(st.integers(1, max(1, min(64, room))))
     return tuple([batch, *middle, classes][-rank:]) if rank > 1 else (classes,)
 
@@ -245,10 +252,11 @@ def _values(kind: str, regime: str, dtype: str):
 
 @st.composite
 def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False,
-                logits_only: bool = False):
+                logits_only: bool = False, max_classes: int = 1000, max_work: int | None = None):
     """(y_true, y_pred, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
     declared semantics keeps elementwise losses (so sample weights align with the full shape);
-    ``logits_only``: always from_logits=True where the loss has the parameter."""
+    ``logits_only``: always from_logits=True where the loss has the parameter; ``max_classes`` and
+    ``max_work`` (elements x classes) bound the large regime's shapes."""
     kinds = spec.inputs
     params: dict = draw(_other_params(spec))
     has_logits = "from_logits" in spec.params
@@ -268,7 +276,8 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
     min_rank = max(1 if kinds["shapes"] == "same" else 2, loss_layouts.MIN_RANK.get(spec.name, 1))
     max_rank = loss_layouts.MAX_RANK.get(spec.name, 3)
     shape = draw(shapes(max_elements=big, min_rank=min_rank, max_rank=max(min_rank, max_rank),
-                        max_classes=1000 if regime == "large" else 64))
+                        max_classes=max_classes if regime == "large" else 64,
+                        max_work=max_work if regime == "large" else None))
     axis = -1
     if "axis" in spec.params and len(shape) >= 2 and draw(st.booleans()):
         axis = draw(st.sampled_from([0, len(shape) - 2]))

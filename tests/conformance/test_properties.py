@@ -16,6 +16,11 @@ from conformance import expectations, judge, outcome, session as session_mod, st
 from conformance.case import Case
 
 MAX_ELEMENTS = {"quick": 4096, "full": 100_000}
+# The large regime's row length: conditioning a loss that couples its row (softmax, renormalisation) costs one
+# evaluation of every element per class, so the quick profile keeps elements x classes within 2**17
+# (1000 classes of a softmax would cost minutes per draw); the night run draws up to 1000 classes unbounded.
+MAX_CLASSES = {"quick": 100, "full": 1000}
+MAX_WORK = {"quick": 2 ** 17, "full": None}
 
 
 def _failure(record: dict) -> bool:
@@ -50,7 +55,9 @@ def test_agrees_with_oracle(lossconf, property_axes):
     @given(data=st.data())
     def check(data):
         y_true, y_pred, params, weights = data.draw(
-            strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise), label="inputs")
+            strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise,
+                                   max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
+            label="inputs")
         # every reduction on every draw (covered on purpose, not left to chance); the large regime draws one
         applicable = strategies.reductions_for(spec)
         reductions = [data.draw(st.sampled_from(applicable), label="reduction")] if regime == "large" else applicable
