@@ -18,10 +18,16 @@ from adapters.mapping import align_weights
 from conformance.case import Case
 
 
-def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None) -> np.ndarray:
-    """The canonical reductions over per-sample losses (this adapter's own implementation of them)."""
+def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None,
+            item_weights: np.ndarray | None = None) -> np.ndarray:
+    """The canonical reductions over per-sample losses (this adapter's own implementation of them);
+    ``item_weights`` (class weights c_y per element) multiply the sample weights."""
     w = np.ones_like(per_sample) if case.sample_weight is None else case.sample_weight.astype(per_sample.dtype)
     w = np.broadcast_to(align_weights(w, per_sample.ndim), per_sample.shape)
+    # a weight is nonzero when both factors are: their float product may underflow to 0 (0.5 * 5e-324)
+    nonzero = w != 0 if item_weights is None else (w != 0) & (item_weights != 0)
+    if item_weights is not None:
+        w = w * item_weights
     m = np.ones(per_sample.shape, bool) if mask is None else mask
     weighted = np.where(m, per_sample * w, 0).astype(per_sample.dtype)
     # half precision accumulates in float32, as the frameworks do; a float16 running sum overflows at 65504
@@ -35,7 +41,7 @@ def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None) 
         "sum_over_batch_size": lambda: m.sum(),
         "mean_with_sample_weight": lambda: np.where(m, w, 0).sum(dtype=accumulate),
         "weighted_mean": lambda: np.where(m, w, 0).sum(dtype=accumulate),
-        "sum_by_nonzero_weights": lambda: np.count_nonzero(np.where(m, w, 0)),
+        "sum_by_nonzero_weights": lambda: np.count_nonzero(m & nonzero),
         "batchmean": lambda: per_sample.shape[0] if per_sample.ndim else 1,
     }
     if case.reduction not in denominators:
@@ -151,10 +157,8 @@ class NumpyReferenceAdapter(Adapter):
         mask = None if k.get("ignore_class") is None else labels != k["ignore_class"]
         safe = np.where(mask, labels, 0) if mask is not None else labels
         per_sample = -np.take_along_axis(logp, safe[..., None].astype(np.int64), axis=-1)[..., 0]
-        if k.get("class_weight") is not None:
-            case = case.with_(sample_weight=np.asarray(k["class_weight"], per_sample.dtype)[safe]
-                              * (1 if case.sample_weight is None else case.sample_weight))
-        return _reduce(per_sample, case, mask)
+        classes = None if k.get("class_weight") is None else np.asarray(k["class_weight"], per_sample.dtype)[safe]
+        return _reduce(per_sample, case, mask, classes)
 
     def mean_squared_error(self, case: Case):
         self._same_shapes(case)
