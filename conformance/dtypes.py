@@ -77,7 +77,9 @@ def round_to(x, dtype: str) -> mpmath.mpf:
     x = mpmath.mpf(x)
     if not mpmath.isfinite(x) or x == 0:
         return x
-    _, _, _, bits = x._mpf_
+    _, _, lowest, bits = x._mpf_  # x = odd mantissa of ``bits`` bits times 2**lowest
+    if bits <= fmt.mantissa_bits and lowest > fmt.min_exponent - fmt.mantissa_bits and abs(x) <= fmt.max_finite:
+        return x  # already a float of the format (subnormals included): nothing to round
     return _round(x, fmt, dtype, bits)
 
 

@@ -28,7 +28,7 @@ from oracle.domain import DomainError
 from oracle.reductions import NotApplicable
 from oracle.semantics import Semantics, flushes
 
-__all__ = ["evaluate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable"]
+__all__ = ["evaluate", "estimate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable"]
 
 try:  # gmpy2 makes mpmath about twice as fast; mpmath picks it up by itself when installed
     import gmpy2  # noqa: F401
@@ -121,6 +121,9 @@ def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
 
 
 _PER_SAMPLE_MEMO: "collections.OrderedDict" = collections.OrderedDict()
+# A draw is judged under every reduction, and a miss under up to ~20 candidate conventions at two precisions each
+# (conformance.judge): the memo must hold all of them, or every reduction recomputes every candidate.
+_MEMO_SIZE = 160
 
 
 def _per_sample_memoised(spec, params, sem: Semantics, case: Case, arrays: dict):
@@ -179,6 +182,28 @@ def evaluate(case: Case, semantics: Semantics | None = None) -> Exact:
     return exact
 
 
+def estimate(case: Case, semantics: Semantics | None = None) -> Exact:
+    """The value at the first working precision of ``evaluate``, uncertified (certified_bits 0): enough to rule
+    a candidate convention out before paying for its certification, which then reuses this evaluation."""
+    spec, params, declared = prepare(case)
+    sem = semantics or declared
+    hit = cache.get(cache.key(case, sem, "evaluate"))
+    if hit is not None:
+        return hit
+    with mpmath.workprec(precision.START_BITS):
+        value, n, mags, inner = _evaluate(spec, params, sem, case, _inputs(case, sem), own_inputs=True)
+    ulp_dtype = _ulp_dtype(sem, case)
+    return Exact(value, 0, sem, n, mags, ulp_dtype, flushes(sem, ulp_dtype), inner)
+
+
+def _ulp_dtype(sem: Semantics, case: Case) -> str:
+    """The dtype whose ULPs measure the error: the case's, or a coarser one the semantics computes in."""
+    forced = sem["reduce_in"] or sem["cast_inputs"]
+    if forced and dtypes.float_format(forced).mantissa_bits < dtypes.float_format(case.dtype).mantissa_bits:
+        return forced
+    return case.dtype
+
+
 def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     stats = {}
     arrays = _inputs(case, sem)  # exact at any precision: converted once for both evaluations
@@ -188,10 +213,7 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
         return value
 
     value, bits = precision.certify(compute)
-    ulp_dtype = case.dtype
-    forced = sem["reduce_in"] or sem["cast_inputs"]
-    if forced and dtypes.float_format(forced).mantissa_bits < dtypes.float_format(case.dtype).mantissa_bits:
-        ulp_dtype = forced
+    ulp_dtype = _ulp_dtype(sem, case)
     return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, flushes(sem, ulp_dtype), stats["inner"])
 
 
@@ -233,7 +255,7 @@ def _remember(key: tuple, compute):
         _PER_SAMPLE_MEMO.move_to_end(key)
         return _PER_SAMPLE_MEMO[key]
     result = _PER_SAMPLE_MEMO[key] = compute()
-    while len(_PER_SAMPLE_MEMO) > 32:
+    while len(_PER_SAMPLE_MEMO) > _MEMO_SIZE:
         _PER_SAMPLE_MEMO.popitem(last=False)
     return result
 

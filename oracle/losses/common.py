@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from dataclasses import dataclass
 
 import mpmath
@@ -57,8 +58,10 @@ def smooth_intermediates():
         _SMOOTH.reset(token)
 
 
+@functools.lru_cache(maxsize=4096)
 def constant(value: float, dtype: str) -> mpmath.mpf:
-    """A framework constant written as a Python float and converted to the compute dtype."""
+    """A framework constant written as a Python float and converted to the compute dtype (exact at any working
+    precision, so computed once per value and dtype: formulas ask for their clip bounds once per element)."""
     return dtypes.round_to(mpmath.mpf(float(value)), dtype)
 
 
