@@ -81,7 +81,10 @@ def test_agrees_with_oracle(lossconf, property_axes):
         target(worst, label="ULP error / tolerance")
         assert not failures, "\n\n".join(outcome.message(r) for r in failures)
 
-    check._hypothesis_internal_add_digest = repr(property_axes).encode()  # one example database per cell
+    # one example database per (device, dtype, loss, regime), shared by every implementation and variant: with the
+    # same seed they draw the same inputs, so results compare side by side, a worst case found for one is replayed
+    # for the others, and implementations declaring the same semantics share the oracle's cached values
+    check._hypothesis_internal_add_digest = repr(property_axes[2:]).encode()
     try:
         check()
     finally:

@@ -193,7 +193,7 @@ def test_relation(lossconf, relation_axes):
             for i, (x, y) in enumerate(zip(a.got, b.got)):
                 check(relation, lossconf, impl, a, b, x, y, lambda c: a.allowance(c)[i] + b.allowance(c)[i], f"element {i}")
 
-    run._hypothesis_internal_add_digest = repr(relation_axes).encode()
+    run._hypothesis_internal_add_digest = repr(relation_axes[2:]).encode()  # the same draws for every implementation
     Side.unsupported, Side.raised, Side.refused, Side.computed, Side.nonfinite = set(), set(), 0, 0, 0
     try:
         run()
