@@ -66,6 +66,16 @@ def sparse_labels(y_true: np.ndarray, y_pred: np.ndarray, axis: int) -> np.ndarr
     return labels
 
 
+def labelled_embeddings(loss: str, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, embeddings) of a pairwise loss over a batch (ntxent, circle): embeddings (B, D), one label each."""
+    labels, emb = np.asarray(y_true), np.asarray(y_pred, dtype=np.float64)
+    if emb.ndim != 2:
+        raise DomainError(f"{loss} embeddings must have shape (batch, features); got {emb.shape}")
+    if labels.shape != emb.shape[:1]:
+        raise DomainError(f"{loss} labels must have shape {emb.shape[:1]} (one label per embedding); got {labels.shape}")
+    return labels, emb
+
+
 def validate(spec, params: dict, y_true, y_pred, sample_weight) -> None:
     for name, value in params.items():
         _check_param(spec, name, value)

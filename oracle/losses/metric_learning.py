@@ -25,7 +25,7 @@ import mpmath
 import numpy as np
 
 from conformance import dtypes
-from oracle.domain import DomainError
+from oracle.domain import DomainError, labelled_embeddings
 from oracle.losses.common import PerSample, constant, logsumexp, softplus
 from oracle.semantics import Semantics, flushes
 
@@ -89,11 +89,7 @@ LOSSES = {"circle": circle}
 
 
 def _check_circle(params, y_true, y_pred, sample_weight) -> None:
-    labels, emb = np.asarray(y_true), np.asarray(y_pred, dtype=np.float64)
-    if emb.ndim != 2:
-        raise DomainError(f"circle embeddings must have shape (batch, features); got {emb.shape}")
-    if labels.shape != emb.shape[:1]:
-        raise DomainError(f"circle labels must have shape {emb.shape[:1]} (one integer label per embedding); got {labels.shape}")
+    labelled_embeddings("circle", y_true, y_pred)
     if not params["gamma"] > 0:
         raise DomainError(f"circle gamma must be positive; got {params['gamma']!r}")
 

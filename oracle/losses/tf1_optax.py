@@ -28,7 +28,7 @@ import mpmath
 import numpy as np
 
 from conformance import dtypes
-from oracle.domain import DomainError
+from oracle.domain import DomainError, labelled_embeddings
 from oracle.losses.common import PerSample, constant, intermediate, logsumexp, move_axis_last, xlogy
 from oracle.semantics import Semantics
 
@@ -394,11 +394,7 @@ def _check_binary_labels(params, y_true, y_pred, sample_weight) -> None:
 
 
 def _check_ntxent(params, y_true, y_pred, sample_weight) -> None:
-    labels, emb = np.asarray(y_true), np.asarray(y_pred, dtype=np.float64)
-    if emb.ndim != 2:
-        raise DomainError(f"ntxent embeddings must have shape (batch, features); got {emb.shape}")
-    if labels.shape != emb.shape[:1]:
-        raise DomainError(f"ntxent labels must have shape {emb.shape[:1]} (one group label per embedding); got {labels.shape}")
+    labels, emb = labelled_embeddings("ntxent", y_true, y_pred)
     if not params["temperature"] > 0:
         raise DomainError(f"ntxent temperature must be positive; got {params['temperature']!r}")
     if np.any(np.all(emb == 0, axis=1)):
