@@ -90,7 +90,11 @@ class IsolatedAdapter(Adapter):
         self.case_timeout, self.setup_timeout = case_timeout, setup_timeout
         self._proc = None
         self._log = None
-        info = self._call("describe", timeout=setup_timeout, setup=False)
+        try:
+            info = self._call("describe", timeout=setup_timeout, setup=False)
+        except BaseException:
+            self.close()
+            raise
         self.name, self.library, self.semantics = info["name"], info["library"], info["semantics"]
         self.devices, self.variants, self._version = info["devices"], info["variants"], info["version"]
         if info["has_handle_identities"]:
@@ -98,6 +102,7 @@ class IsolatedAdapter(Adapter):
 
     # -- worker lifecycle ------------------------------------------------------------------------
     def _start(self) -> None:
+        self._discard_log()
         self._log = tempfile.NamedTemporaryFile(prefix=f"lossconf-worker-", suffix=".log", delete=False)
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         self._proc = subprocess.Popen([sys.executable, "-m", "conformance.worker", self.target], stdin=subprocess.PIPE,
@@ -118,6 +123,14 @@ class IsolatedAdapter(Adapter):
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self._stop()
+        self._discard_log()
+
+    def _discard_log(self) -> None:
+        # the log only serves the message of a crash, read before the worker restarts
+        if self._log:
+            self._log.close()
+            Path(self._log.name).unlink(missing_ok=True)
+            self._log = None
 
     def _death(self) -> str:
         code = self._proc.wait() if self._proc else None

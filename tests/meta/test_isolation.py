@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = "tests.meta.hostile.adapters"
 
 
-def suite(*args, timeout=300):
+def suite(*args, timeout=300, env=None):
     return subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_examples.py", "-q", "-k", "mse or ones",
-                           "--dtype=float32", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+                           "--dtype=float32", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("cls, verdict, says", [
@@ -40,6 +41,13 @@ def test_a_hostile_adapter_costs_one_case(tmp_path, cls, verdict, says):
     assert len(bad) == 1 and bad[0]["verdict"] == verdict and says in (bad[0]["explanation"] + str(bad[0]["raised"]))
     assert sum(r["verdict"] == "pass" for r in records) >= 3  # the cases around it were still judged
     assert report.exists()
+
+
+def test_worker_logs_are_removed_once_read(tmp_path):
+    # a crashed worker's log gives its error message; after that, and at the end of the run, it is litter
+    result = suite(f"--impl={HOSTILE}:Aborts", env={"TMPDIR": str(tmp_path)})
+    assert "1 failed" in result.stdout, result.stdout[-2000:]
+    assert not list(tmp_path.glob("lossconf-worker-*")), sorted(p.name for p in tmp_path.iterdir())
 
 
 def test_hostile_strings_are_escaped_in_the_report(tmp_path):
