@@ -137,7 +137,10 @@ class IsolatedAdapter(Adapter):
         cause = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exited with code {code}"
         tail = ""
         if self._log:
-            text = Path(self._log.name).read_text(errors="replace").strip().splitlines()
+            try:
+                text = Path(self._log.name).read_text(errors="replace").strip().splitlines()
+            except OSError:  # someone cleaned the temporary folder under us: the cause alone must do
+                text = []
             tail = (": " + " | ".join(text[-3:])) if text else ""
         return f"the {self.target} worker process {cause}{tail}"
 
