@@ -15,6 +15,7 @@ An adapter is one small class. It declares
 and implements
 
   supports(case)  -> True, or a string saying why the case cannot be expressed
+  check(case)     raises Unsupported(reason) for a case it cannot express; the default supports() calls it
   compute(case)   -> numpy array holding the loss value(s) in case.dtype
 
 ``compute`` receives plain numpy inputs already rounded to ``case.dtype``; it must call the library
@@ -81,7 +82,15 @@ class Adapter:
             return f"device {case.device!r} is not available to {self.name} here"
         if case.variant not in self.variants:
             return f"{self.name} has no variant {case.variant!r}"
+        try:
+            self.check(case)
+        except Unsupported as exc:
+            return str(exc)
         return True
+
+    def check(self, case: Case) -> None:
+        """Raise Unsupported (with the reason) for a case this adapter cannot express: a parameter, reduction or
+        layout its library lacks. Called by ``supports`` once the loss, device and variant are known."""
 
     def compute(self, case: Case) -> np.ndarray:
         method = getattr(self, case.loss, None)

@@ -143,15 +143,8 @@ class JaxOptaxAdapter(Adapter):
             return f"jnp.average({loss}, weights=jnp.broadcast_to(sample_weight, {tuple(loss_shape)!r}))", inputs
         return f"jnp.{jnp_reduction}({weighted})", inputs
 
-    def supports(self, case: Case) -> bool | str:
-        ok = super().supports(case)
-        if ok is not True:
-            return ok
-        try:
-            self._expression(case)
-        except Unsupported as exc:
-            return str(exc)
-        return True
+    def check(self, case: Case) -> None:
+        self._expression(case)
 
     def compute(self, case: Case) -> np.ndarray:
         self.unsupported_unless(case.loss in CALLS, f"{self.name} has no method for {case.loss}")

@@ -403,16 +403,10 @@ class KerasLossesAdapter(Adapter):
         return case.y_true
 
     def supports(self, case: Case) -> bool | str:
-        if case.loss in self.MISSING:
-            return self.MISSING[case.loss]
-        ok = super().supports(case)
-        if ok is not True:
-            return ok
-        try:
-            self._plan(case)
-        except Unsupported as exc:
-            return str(exc)
-        return True
+        return self.MISSING.get(case.loss) or super().supports(case)
+
+    def check(self, case: Case) -> None:
+        self._plan(case)
 
     def _per_sample_ndim(self, case: Case) -> int:
         """Rank of the per-sample losses: one axis reduced, except CTC and Circle (one loss per sequence or anchor)

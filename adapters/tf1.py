@@ -143,15 +143,8 @@ class TF1Adapter(Adapter):
             return mapping.reduction(_NO_REDUCTION, case, f"tf.compat.v1.losses.{f.name} (it returns the weighted sum)")
         return mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses")
 
-    def supports(self, case: Case) -> bool | str:
-        ok = super().supports(case)
-        if ok is not True:
-            return ok
-        try:
-            self._check(case)
-        except Unsupported as exc:
-            return str(exc)
-        return True
+    def check(self, case: Case) -> None:
+        self._check(case)
 
     @staticmethod
     def _weights(case: Case, f: _Function) -> np.ndarray | None:
