@@ -9,7 +9,6 @@ conditioning is computed only for the differences beyond it. A violation is reco
 from __future__ import annotations
 
 import functools
-import math
 
 import mpmath
 import numpy as np
@@ -56,11 +55,7 @@ class Side:
         self.case = case
         outcome_, payload = judge.run(adapter, case)
         if outcome_ == "unsupported":
-            Side.unsupported.add(payload)
-            Side.refused += 1
-            if Side.refused >= GIVE_UP and not Side.computed:  # the relation needs what the adapter cannot express
-                pytest.skip(f"unsupported: {case.loss} needs cases the implementation cannot express: "
-                            f"{'; '.join(sorted(Side.unsupported))[:300]}")
+            Side.refuse(case, payload)
         if outcome_ in ("raised", "failed"):
             Side.raised.add(str(payload)[:200])
         assume(outcome_ == "value")  # unsupported or raising draws say nothing about a relation
@@ -69,6 +64,15 @@ class Side:
         if not all(mpmath.isfinite(g) for g in self.got):
             Side.nonfinite += 1
         assume(all(mpmath.isfinite(g) for g in self.got))
+
+    @staticmethod
+    def refuse(case: Case, reason: str) -> None:
+        Side.unsupported.add(reason)
+        Side.refused += 1
+        if Side.refused >= GIVE_UP and not Side.computed:  # the relation needs what the adapter cannot express
+            pytest.skip(f"unsupported: {case.loss} needs cases the implementation cannot express: "
+                        f"{'; '.join(sorted(Side.unsupported))[:300]}")
+        assume(False)
 
     @functools.cached_property
     def exact(self):
@@ -88,6 +92,19 @@ class Side:
         """The allowed absolute error per element: with the conditioning term, or without it (a lower bound)."""
         tol = self._tolerance.full() if conditioned else self._tolerance.lower
         return [t * dtypes.ulp(v, self.exact.ulp_dtype, self.exact.flush) for t, v in zip(tol.ulps, self.values)]
+
+
+def sides(adapter, *cases: Case) -> list[Side]:
+    """A Side per case, computed only once every case is known to be supported: a draw one side cannot
+    express is rejected before the other side pays for it (a JAX compilation costs seconds per shape)."""
+    for case in cases:
+        try:
+            support = adapter.supports(case)
+        except Exception:  # a worker that dies answering: the computation will say so
+            support = True
+        if support is not True:
+            Side.refuse(case, str(support))
+    return [Side(adapter, case) for case in cases]
 
 
 def holds(a, b, allowance) -> bool:
@@ -144,15 +161,15 @@ def test_relation(lossconf, relation_axes):
                     semantics=semantics, variant=variant, origin=origin)
         new = lambda reduction, **changes: make(spec, reduction, **{**base, **changes})
         if relation == "reduction_consistency":
-            total, none = Side(adapter, new("sum")), Side(adapter, new("none"))
+            total, none = sides(adapter, new("sum"), new("none"))
             check(relation, lossconf, impl, total, none, total.got[0], mpmath.fsum(none.got),
                   lambda c: total.allowance(c)[0] + mpmath.fsum(none.allowance(c)), "sum against the sum of the unreduced losses")
         elif relation == "batch_permutation":
             assume(batch_axis_free and y_pred.shape[0] >= 2)
             order = np.array(data.draw(st.permutations(range(y_pred.shape[0]))))
             w = None if weights is None or np.ndim(weights) == 0 else weights[order]
-            a = Side(adapter, new("sum", sample_weight=weights))
-            b = Side(adapter, new("sum", y_true=y_true[order], y_pred=y_pred[order], sample_weight=w if w is not None else weights))
+            a, b = sides(adapter, new("sum", sample_weight=weights),
+                         new("sum", y_true=y_true[order], y_pred=y_pred[order], sample_weight=w if w is not None else weights))
             check(relation, lossconf, impl, a, b, a.got[0], b.got[0], lambda c: a.allowance(c)[0] + b.allowance(c)[0],
                   "sum over a permuted batch")
         elif relation == "batch_independence":
@@ -161,35 +178,32 @@ def test_relation(lossconf, relation_axes):
             swapped_true, swapped_pred = np.roll(y_true, 1, axis=0), np.roll(y_pred, 1, axis=0)
             swapped_true[0], swapped_pred[0] = y_true[0], y_pred[0]
             assume(not np.array_equal(swapped_pred, y_pred))
-            a = Side(adapter, new("none", sample_weight=None))
-            b = Side(adapter, new("none", y_true=swapped_true, y_pred=swapped_pred, sample_weight=None))
+            a, b = sides(adapter, new("none", sample_weight=None),
+                         new("none", y_true=swapped_true, y_pred=swapped_pred, sample_weight=None))
             per_row = len(a.got) // y_pred.shape[0]
             for i in range(per_row):  # the first sample's losses must not depend on the other samples
                 check(relation, lossconf, impl, a, b, a.got[i], b.got[i], lambda c: a.allowance(c)[i] + b.allowance(c)[i],
                       "the first sample's loss")
         elif relation == "weight_linearity":
             assume(weights is not None)
-            a = Side(adapter, new("sum"))
-            b = Side(adapter, new("sum", sample_weight=np.asarray(weights) * 2))
+            a, b = sides(adapter, new("sum"), new("sum", sample_weight=np.asarray(weights) * 2))
             check(relation, lossconf, impl, a, b, 2 * a.got[0], b.got[0], lambda c: 2 * a.allowance(c)[0] + b.allowance(c)[0],
                   "doubling every weight")
         elif relation == "zero_smoothing":
             plain = {k: v for k, v in params.items() if k != "label_smoothing"}
-            a = Side(adapter, new("sum", params={**plain, "label_smoothing": 0.0}))
-            b = Side(adapter, new("sum", params=plain))
+            a, b = sides(adapter, new("sum", params={**plain, "label_smoothing": 0.0}), new("sum", params=plain))
             check(relation, lossconf, impl, a, b, a.got[0], b.got[0], lambda c: a.allowance(c)[0] + b.allowance(c)[0],
                   "label_smoothing=0 against none")
         elif relation == "from_logits_consistency":
             assume(params.get("from_logits"))
             probabilities = _exact_probabilities(spec, y_pred, axis, dtype)
-            a = Side(adapter, new("sum"))
-            b = Side(adapter, new("sum", y_pred=probabilities, params={**params, "from_logits": False}))
+            a, b = sides(adapter, new("sum"), new("sum", y_pred=probabilities, params={**params, "from_logits": False}))
             gap = abs(a.values[0] - b.values[0])  # rounding sigma(z) to the dtype is a different input
             check(relation, lossconf, impl, a, b, a.got[0], b.got[0], lambda c: a.allowance(c)[0] + b.allowance(c)[0] + gap,
                   "logits against their exactly computed, rounded probabilities")
         elif relation == "class_vs_function":
-            a = Side(adapter, new("none", sample_weight=None, variant="class"))
-            b = Side(adapter, new("none", sample_weight=None, variant="function"))
+            a, b = sides(adapter, new("none", sample_weight=None, variant="class"),
+                         new("none", sample_weight=None, variant="function"))
             for i, (x, y) in enumerate(zip(a.got, b.got)):
                 check(relation, lossconf, impl, a, b, x, y, lambda c: a.allowance(c)[i] + b.allowance(c)[i], f"element {i}")
 
