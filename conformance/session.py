@@ -11,7 +11,7 @@ from pathlib import Path
 from conformance import results
 
 
-@dataclass
+@dataclass(repr=False)
 class Session:
     adapters: list
     dtypes: list[str]
@@ -23,6 +23,11 @@ class Session:
     seconds: collections.Counter = field(default_factory=collections.Counter)
     _writer: results.ResultsWriter | None = None
     _ready: set = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        # pytest prints the test's arguments with every failure and xfail: the dataclass repr of every record so far
+        # cost a quarter of a run's time, growing with the run
+        return f"<lossconf session: {', '.join(a.name for a in self.adapters)}; {len(self.records)} records>"
 
     def adapter(self, name: str):
         adapter = next(a for a in self.adapters if a.name == name)
