@@ -250,6 +250,12 @@ def _memo_key(case: Case, sem: Semantics, what: str) -> tuple:
             repr(sorted(sem.switches.items())), mpmath.mp.prec)
 
 
+def forget() -> None:
+    """Drop the in-memory per-sample memo (the on-disk cache is separate: LOSSCONF_ORACLE_CACHE=off); a benchmark
+    that evaluates the same case twice must pay twice."""
+    _PER_SAMPLE_MEMO.clear()
+
+
 def _remember(key: tuple, compute):
     if key in _PER_SAMPLE_MEMO:
         _PER_SAMPLE_MEMO.move_to_end(key)
