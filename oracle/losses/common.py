@@ -100,6 +100,14 @@ def xlogy(x, logy, sem: Semantics | None = None):
     return x * logy
 
 
+def lazy_xlogy(x, logy, sem: Semantics | None = None):
+    """``xlogy(x, logy(), sem)``, calling ``logy`` only when its value can matter: a hard label's other
+    term is 0 whatever the log (unless the semantics multiplies 0 * -inf as IEEE does)."""
+    if x == 0 and not (sem is not None and sem["zero_times_inf"]):
+        return mpmath.mpf(0)
+    return xlogy(x, logy(), sem)
+
+
 def softplus(x):
     """log(1 + exp(x)), exactly (no overflow at any working precision); softplus(+-inf) = inf, 0."""
     if mpmath.isinf(x):
