@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import collections
 import platform
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance import results
+
+
+def command_line(argv: list[str]) -> str:
+    """The command as a person would retype it: ``python -m pytest`` and the pytest script are both spelt
+    ``pytest`` (argv[0] is then the path of pytest's __main__.py, or of a virtual environment's script)."""
+    first = Path(argv[0]) if argv else Path("pytest")
+    if first.name in ("pytest", "py.test") or (first.name == "__main__.py" and first.parent.name == "pytest"):
+        argv = ["pytest", *argv[1:]]
+    return shlex.join(argv)
 
 
 @dataclass(repr=False)
@@ -38,7 +48,7 @@ class Session:
 
     def run_info(self) -> dict:
         return {
-            "command": " ".join(sys.argv),
+            "command": command_line(sys.argv),
             "seed": self.seed,
             "profile": self.profile,
             "dtypes": self.dtypes,

@@ -116,3 +116,13 @@ def test_report_writes_json_lines_json_and_html(tmp_path):
     streamed = (tmp_path / "index.jsonl").read_text().splitlines()
     assert len(streamed) == len(doc["records"]) + 1  # the run header, then one line per record
     assert "<html" in report.read_text().lower()
+
+
+def test_the_recorded_command_can_be_retyped():
+    from conformance.session import command_line
+
+    main = "/x/.venv/lib/python3.11/site-packages/pytest/__main__.py"
+    assert command_line([main, "tests/conformance", "--impl=tf", "-k", "bce and float16"]) == \
+        "pytest tests/conformance --impl=tf -k 'bce and float16'"
+    assert command_line(["/x/.venv/bin/pytest", "-q"]) == "pytest -q"
+    assert command_line(["/x/bin/other", "-q"]) == "/x/bin/other -q"
