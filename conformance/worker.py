@@ -15,6 +15,7 @@ import time, so each backend lives in its own worker).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -30,6 +31,7 @@ from adapters.base import Adapter, Unsupported
 
 ROOT = Path(__file__).resolve().parent.parent
 _HEADER = struct.Struct("!Q")
+LOG_VARIABLE = "LOSSCONF_WORKER_LOG"  # where the worker's stderr goes, so an orphaned worker can remove it
 
 
 class IsolationFailure(RuntimeError):
@@ -103,8 +105,8 @@ class IsolatedAdapter(Adapter):
     # -- worker lifecycle ------------------------------------------------------------------------
     def _start(self) -> None:
         self._discard_log()
-        self._log = tempfile.NamedTemporaryFile(prefix=f"lossconf-worker-", suffix=".log", delete=False)
-        env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        self._log = tempfile.NamedTemporaryFile(prefix="lossconf-worker-", suffix=".log", delete=False)
+        env = {**os.environ, **self.env, LOG_VARIABLE: self._log.name, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         self._proc = subprocess.Popen([sys.executable, "-m", "conformance.worker", self.target], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._log, env=env, cwd=os.getcwd())
         self._ready = False
@@ -205,7 +207,7 @@ def serve(target: str) -> None:
         try:
             (size,) = _HEADER.unpack(channel_in.read(_HEADER.size))
         except struct.error:
-            return  # the parent went away
+            return _orphaned()
         op, *args = pickle.loads(channel_in.read(size))
         if op == "exit":
             return
@@ -223,7 +225,16 @@ def serve(target: str) -> None:
             reply = ("unsupported", str(exc))
         except Exception as exc:
             reply = ("raised", f"{type(exc).__name__}: {exc}".strip()[:2000])
-        _send(channel_out, reply)
+        try:
+            _send(channel_out, reply)
+        except BrokenPipeError:
+            return _orphaned()
+
+
+def _orphaned() -> None:
+    """The parent went away (killed, or a run stopped with SIGKILL): nobody will read this worker's log."""
+    with contextlib.suppress(OSError):
+        os.unlink(os.environ.get(LOG_VARIABLE, ""))
 
 
 if __name__ == "__main__":

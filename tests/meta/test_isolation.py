@@ -60,10 +60,12 @@ def test_hostile_strings_are_escaped_in_the_report(tmp_path):
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_a_run_stopped_halfway_leaves_a_readable_report(tmp_path, how):
-    report = tmp_path / "run.html"
+    report, temporary = tmp_path / "run.html", tmp_path / "tmp"
+    temporary.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "tests/conformance/test_examples.py", "-q", "-k", "mse or ones",
                              f"--impl={HOSTILE}:Slow", "--dtype=float32,float64", f"--report={report}"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "TMPDIR": str(temporary)})
     stream = report.with_suffix(".jsonl")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not stream.exists() or len(stream.read_text().splitlines()) < 4):
@@ -78,6 +80,11 @@ def test_a_run_stopped_halfway_leaves_a_readable_report(tmp_path, how):
         out = tmp_path / "from-stream.html"
         subprocess.run([sys.executable, "-m", "reports", str(stream), "-o", str(out)], cwd=ROOT, check=True)
         assert out.exists()
+    # the orphaned worker notices within a case (0.5 s) and removes its own log
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and list(temporary.glob("lossconf-worker-*")):
+        time.sleep(0.2)
+    assert not list(temporary.glob("lossconf-worker-*"))
     finished = [r for r in doc["records"] if r["kind"] == "conformance"]
     assert 3 <= len(finished) < 24  # some, not all, of the cases
     assert all(r["verdict"] in ("pass", "unsupported") for r in finished)
