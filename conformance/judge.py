@@ -98,29 +98,47 @@ def _base_record(adapter: Adapter, case: Case) -> dict:
 
 
 def run(adapter: Adapter, case: Case):
-    """Call the adapter: ("value", array) | ("unsupported", reason) | ("raised", "Type: message")
+    """Ask the adapter, then call it: ("value", array) | ("unsupported", reason) | ("raised", "Type: message")
     | ("failed", why): its worker hung or died, which is never a clean rejection."""
     try:
         support = adapter.supports(case)
-        if support is not True:
-            return "unsupported", str(support)
+    except Exception as exc:
+        return _outcome_of(exc)
+    return ("unsupported", str(support)) if support is not True else compute(adapter, case)
+
+
+def compute(adapter: Adapter, case: Case):
+    """``run`` for a case already known to be supported: the adapter's compute, as an outcome."""
+    try:
         return "value", adapter.compute(case)
-    except Unsupported as exc:
+    except Exception as exc:
+        return _outcome_of(exc)
+
+
+def _outcome_of(exc: Exception):
+    if isinstance(exc, Unsupported):
         return "unsupported", str(exc)
-    except IsolationFailure as exc:
+    if isinstance(exc, IsolationFailure):
         return "failed", str(exc)
-    except WorkerRaised as exc:
+    if isinstance(exc, WorkerRaised):
         return "raised", str(exc)
-    except Exception as exc:  # the library under test raised: an outcome, not a crash of the suite
-        return "raised", f"{type(exc).__name__}: {exc}".strip()[:2000]
+    return "raised", f"{type(exc).__name__}: {exc}".strip()[:2000]  # the library raised: an outcome, not a crash
+
+
+def supported(adapter: Adapter, case: Case) -> bool | str:
+    """``adapter.supports(case)``; a worker that dies answering counts as supported, so that the computation
+    reports the death as an error on the case (never a lost run)."""
+    try:
+        return adapter.supports(case)
+    except Unsupported as exc:
+        return str(exc)
+    except Exception:
+        return True
 
 
 def judge(adapter: Adapter, case: Case) -> dict:
     record = _base_record(adapter, case)
-    try:
-        support = adapter.supports(case)
-    except Exception as exc:  # a worker that dies answering: the case is an error, never a lost run
-        support = True if not isinstance(exc, Unsupported) else str(exc)
+    support = supported(adapter, case)
     if support is not True:  # nothing to compare: spare the oracle
         return {**record, "kind": "conformance", "verdict": "unsupported", "explanation": str(support)}
     try:
@@ -133,7 +151,7 @@ def judge(adapter: Adapter, case: Case) -> dict:
     record["exact"] = exact.digits(40)
     record["certified_bits"] = exact.certified_bits
     record["ulp_dtype"] = exact.ulp_dtype
-    outcome, payload = run(adapter, case)
+    outcome, payload = compute(adapter, case)
     if outcome != "value":
         return _without_value(record, outcome, payload, raised=("error", "raised on valid input"))
     got = np.asarray(payload)

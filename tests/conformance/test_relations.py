@@ -53,7 +53,7 @@ class Side:
 
     def __init__(self, adapter, case: Case):
         self.case = case
-        outcome_, payload = judge.run(adapter, case)
+        outcome_, payload = judge.compute(adapter, case)  # sides() asked supports() already
         if outcome_ == "unsupported":
             Side.refuse(case, payload)
         if outcome_ in ("raised", "failed"):
@@ -98,10 +98,7 @@ def sides(adapter, *cases: Case) -> list[Side]:
     """A Side per case, computed only once every case is known to be supported: a draw one side cannot
     express is rejected before the other side pays for it (a JAX compilation costs seconds per shape)."""
     for case in cases:
-        try:
-            support = adapter.supports(case)
-        except Exception:  # a worker that dies answering: the computation will say so
-            support = True
+        support = judge.supported(adapter, case)
         if support is not True:
             Side.refuse(case, str(support))
     return [Side(adapter, case) for case in cases]
