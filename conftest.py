@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance import dtypes as _dtypes
+from core import dtypes as _dtypes
 from conformance.session import Session
+
+# the report (the layer above the harness) renders the results JSON that the harness writes: a plugin, not an import
+pytest_plugins = ("reports.pytest_plugin",)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 DEVICES = ("cpu", "cuda", "all")
@@ -24,6 +27,10 @@ def pytest_addoption(parser):
     group.addoption("--device", default="cpu", help="device(s) to run on: cpu, cuda or all (default: cpu)")
     group.addoption("--dtype", default="float16,bfloat16,float32,float64", metavar="LIST",
                     help="comma-separated dtypes among float16,bfloat16,float32,float64 (default: all four)")
+    group.addoption("--expectations", action="append", default=[], metavar="PATH",
+                    help="known discrepancies besides the built-in expectations/<impl>.yaml: a directory of <impl>.yaml "
+                         "files, or one YAML file whose entries apply to every implementation (scope one with "
+                         "match: {impl: NAME}); repeatable")
     group.addoption("--report", default=None, metavar="PATH",
                     help="write results JSON (and JSON lines while running) and the HTML report beside PATH, "
                          "e.g. reports/index.html -> reports/index.json + reports/index.html")
@@ -42,7 +49,8 @@ def _usage_error(message: str):
 
 def pytest_configure(config):
     import specs
-    from adapters.registry import IncompatibleImplementations, UnknownImplementation, resolve_all
+    from adapters.registry import UnknownImplementation
+    from conformance.implementations import IncompatibleImplementations, resolve_all
 
     for option, allowed in (("--device", DEVICES), ("--profile", PROFILES)):
         if config.getoption(option) not in allowed:
@@ -51,6 +59,13 @@ def pytest_configure(config):
         specs.all_specs()  # a bad spec is one line naming its file and field, before any test runs
     except specs.SpecError as exc:
         _usage_error(f"spec error: {exc}")
+
+    from conformance import expectations
+
+    try:
+        expectations.add(config.getoption("--expectations"))
+    except expectations.ExpectationError as exc:
+        _usage_error(str(exc))
 
     names = [n.strip() for opt in (config.getoption("--impl") or ["numpy"]) for n in opt.split(",") if n.strip()]
     isolation, timeout = config.getoption("--isolation"), config.getoption("--case-timeout")

@@ -37,8 +37,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from conformance import dtypes
-from conformance.case import Case
+from core import dtypes
+from core.case import Case
 
 
 class Unsupported(Exception):
@@ -101,8 +101,8 @@ class Adapter:
     def reproducer(self, case: Case) -> str:
         """A few lines that recompute this case through the adapter; adapters may return framework code."""
         return (
-            "from conformance.case import Case\nfrom adapters.registry import resolve\n"
-            f"adapter = resolve({self.name!r}); adapter.setup()\n"
+            "from core.case import Case\nfrom adapters.registry import resolve_direct\n"
+            f"adapter = resolve_direct({self.name!r}); adapter.setup()\n"
             f"case = Case.from_dict({case.to_dict()!r})\nprint(adapter.compute(case))"
         )
 

@@ -46,7 +46,7 @@ import numpy as np
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
 from adapters.optax_losses import CALLS, optax_call
-from conformance.case import Case
+from core.case import Case
 
 
 @functools.lru_cache(maxsize=None)

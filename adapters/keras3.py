@@ -59,7 +59,7 @@ import numpy as np
 
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
-from conformance.case import Case
+from core.case import Case
 
 
 def _dist_version(name: str) -> str:
@@ -78,28 +78,28 @@ class TensorFlowRuntime:
         self.imports = imports  # reproducer lines after "import tensorflow as tf"
 
     def setup(self) -> None:
-        from adapters.keras_tensorflow import tf_module
+        from adapters.tf_runtime import tf_module
 
         # TF32 would round float32 matmul inputs to 10 mantissa bits on Ampere+ GPUs
         tf_module().config.experimental.enable_tensor_float_32_execution(False)
 
     def available_devices(self) -> tuple[str, ...]:
-        from adapters.keras_tensorflow import gpu_available
+        from adapters.tf_runtime import gpu_available
 
         return ("cpu", "cuda") if gpu_available() else ("cpu",)
 
     def environment(self) -> dict:
-        from adapters.keras_tensorflow import tf_environment
+        from adapters.tf_runtime import tf_environment
 
         return tf_environment()
 
     def tensor(self, array, case: Case):
-        from adapters.keras_tensorflow import tf_module
+        from adapters.tf_runtime import tf_module
 
         return tf_module().constant(array)  # int64 labels stay int64, floats keep case.dtype
 
     def device(self, case: Case):
-        from adapters.keras_tensorflow import tf_device
+        from adapters.tf_runtime import tf_device
 
         return tf_device(case)
 
@@ -107,7 +107,7 @@ class TensorFlowRuntime:
         return np.asarray(value.numpy())
 
     def compile(self, fn):
-        from adapters.keras_tensorflow import tf_module
+        from adapters.tf_runtime import tf_module
 
         return tf_module().function(fn, jit_compile=True)
 
@@ -544,7 +544,7 @@ class Keras3Adapter(KerasLossesAdapter):
 
     def losses_module(self):
         if self.backend == "tensorflow":
-            from adapters.keras_tensorflow import tf_module
+            from adapters.tf_runtime import tf_module
 
             return tf_module().keras.losses
         import keras

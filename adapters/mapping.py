@@ -1,7 +1,7 @@
 """Framework spellings of the canonical reductions: the one place adapters translate them."""
 from __future__ import annotations
 
-from conformance.case import Case
+from core.case import Case
 from adapters.base import Unsupported
 
 KERAS3 = {

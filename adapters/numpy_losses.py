@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from conformance.case import Case
+from core.case import Case
 
 WORK = np.longdouble
 LOG2 = np.log(WORK(2))

@@ -15,7 +15,7 @@ import numpy as np
 from adapters import numpy_losses, reproduce
 from adapters.base import Adapter, Unsupported
 from adapters.mapping import align_weights
-from conformance.case import Case
+from core.case import Case
 
 
 def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None,
@@ -173,9 +173,9 @@ class NumpyReferenceAdapter(Adapter):
                 body.append(reproduce.array("numpy", case.sample_weight, "sample_weight"))
                 keywords["sample_weight"] = reproduce.Source("sample_weight")
             make = reproduce.call_args([repr(case.loss), "y_true", "y_pred"], keywords)
-            body += [f"case = Case.make({make})", f"loss = {type(self).__name__}().compute(case)"]
+            body += [f"case = specs.make_case({make})", f"loss = {type(self).__name__}().compute(case)"]
         except Exception:  # a reproducer is a courtesy; the generic one always works
             return super().reproducer(case)
-        imports = ["from conformance.case import Case", f"from {type(self).__module__} import {type(self).__name__}"]
+        imports = ["import specs", f"from {type(self).__module__} import {type(self).__name__}"]
         body.insert(0, reproduce.comment("run from the lossconf repository root (or with it on PYTHONPATH)"))
         return reproduce.script("numpy", case, body + [reproduce.printed("numpy", "loss")], extra_imports=imports)

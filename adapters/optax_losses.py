@@ -46,7 +46,7 @@ import numpy as np
 import specs
 from adapters import reproduce
 from adapters.base import Unsupported
-from conformance.case import Case
+from core.case import Case
 
 _LOGITS_ONLY = (True, "{fn} takes logits only; optax has no version of it from probabilities")
 

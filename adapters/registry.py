@@ -2,8 +2,8 @@
 
 A built-in name may carry an environment (``ENVIRONMENT``): variables its process needs before anything is
 imported. Keras 3 reads ``KERAS_BACKEND`` once, at its first import, so each Keras backend is one name with
-its own variable; with process isolation (the default) each implementation runs in its own worker with its
-environment, in-process only names whose environments agree can share the one process.
+its own variable. Running an implementation in a worker process, or several in one process, is the harness's
+business (conformance/implementations.py).
 
 Candidates plug in without touching this file: ``--impl package.module:Class``, or an installed
 distribution declaring an entry point in the group ``lossconf.adapters`` (``name = package.module:Class``),
@@ -38,10 +38,6 @@ ENTRY_POINT_GROUP = "lossconf.adapters"
 
 class UnknownImplementation(LookupError):
     pass
-
-
-class IncompatibleImplementations(ValueError):
-    """Implementations that cannot share one process (different values of a variable read at import)."""
 
 
 def _entry_points() -> dict:
@@ -90,23 +86,6 @@ def adapter_class(spec: str) -> type:
     return cls
 
 
-def resolve(spec: str, isolation: str = "inprocess", case_timeout: float = 120.0) -> Adapter:
-    """An adapter for ``spec``: the adapter itself, or (isolation="process") a proxy running it in a worker
-    whose environment holds ``environment(spec)``."""
-    spec = canonical(spec)
-    if isolation == "process":
-        from conformance.worker import IsolatedAdapter, IsolationFailure, WorkerRaised
-
-        cls = adapter_class(spec)  # fail fast, in this process, with the one-line error for unknown names
-        try:
-            adapter = IsolatedAdapter(spec, env=environment(spec), case_timeout=case_timeout)
-        except (IsolationFailure, WorkerRaised) as exc:
-            raise UnknownImplementation(f"--impl {spec}: cannot start it ({exc})") from None
-        adapter.expensive_variants = tuple(getattr(cls, "expensive_variants", ()))
-        return adapter
-    return resolve_direct(spec)
-
-
 def resolve_direct(spec: str) -> Adapter:
     """An adapter instance for ``spec`` in this process, its environment set first; UnknownImplementation
     (one line) when it cannot be found."""
@@ -114,19 +93,3 @@ def resolve_direct(spec: str) -> Adapter:
     cls = adapter_class(spec)
     os.environ.update(environment(spec))
     return cls()
-
-
-def resolve_all(specs, isolation: str = "process", case_timeout: float = 120.0) -> list[Adapter]:
-    """Adapters for the --impl names (aliases merged, order kept); in-process, only names whose environments
-    agree: IncompatibleImplementations (one line) otherwise."""
-    names = list(dict.fromkeys(canonical(s) for s in specs))
-    if isolation == "inprocess":
-        claimed: dict[str, tuple[str, str]] = {}
-        for name in names:
-            for var, value in environment(name).items():
-                other, wanted = claimed.setdefault(var, (name, value))
-                if wanted != value:
-                    raise IncompatibleImplementations(
-                        f"--isolation=inprocess: {other} and {name} need different {var} ({wanted}, {value}) and one process "
-                        f"imports Keras once; run them with --isolation=process (the default)")
-    return [resolve(n, isolation=isolation, case_timeout=case_timeout) for n in names]

@@ -18,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
-from conformance import dtypes
+from core import dtypes
 
 #: how each framework spells a dtype, and how it makes an array from a nested list
 _DTYPE_PREFIX = {"numpy": "np.", "tf": "tf.", "torch": "torch.", "jax": "jnp."}

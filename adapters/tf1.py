@@ -45,8 +45,8 @@ import numpy as np
 
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
-from adapters.keras_tensorflow import gpu_available, tf_device, tf_environment, tf_module
-from conformance.case import Case
+from adapters.tf_runtime import gpu_available, tf_device, tf_environment, tf_module
+from core.case import Case
 
 _LAST = "last"  # a ``fixed`` axis value: the last axis, however spelt
 

@@ -40,8 +40,8 @@ import numpy as np
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
 from adapters.torch_losses import MEAN, Call, TorchLossesMixin, reduction as torch_reduction
-from conformance import dtypes
-from conformance.case import Case
+from core import dtypes
+from core.case import Case
 
 _LOGITS_ONLY = "torch.nn.functional.cross_entropy takes logits; torch has no categorical cross-entropy from probabilities"
 _NO_SAMPLE_WEIGHT = "torch.nn.functional.cross_entropy has no per-sample weights (only per-class weight=)"

@@ -39,8 +39,8 @@ import numpy as np
 import specs
 from adapters import mapping
 from adapters.base import Unsupported
-from conformance import dtypes
-from conformance.case import Case
+from core import dtypes
+from core.case import Case
 
 SOBS, MWSW, WM = "sum_over_batch_size", "mean_with_sample_weight", "weighted_mean"
 

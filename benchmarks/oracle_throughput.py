@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import oracle  # noqa: E402
-from conformance.case import Case  # noqa: E402
+import specs
+
 
 
 def families(n: int, rng):
@@ -31,17 +32,17 @@ def families(n: int, rng):
     labels = rng.integers(0, classes, rows)
     onehot = np.eye(classes)[labels]
     softmax = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    yield ("binary_crossentropy (probabilities)", Case.make("binary_crossentropy", (p > 0.5) * 1.0, p, reduction="sum", dtype="float64"),
+    yield ("binary_crossentropy (probabilities)", specs.make_case("binary_crossentropy", (p > 0.5) * 1.0, p, reduction="sum", dtype="float64"),
            lambda: -(((p > 0.5) * np.log(p) + (p <= 0.5) * np.log1p(-p)).mean(1)).sum())
-    yield ("binary_crossentropy (logits)", Case.make("binary_crossentropy", (p > 0.5) * 1.0, z, params={"from_logits": True}, reduction="sum", dtype="float64"),
+    yield ("binary_crossentropy (logits)", specs.make_case("binary_crossentropy", (p > 0.5) * 1.0, z, params={"from_logits": True}, reduction="sum", dtype="float64"),
            lambda: (np.maximum(z, 0) - z * (p > 0.5) + np.log1p(np.exp(-np.abs(z)))).mean(1).sum())
-    yield ("categorical_crossentropy (logits)", Case.make("categorical_crossentropy", onehot, z, params={"from_logits": True}, reduction="sum", dtype="float64"),
+    yield ("categorical_crossentropy (logits)", specs.make_case("categorical_crossentropy", onehot, z, params={"from_logits": True}, reduction="sum", dtype="float64"),
            lambda: -(onehot * (z - np.log(np.exp(z).sum(1, keepdims=True)))).sum())
-    yield ("categorical_crossentropy (probabilities, keras)", Case.make("categorical_crossentropy", onehot, softmax, reduction="sum", dtype="float32", semantics="keras"),
+    yield ("categorical_crossentropy (probabilities, keras)", specs.make_case("categorical_crossentropy", onehot, softmax, reduction="sum", dtype="float32", semantics="keras"),
            lambda: -(onehot * np.log(np.clip(softmax, 1e-7, 1 - 1e-7))).sum())
-    yield ("sparse_categorical_crossentropy (logits)", Case.make("sparse_categorical_crossentropy", labels, z, params={"from_logits": True}, reduction="sum", dtype="float64"),
+    yield ("sparse_categorical_crossentropy (logits)", specs.make_case("sparse_categorical_crossentropy", labels, z, params={"from_logits": True}, reduction="sum", dtype="float64"),
            lambda: -(z[np.arange(rows), labels] - np.log(np.exp(z).sum(1))).sum())
-    yield ("mean_squared_error", Case.make("mean_squared_error", p, z, reduction="sum", dtype="float64"),
+    yield ("mean_squared_error", specs.make_case("mean_squared_error", p, z, reduction="sum", dtype="float64"),
            lambda: ((p - z) ** 2).mean(1).sum())
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import specs
-from conformance.case import Case
+from core.case import Case
 
 
 def doc_examples():
@@ -13,7 +13,7 @@ def doc_examples():
 
 
 def example_case(spec, example, *, dtype=None, semantics=None, device="cpu", variant="default") -> Case:
-    return Case.make(
+    return specs.make_case(
         spec.name, example["y_true"], example["y_pred"], params=example.get("params") or {},
         dtype=dtype or example["dtype"], sample_weight=example.get("sample_weight"),
         reduction=example["reduction"], semantics=semantics or example["semantics"],

@@ -12,6 +12,11 @@ the verdict observed, a reason, an upstream link where one exists and the librar
 A match value may be a list (any of); so may ``verdict``. An entry that matches a record which passes is
 *stale* and is reported as a failure, so the file does not rot. Entries meant for random draws (property
 tests) put the verdict inside ``match`` too: a draw that passes then simply does not match.
+
+Beside the built-in ``expectations/<impl>.yaml``, ``--expectations PATH`` (repeatable) adds a vendor's own: a
+directory holding ``<impl>.yaml`` files, or one file whose entries apply to every implementation of the run
+(scope an entry to one with ``match: {impl: NAME}``). Built-in entries are tried first, then the added ones in
+the order given.
 """
 from __future__ import annotations
 
@@ -26,20 +31,48 @@ DIRECTORY = Path(__file__).resolve().parent.parent / "expectations"
 _FIELDS = {"match", "verdict", "reason", "link", "versions"}
 
 
+_ADDED: list[Path] = []  # --expectations PATH, in the order given
+
+
 class ExpectationError(ValueError):
     pass
 
 
+def add(paths) -> None:
+    """Use the expectations at ``paths`` (directories of <impl>.yaml, or files for every implementation) too;
+    each is read now, so a missing or malformed one is an ExpectationError (one line) before any test runs."""
+    for path in map(Path, paths):
+        if not path.exists():
+            raise ExpectationError(f"--expectations {path}: no such file or directory")
+        for file in sorted(path.glob("*.yaml")) if path.is_dir() else [path]:
+            _read(file)
+        _ADDED.append(path)
+    load.cache_clear()
+
+
+def added() -> list[Path]:
+    return list(_ADDED)
+
+
 @functools.lru_cache(maxsize=None)
-def load(impl: str) -> tuple:
-    path = DIRECTORY / f"{impl}.yaml"
-    if not path.exists():
-        return ()
-    entries = yaml.safe_load(path.read_text()) or []
+def _read(path: Path) -> tuple:
+    try:
+        entries = yaml.safe_load(path.read_text()) or []
+    except yaml.YAMLError as exc:
+        raise ExpectationError(f"{path}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(entries, list):
+        raise ExpectationError(f"{path}: a list of entries is expected")
     for i, e in enumerate(entries):
         if not isinstance(e, dict) or not {"match", "verdict", "reason"} <= set(e) or set(e) - _FIELDS:
             raise ExpectationError(f"{path.name}: entry {i}: needs match, verdict, reason (optional link, versions) and nothing else")
     return tuple(entries)
+
+
+@functools.lru_cache(maxsize=None)
+def load(impl: str) -> tuple:
+    """Every entry that applies to ``impl``: the built-in file's, then the added ones'."""
+    files = [DIRECTORY / f"{impl}.yaml"] + [p / f"{impl}.yaml" if p.is_dir() else p for p in _ADDED]
+    return tuple(e for path in files if path.exists() for e in _read(path))
 
 
 def _matches(value, wanted) -> bool:

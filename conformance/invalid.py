@@ -125,10 +125,9 @@ def _set(a: np.ndarray, value) -> np.ndarray:
 def _valid(spec, y_true, y_pred, params) -> bool:
     """Whether the oracle accepts the unbroken base: a breakage only means something on a valid base."""
     import oracle
-    from conformance.case import Case
 
     try:
-        oracle.prepare(Case.make(spec.name, y_true, y_pred, params=params))
+        oracle.prepare(specs.make_case(spec.name, y_true, y_pred, params=params))
         return True
     except ValueError:
         return False

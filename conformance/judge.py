@@ -15,8 +15,9 @@ import numpy as np
 
 import oracle
 from adapters.base import Adapter, Unsupported
-from conformance import dtypes, tolerance
-from conformance.case import Case
+from conformance import tolerance
+from core import dtypes
+from core.case import Case
 from conformance.worker import IsolationFailure, WorkerRaised
 from oracle import reductions
 

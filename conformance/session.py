@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import results
+from core import results
 
 
 def command_line(argv: list[str]) -> str:
@@ -86,8 +86,8 @@ class Session:
         return _Timer()
 
     def finish(self) -> list[Path]:
-        """Write results JSON, the HTML report and the summary-<impl>.json files beside the report path;
-        returns every path written."""
+        """Write the results JSON beside the report path; returns it (in a list: every path written). The HTML
+        report and the summaries are made from it by reports.pytest_plugin, a layer above this one."""
         if self.report is None:
             return []
         if self._writer:
@@ -95,10 +95,7 @@ class Session:
         doc = results.document(self.run_info(), self.records)
         json_path = self.report.with_suffix(".json")
         results.write_json(json_path, doc)
-        import reports  # late: the report renderer is only needed at the very end
-
-        # the HTML report, and beside it summary-<impl>.json per implementation for CI badges and dashboards
-        return [json_path, *reports.write_all([json_path], self.report.with_suffix(".html"))]
+        return [json_path]
 
     def summary(self) -> list[str]:
         counts = collections.defaultdict(collections.Counter)

@@ -19,7 +19,8 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance import dtypes, loss_layouts
+from conformance import loss_layouts
+from core import dtypes
 
 REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large")
 
@@ -43,7 +44,7 @@ def regimes_for(spec) -> tuple[str, ...]:
 
 def reductions_for(spec) -> tuple[str, ...]:
     """The canonical reductions that apply to the loss (specs may add, e.g., CTC's mean by length)."""
-    from conformance.case import REDUCTIONS
+    from core.case import REDUCTIONS
 
     return tuple(getattr(spec, "reductions", REDUCTIONS))
 

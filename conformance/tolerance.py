@@ -32,7 +32,7 @@ from typing import Callable
 import mpmath
 import numpy as np
 
-from conformance import dtypes
+from core import dtypes
 
 # Correctly rounded arithmetic gives 1/2 ULP per operation; libm/Eigen/SLEEF log, exp and log1p are
 # within 1-2 ULPs; one elementwise loss term chains a few of them.

@@ -19,14 +19,14 @@ import mpmath
 import numpy as np
 
 import specs
-from conformance import dtypes
-from conformance.case import REDUCTIONS, Case
+from core import dtypes
+from core.case import REDUCTIONS, Case
 from oracle import cache, domain, precision, reductions
 from oracle.losses import LOSSES
 from oracle.losses.common import smooth_intermediates
 from oracle.domain import DomainError
 from oracle.reductions import NotApplicable
-from oracle.semantics import Semantics, flushes
+from core.semantics import Semantics, flushes
 
 __all__ = ["evaluate", "estimate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable"]
 
@@ -219,7 +219,7 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
 
 def evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:
     """Script-friendly form of ``evaluate``: arrays in, Exact out."""
-    case = Case.make(loss, y_true, y_pred, params=params, dtype=dtype, sample_weight=sample_weight,
+    case = specs.make_case(loss, y_true, y_pred, params=params, dtype=dtype, sample_weight=sample_weight,
                      reduction=reduction, semantics=semantics)
     return evaluate(case)
 

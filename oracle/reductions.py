@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 
 from oracle.domain import DomainError
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
 
 class NotApplicable(ValueError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def write_all(json_paths, html_path) -> list[Path]:
-    from conformance import results
+    from core import results
     from reports import html, summary  # late: importing the package stays cheap
 
     html_path = Path(html_path)

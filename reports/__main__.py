@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from conformance.results import IncompatibleResults
+from core.results import IncompatibleResults
 from reports import write_all
 
 

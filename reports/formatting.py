@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import math
 
-VERDICTS = ("pass", "numeric", "semantic", "nonfinite", "error", "accepted_invalid", "unsupported")
-DOC_VERDICTS = ("doc_ok", "doc_drift", "no_printed_value")
-SEVERITY = {"pass": 0, "unsupported": 1, "semantic": 2, "numeric": 3, "accepted_invalid": 4, "nonfinite": 5, "error": 6}
+from core.verdicts import DOC_VERDICTS, SEVERITY, VERDICTS  # noqa: F401  (re-exported for the report modules)
+
 DTYPE_ORDER = ("float16", "bfloat16", "float32", "float64")
 DEVICE_ORDER = ("cpu", "cuda")
 JUDGED = ("conformance", "invalid")  # record kinds that carry an implementation's verdict

@@ -1,6 +1,6 @@
 """The HTML report: one self-contained page made from results JSON files alone.
 
-``render(docs)`` turns loaded results documents (see ``conformance.results``) into HTML; ``write(paths, out)``
+``render(docs)`` turns loaded results documents (see ``core.results``) into HTML; ``write(paths, out)``
 loads, renders and writes atomically. The view model is assembled here from modules with one job each
 (``records``, ``matrix``, ``histogram``, ``findings``, ``examples``, ``environment``, ``summary``). Everything
 printed from records goes through Jinja2's autoescape: the filters return plain ``str`` (never ``Markup``) and
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
-from conformance import results
+from core import results
 from reports import environment, examples, findings, invalid, matrix, summary
 from reports.records import collect
 from reports.formatting import (EXPLAIN, JUDGED, LABELS, VERDICTS, array_text, badge, fmt, g, is_expected, lines, order,

@@ -13,7 +13,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 
-from conformance.case import REDUCTIONS
+from core.case import REDUCTIONS
 from reports import histogram
 from reports.formatting import (DEVICE_ORDER, DTYPE_ORDER, LABELS, badge, g, is_expected, num, order, ratio, sev,
                                 vclass, vkey)

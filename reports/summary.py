@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from conformance import results
+from core import results
 from reports.formatting import JUDGED, VERDICTS, is_expected, order
 from reports.records import collect
 

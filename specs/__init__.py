@@ -14,8 +14,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from conformance.case import LOSS_SPECIFIC_REDUCTIONS, REDUCTIONS
-from oracle.semantics import MODIFIERS, SWITCHES, Semantics
+from core.case import LOSS_SPECIFIC_REDUCTIONS, REDUCTIONS, Case
+from core.semantics import MODIFIERS, SWITCHES, Semantics
 
 SPEC_DIR = Path(__file__).parent
 KINDS = ("probability", "logit", "real", "nonnegative", "sign", "integer", "class_index")
@@ -128,7 +128,7 @@ class Spec:
         return self.data["examples"]
 
     def semantics(self, name: str) -> Semantics:
-        """A semantics by name; "base+modifier" adds an environment modifier (oracle.semantics.MODIFIERS)."""
+        """A semantics by name; "base+modifier" adds an environment modifier (core.semantics.MODIFIERS)."""
         base, *modifiers = name.split("+")
         try:
             entry = self.data["semantics"][base]
@@ -147,7 +147,7 @@ class Spec:
     @property
     def reductions(self) -> tuple[str, ...]:
         """The canonical reductions that apply to this loss: every base reduction, plus the loss-specific ones
-        (conformance.case.LOSS_SPECIFIC_REDUCTIONS) its spec lists under ``extra_reductions``."""
+        (core.case.LOSS_SPECIFIC_REDUCTIONS) its spec lists under ``extra_reductions``."""
         extra = set(self.data.get("extra_reductions") or ())
         return tuple(r for r in REDUCTIONS if r not in LOSS_SPECIFIC_REDUCTIONS or r in extra)
 
@@ -173,8 +173,6 @@ def _validate(data: Any, path: Path) -> None:
         raise SpecError(f"{path.name}: field {field}: {e.message}")
     if data["name"] != path.stem:
         raise SpecError(f"{path.name}: field name: {data['name']!r} does not match the file name")
-    import oracle.losses  # noqa: F401  (late: loss modules register the switches they add)
-
     for name, entry in data["semantics"].items():
         unknown = sorted(set(entry.get("switches") or {}) - set(SWITCHES))
         if unknown:
@@ -198,6 +196,15 @@ def load_file(path: Path) -> Spec:
 @functools.lru_cache(maxsize=None)
 def all_specs() -> dict[str, Spec]:
     return {p.stem: load_file(p) for p in sorted(SPEC_DIR.glob("*.yaml"))}
+
+
+def make_case(loss: str, y_true, y_pred, **kw) -> Case:
+    """``Case.make`` with y_true kept as integer class indices where the loss's spec says its targets are labels."""
+    try:
+        labels = resolve(loss)[0].inputs["y_true"] == "class_index"
+    except ValueError:  # an unknown loss is the oracle's error to give, with the known names
+        labels = False
+    return Case.make(loss, y_true, y_pred, labels=labels, **kw)
 
 
 def resolve(name: str) -> tuple[Spec, dict]:

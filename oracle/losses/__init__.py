@@ -4,17 +4,14 @@ Each function takes object arrays of mpf (integer arrays for sparse labels), the
 compute dtype, plus the loss's own parameters, and returns a ``PerSample``: the losses after the
 loss's own axis reduction, the mask of elements that count, and how many terms each one summed.
 
-Every module of this package that defines ``LOSSES = {canonical name: function}`` is registered; a module
-may also define ``SWITCHES = {name: (kind, meaning)}`` and ``DEFAULTS = {name: value}`` for semantics
-switches only its losses use, and ``CHECKS = {canonical name: fn(params, y_true, y_pred, sample_weight)}``
+Every module of this package that defines ``LOSSES = {canonical name: function}`` is registered (the semantics
+switches that only its losses use are declared in core/semantics.py); a module may also define ``CHECKS = {canonical name: fn(params, y_true, y_pred, sample_weight)}``
 for domain rules beyond the spec's input kinds (raise oracle.domain.DomainError). Adding a loss family is adding a module (and its specs).
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
-
-from oracle import semantics as _semantics
 
 LOSSES: dict = {}
 CHECKS: dict = {}  # canonical name -> fn(params, y_true, y_pred, sample_weight), raising DomainError
@@ -25,10 +22,3 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             raise ImportError(f"loss {_name!r} is defined twice ({_module.__name__})")
         LOSSES[_name] = _fn
     CHECKS.update(getattr(_module, "CHECKS", {}))
-    for _switch, _meaning in getattr(_module, "SWITCHES", {}).items():
-        _default = getattr(_module, "DEFAULTS", {}).get(_switch)
-        if _switch in _semantics.SWITCHES and (_semantics.SWITCHES[_switch][0] != _meaning[0]
-                                               or _semantics.DEFAULTS.get(_switch) != _default):
-            raise ImportError(f"switch {_switch!r} is redefined differently by {_module.__name__}")
-        _semantics.SWITCHES[_switch] = _meaning
-        _semantics.DEFAULTS[_switch] = _default

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from conformance import dtypes
-from oracle.semantics import Semantics
+from core import dtypes
+from core.semantics import Semantics
 
 
 @dataclass

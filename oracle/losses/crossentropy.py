@@ -16,7 +16,7 @@ from oracle.losses.common import (
     PerSample, clip, clip_bounds, constant, from_terms, intermediate, lazy_xlogy, log, log_one_minus, move_axis_last, softplus,
     xlogy,
 )
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
 
 def _bce_from_logits(y, z):

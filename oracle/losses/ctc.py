@@ -31,15 +31,10 @@ import numpy as np
 
 from oracle.domain import DomainError
 from oracle.losses.common import label_prefix, PerSample, logsumexp
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
 ZERO = mpmath.mpf(0)
 
-SWITCHES = {
-    "ctc_log_epsilon": ("guard", "log 0 is replaced by this finite value in optax's CTC forward recursion "
-                                 "(optax.ctc_loss log_epsilon, Keras JAX backend): impossible alignments cost ~1e5, not inf"),
-}
-DEFAULTS = {"ctc_log_epsilon": None}
 
 
 def _log_probabilities(frames, from_logits: bool) -> list[list]:

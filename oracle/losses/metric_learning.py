@@ -15,7 +15,7 @@ Packing: y_true = the labels (B,), y_pred = the embeddings (B, D); the reference
 itself (Keras' defaults ref_labels=y_true, ref_embeddings=y_pred). Each anchor's loss depends on the whole
 batch (spec inputs.batch_coupled), like optax's ntxent.
 
-Guard convention (semantics switch registered below): Keras masks ``loss > 0`` *after* computing the loss in
+Guard convention (semantics switch declared in core/semantics.py): Keras masks ``loss > 0`` *after* computing the loss in
 the compute dtype, so an anchor whose loss underflows to 0 there leaves the mean's count as well
 (``mask_rounded_zero``).
 """
@@ -24,16 +24,11 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from conformance import dtypes
+from core import dtypes
 from oracle.domain import DomainError, labelled_embeddings
 from oracle.losses.common import PerSample, constant, logsumexp, softplus
-from oracle.semantics import Semantics, flushes
+from core.semantics import Semantics, flushes
 
-SWITCHES = {
-    "mask_rounded_zero": ("guard", "a per-sample loss that rounds to 0 in the compute dtype (flushed when subnormal "
-                                   "under FTZ) is masked out of the reduction, as Keras masks loss > 0 after computing it"),
-}
-DEFAULTS = {"mask_rounded_zero": False}
 
 
 def _rounds_to_zero(value, sem: Semantics, dtype: str) -> bool:

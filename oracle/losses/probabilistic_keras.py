@@ -34,44 +34,8 @@ from oracle.losses.common import (
 )
 from oracle.losses.crossentropy import _bce_from_probabilities
 from oracle.losses.regression_keras import guard_constant, param
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
-SWITCHES = {
-    "hinge_labels": ("structure", "how hinge targets are read: 'auto' -1/+1 as given, 0/1 mapped to 2y - 1 when every label "
-                                  "of the tensor is 0 or 1 (Keras); 'binary' always 2y - 1 (TF1 hinge_loss); 'sign' "
-                                  "as given (optax hinge_loss: a 0 label gives max(1, 0) = 1)"),
-    "categorical_hinge_negative": ("structure", "the runner-up score of categorical_hinge: 'others' max over the non-target "
-                                                "scores (Crammer-Singer); 'masked_product' max_j (1 - y_j) y_hat_j, where the "
-                                                "target slot counts as 0, so the runner-up is never below 0 (Keras)"),
-    "kl_clip": ("guard", "p and q are clipped to [eps, 1] (eps rounded to the compute dtype) before p log(p / q) (Keras)"),
-    "zero_times_inf": ("guard", "a zero coefficient times log 0 = -inf gives IEEE 0 * inf = NaN instead of the limit 0 "
-                                "(torch kl_div and poisson_nll_loss, optax kl_divergence; Keras' binary focal "
-                                "cross-entropy where a clip bound rounds to 1, as in float16)"),
-    "poisson_epsilon": ("guard", "eps (rounded to the compute dtype) added inside the log: y_hat - y log(y_hat + eps) "
-                                 "(Keras 1e-7; torch poisson_nll_loss(log_input=False) eps=1e-8)"),
-    "poisson_full": ("guard", "the log(y!) term that full=True adds: 'stirling' y log y - y + log(2 pi y)/2 for y > 1 and "
-                              "0 for y <= 1 (torch), instead of log Gamma(y + 1)"),
-    "dice_epsilon": ("guard", "eps (rounded to the compute dtype) added to the denominator of Dice and Tversky (Keras)"),
-    "tversky_swap": ("structure", "alpha multiplies the false negatives sum y (1 - y_hat) and beta the false positives "
-                                  "sum (1 - y) y_hat: the reverse of the paper and of Keras' own docstring (Keras 3.15.1)"),
-    "alpha_list_dtype": ("guard", "a list alpha (alpha_per_class) is converted to a tensor of this dtype before it "
-                                  "multiplies, whatever the compute dtype (Keras 3: a Python list becomes float32)"),
-    "focal_logits_via_probabilities": ("guard", "from_logits: p = sigmoid(z) is materialised in the compute dtype and the "
-                                                "BCE factor computed from it by the clipped probability formula, not from the "
-                                                "logits (Keras 3 on JAX, torch, numpy)"),
-}
-DEFAULTS = {
-    "hinge_labels": "auto",
-    "categorical_hinge_negative": "others",
-    "kl_clip": None,
-    "zero_times_inf": False,
-    "poisson_epsilon": None,
-    "poisson_full": None,
-    "dice_epsilon": None,
-    "tversky_swap": False,
-    "focal_logits_via_probabilities": False,
-    "alpha_list_dtype": None,
-}
 
 ZERO, ONE = mpmath.mpf(0), mpmath.mpf(1)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from oracle.losses.common import PerSample, from_terms
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
 
 def mean_squared_error(y_true, y_pred, sem: Semantics, dtype: str) -> PerSample:

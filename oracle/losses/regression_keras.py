@@ -21,39 +21,10 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from conformance import dtypes
+from core import dtypes
 from oracle.losses.common import PerSample, constant, from_terms, intermediate, move_axis_last
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
-SWITCHES = {
-    "round_params": ("guard", "float parameters (delta, alpha, gamma, q, ...) are rounded to the compute dtype, "
-                              "as every framework converts them to tensors of that dtype"),
-    "mape_epsilon": ("guard", "MAPE divides by max(|y|, eps), eps (a Python float) rounded to the compute dtype"),
-    "msle_epsilon": ("guard", "MSLE clamps both arguments from below at eps: log(max(x, eps) + 1)"),
-    "msle_float32_constant": ("guard", "the MSLE clamp is a float32 tensor (Keras 3 ops.convert_to_tensor(epsilon())): "
-                                       "eps is float32's 1e-7 at every dtype, and half-precision inputs are promoted, "
-                                       "so the clamp, x + 1 and the log run in float32"),
-    "log_plus_one_in_dtype": ("guard", "log(x + 1) is taken of x + 1 rounded to the compute dtype, not log1p(x)"),
-    "cosine_epsilon": ("guard", "the norm floor of the cosine (how it enters: cosine_floor)"),
-    "cosine_floor": ("guard", "how cosine_epsilon floors the norms: 'norm_cap' x * min(1/sqrt(sum x^2), 1/eps) "
-                              "(Keras 3, 1/eps rounded to the dtype); 'squared_max' x / sqrt(max(sum x^2, eps)) "
-                              "(Keras 2 l2_normalize, optax); 'squared_add' <x, y> / sqrt((sum x^2 + eps)(sum y^2 + eps)) (torch)"),
-    "cosine_form": ("structure", "'negative': l = -cos (Keras); 'distance': l = 1 - cos (TF1 cosine_distance, "
-                                 "torch cosine_embedding_loss with target 1, optax cosine_distance)"),
-    "log2_dtype": ("guard", "log_cosh subtracts log 2 computed in this dtype (Keras 3: ops.log(2.0) runs in float32) and "
-                            "cast to the compute dtype; it differs from log 2 only where the compute dtype is wider"),
-}
-DEFAULTS = {
-    "round_params": False,
-    "mape_epsilon": None,
-    "msle_epsilon": None,
-    "msle_float32_constant": False,
-    "log_plus_one_in_dtype": False,
-    "cosine_epsilon": None,
-    "cosine_floor": None,
-    "cosine_form": "negative",
-    "log2_dtype": None,
-}
 
 _HALF = ("float16", "bfloat16")
 

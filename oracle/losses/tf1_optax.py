@@ -17,7 +17,7 @@ optax (0.2.8, optax/losses/_classification.py, _regression.py, _self_supervised.
 
 Every function is exact (mpmath; differences and sums of the input floats without rounding, the simplex
 projection in rationals); a value is rounded to a dtype only where a semantics switch says the framework does so
-(``round_params``, ``margin_in_dtype``). Switches added here are in SWITCHES below.
+(``round_params``, ``margin_in_dtype``). Switches added for these losses are declared in core/semantics.py.
 """
 from __future__ import annotations
 
@@ -27,28 +27,11 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from conformance import dtypes
+from core import dtypes
 from oracle.domain import DomainError, labelled_embeddings
 from oracle.losses.common import PerSample, constant, intermediate, logsumexp, move_axis_last, xlogy
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
-SWITCHES = {
-    # zero_times_inf and round_params are also defined, with the same kind, default and meaning, by
-    # regression_keras.py / probabilistic_keras.py: the registry keeps one entry per name
-    "zero_times_inf": ("guard", "a zero target against a -inf log-probability gives IEEE 0 * inf = NaN instead of the "
-                                "limit 0 (torch kl_div, optax kl_divergence, optax softmax_cross_entropy and the losses built on it)"),
-    "round_params": ("guard", "float parameters (delta, alpha, gamma, q, temperature, epsilon, ...) are rounded to the compute "
-                              "dtype, as frameworks convert Python scalars to tensors of that dtype (JAX weak types included)"),
-    "norm_floor": ("guard", "squared norms are clipped from below before the square root: null (none), a number, or "
-                            "'finfo_eps' (machine epsilon of the compute dtype, optax ntxent)"),
-    "margin_in_dtype": ("guard", "the margins s_j + 1 - [j = y] are rounded to the compute dtype, as (scores + 1.0) - one_hot "
-                                 "(optax multiclass_hinge_loss): the loss of a sample with margin >= 1 is then a rounding error, "
-                                 "possibly negative, instead of 0"),
-    "pairwise_count": ("structure", "the element count n in mean_pairwise_squared_error: 'per_sample' (documented) or "
-                                    "'whole_batch' (TF1 in eager mode with a scalar weight counts every element of the batch)"),
-}
-DEFAULTS = {"zero_times_inf": False, "round_params": False, "norm_floor": None, "margin_in_dtype": False,
-            "pairwise_count": "per_sample"}
 
 ZERO = mpmath.mpf(0)
 

@@ -26,7 +26,7 @@ loss depends on its own last-axis row of y_pred only (what oracle.condition assu
 Targets of the +-1 losses are read by their sign (the domain holds only -1 and +1), so the oracle's
 conditioning, which nudges every float input by a relative 2**-40, never flips a branch.
 
-Guard conventions (semantics switches registered below): where the loss's ``eps`` enters
+Guard conventions (semantics switches declared in core/semantics.py): where the loss's ``eps`` enters
 (``epsilon_placement``), torch's 1e-12 added to each squared norm of cosine_embedding (``norm_epsilon``),
 optax's signed powers in the triplet distance (``signed_power``), torch's Stirling term for the full
 Poisson NLL (``poisson_full_term``) and mathematical constants written as Python floats
@@ -41,30 +41,13 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from conformance import dtypes
+from core import dtypes
 from oracle.domain import DomainError
 from oracle.losses.common import label_prefix, PerSample, constant, softplus, xlogy
-from oracle.semantics import Semantics
+from core.semantics import Semantics
 
 ZERO = mpmath.mpf(0)
 
-SWITCHES = {
-    "epsilon_placement": ("guard", "where the loss's eps parameter enters: 'inside_log' (poisson_nll: log(x + eps)), "
-                                   "'clamp_var' (gaussian_nll: var clamped below at eps), 'difference' (triplet: "
-                                   "||a - b + eps||_p), 'inside_root' (triplet: (sum (a - b)^p + eps)^(1/p)); null: nowhere"),
-    "norm_epsilon": ("guard", "this constant (rounded to the compute dtype) is added to each squared norm of a cosine"),
-    "signed_power": ("structure", "distances raise signed differences (a - b)^p without abs (optax triplet_margin_loss)"),
-    "poisson_full_term": ("guard", "the log(y!) term of the full Poisson NLL: 'lgamma' (exact) or 'stirling' "
-                                   "(torch: y log y - y + log(2 pi y)/2 where y > 1, else 0)"),
-    "rounded_math_constants": ("guard", "mathematical constants (2 pi, log(2 pi)/2) are Python floats rounded to the compute dtype"),
-}
-DEFAULTS = {
-    "epsilon_placement": None,
-    "norm_epsilon": None,
-    "signed_power": False,
-    "poisson_full_term": "lgamma",
-    "rounded_math_constants": False,
-}
 
 
 # -- helpers ------------------------------------------------------------------------------------------

@@ -6,13 +6,13 @@ import pytest
 
 import oracle
 from conformance import judge, outcome
-from conformance.case import Case
+import specs
 
 
 def test_invalid_input_is_rejected(lossconf, impl_axes, invalid):
     impl, variant, device, dtype = impl_axes
     adapter = lossconf.adapter(impl)
-    case = Case.make(invalid.loss, invalid.y_true, invalid.y_pred, params=invalid.params, dtype=dtype,
+    case = specs.make_case(invalid.loss, invalid.y_true, invalid.y_pred, params=invalid.params, dtype=dtype,
                      sample_weight=invalid.sample_weight, reduction="sum",
                      semantics=adapter.semantics_for(invalid.loss) or "ideal", device=device, variant=variant,
                      origin=f"invalid:{invalid.id}")

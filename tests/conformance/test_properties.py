@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 import specs
 from conformance import expectations, judge, outcome, session as session_mod, strategies
-from conformance.case import Case
 
 MAX_ELEMENTS = {"quick": 4096, "full": 100_000}
 # The large regime's row length: conditioning a loss that couples its row (softmax, renormalisation) costs one
@@ -63,7 +62,7 @@ def test_agrees_with_oracle(lossconf, property_axes):
         reductions = [data.draw(st.sampled_from(applicable), label="reduction")] if regime == "large" else applicable
         failures, worst = [], 0.0
         for reduction in reductions:
-            case = Case.make(loss, y_true, y_pred, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
+            case = specs.make_case(loss, y_true, y_pred, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
                              semantics=semantics, device=device, variant=variant, origin=f"seed={lossconf.seed} regime={regime}")
             with lossconf.timed(impl):
                 record = judge.judge(adapter, case)

@@ -19,8 +19,9 @@ from hypothesis.errors import Unsatisfiable
 
 import oracle
 import specs
-from conformance import dtypes, expectations, judge, outcome, strategies, tolerance
-from conformance.case import Case
+from conformance import expectations, judge, outcome, strategies, tolerance
+from core import dtypes
+from core.case import Case
 
 GIVE_UP = 5  # unsupported draws in a row, none computed: the relation does not apply to this implementation
 DRAWS = {"quick": 4, "full": 40}  # draws per (loss, relation); relations are about logic, not numerics
@@ -133,7 +134,7 @@ def check(relation: str, lossconf, impl, a: Side, b: Side, a_value, b_value, all
 def make(spec, reduction: str, **fields) -> Case:
     """A case of ``spec``; every field (y_true, y_pred, params, sample_weight, variant, ...) by keyword."""
     y_true, y_pred = fields.pop("y_true"), fields.pop("y_pred")
-    return Case.make(spec.name, y_true, y_pred, reduction=reduction, **fields)
+    return specs.make_case(spec.name, y_true, y_pred, reduction=reduction, **fields)
 
 
 def test_relation(lossconf, relation_axes):

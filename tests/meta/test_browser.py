@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import results
+from core import results
 from reports import html
 
 ROOT = Path(__file__).resolve().parents[2]

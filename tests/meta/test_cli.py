@@ -126,3 +126,32 @@ def test_the_recorded_command_can_be_retyped():
         "pytest tests/conformance --impl=tf -k 'bce and float16'"
     assert command_line(["/x/.venv/bin/pytest", "-q"]) == "pytest -q"
     assert command_line(["/x/bin/other", "-q"]) == "/x/bin/other -q"
+
+
+STALE = '''
+- match: {impl: candidate, loss: mean_squared_error, reduction: sum, dtype: float32}
+  verdict: numeric
+  reason: "a vendor's recorded finding that no longer fails: the run must say it is stale"
+'''
+
+
+@pytest.mark.parametrize("layout", ["file", "directory"])
+def test_a_vendor_expectations_file_is_read_and_can_go_stale(tmp_path, layout):
+    package = tmp_path / "theirpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "adapter.py").write_text(textwrap.dedent(CANDIDATE))
+    path = tmp_path / ("vendor.yaml" if layout == "file" else "expectations")
+    if layout == "directory":
+        path.mkdir()
+    (path if layout == "file" else path / "candidate.yaml").write_text(STALE)
+    result = run_suite("--impl=theirpkg.adapter:Candidate", f"--expectations={path}", "--dtype=float32", "-k", "mean_squared_error",
+                       env={"PYTHONPATH": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "stale expectation (it no longer fails): a vendor's recorded finding" in result.stdout
+
+
+def test_a_missing_expectations_path_is_one_line(tmp_path):
+    result = run_suite(f"--expectations={tmp_path / 'nope.yaml'}")
+    assert result.returncode == 4
+    assert [l for l in result.stderr.splitlines() if l.strip()] == [f"ERROR: --expectations {tmp_path / 'nope.yaml'}: no such file or directory"]

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import oracle
-from conformance.case import Case
+import specs
+from core.case import Case
 from oracle.losses.common import smooth_intermediates
 
 
@@ -44,14 +45,14 @@ CASES = [
 @pytest.mark.parametrize("reduction", ["sum", "sum_over_batch_size", "mean_with_sample_weight", "sum_by_nonzero_weights"])
 @pytest.mark.parametrize("loss, y_true, y_pred, params", CASES)
 def test_condition_matches_brute_force(loss, y_true, y_pred, params, reduction):
-    case = Case.make(loss, y_true, y_pred, params=params, reduction=reduction, sample_weight=[0.75, 2.0],
+    case = specs.make_case(loss, y_true, y_pred, params=params, reduction=reduction, sample_weight=[0.75, 2.0],
                      dtype="float64", semantics="keras" if not params.get("from_logits") and loss != "mean_squared_error" else "ideal")
     fast, slow = oracle.condition(case), brute_force(case)
     assert abs(fast - slow) <= mpmath.mpf(2) ** -20 * (1 + abs(slow)), (fast, slow)
 
 
 def test_condition_per_element_for_none():
-    case = Case.make("binary_crossentropy", [[0, 1], [0, 0]], [[-18.6, 0.51], [2.94, -12.8]], params={"from_logits": True},
+    case = specs.make_case("binary_crossentropy", [[0, 1], [0, 0]], [[-18.6, 0.51], [2.94, -12.8]], params={"from_logits": True},
                      reduction="none", sample_weight=[0.8, 0.2], dtype="float64", semantics="ideal")
     per_element = oracle.condition(case)
     assert per_element.shape == (2,)
@@ -65,6 +66,6 @@ def test_condition_reads_the_smooth_function_through_roundings_inside_the_formul
     # about 2**16; the conditioning must see log(1 - p)'s own slope, p / (1 - p), as the ideal semantics does
     y = [[0.0] * 8]
     p = [[float(np.float32(v)) for v in (0.26, 0.3, 0.33, 0.37, 0.41, 0.43, 0.47, 0.49)]]
-    keras = oracle.condition(Case.make("binary_crossentropy", y, p, semantics="keras", dtype="float32", reduction="sum"))
-    ideal = oracle.condition(Case.make("binary_crossentropy", y, p, semantics="ideal", dtype="float32", reduction="sum"))
+    keras = oracle.condition(specs.make_case("binary_crossentropy", y, p, semantics="keras", dtype="float32", reduction="sum"))
+    ideal = oracle.condition(specs.make_case("binary_crossentropy", y, p, semantics="ideal", dtype="float32", reduction="sum"))
     assert abs(keras - ideal) <= mpmath.mpf(2) ** -20 * ideal, (keras, ideal)

@@ -6,7 +6,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from conformance import dtypes
+from core import dtypes
 
 
 @pytest.mark.parametrize("name", ["float16", "bfloat16", "float32"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import results
+from core import results
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = "tests.meta.hostile.adapters"

@@ -6,13 +6,13 @@ import pytest
 
 from adapters.numpy_reference import NumpyReferenceAdapter
 from conformance import judge
-from conformance.case import Case
+import specs
 
 LOGITS = dict(y_true=[[0, 1], [0, 0]], y_pred=[[-18.6, 0.51], [2.94, -12.8]])
 
 
 def bce_case(reduction="sum_over_batch_size", dtype="float32", **kw):
-    return Case.make("binary_crossentropy", LOGITS["y_true"], LOGITS["y_pred"], params={"from_logits": True},
+    return specs.make_case("binary_crossentropy", LOGITS["y_true"], LOGITS["y_pred"], params={"from_logits": True},
                      reduction=reduction, dtype=dtype, semantics="ideal", **kw)
 
 
@@ -88,7 +88,7 @@ def test_mean_dividing_by_n_minus_one_is_numeric():
 
 
 def test_naive_log_sigmoid_is_caught_on_a_saturated_logit():
-    case = Case.make("binary_crossentropy", [[0.0]], [[-30.0]], params={"from_logits": True}, reduction="none", semantics="ideal")
+    case = specs.make_case("binary_crossentropy", [[0.0]], [[-30.0]], params={"from_logits": True}, reduction="none", semantics="ideal")
     record = judge.judge(NaiveLogSigmoid(), case)  # 1 - sigmoid(-30) rounds to 1: log gives 0, exact 9.4e-14
     assert record["verdict"] == "numeric", record["explanation"]
 
@@ -108,7 +108,7 @@ def test_wrong_shape_is_error():
 
 
 def test_undeclared_convention_is_named_as_semantic():
-    case = Case.make("binary_crossentropy", [[1.0, 0.0]], [[0.0, 0.3]], reduction="sum", dtype="float32", semantics="ideal")
+    case = specs.make_case("binary_crossentropy", [[1.0, 0.0]], [[0.0, 0.3]], reduction="sum", dtype="float32", semantics="ideal")
     record = judge.judge(ClipsLikeKeras(), case)
     assert record["verdict"] == "semantic"
     assert record["matched_semantics"].startswith("keras")
@@ -116,7 +116,7 @@ def test_undeclared_convention_is_named_as_semantic():
 
 def test_hazard_flags_a_convention_that_makes_a_finite_value_infinite():
     # Keras clips to [eps, 1 - 1e-7], but 1 - 1e-7 rounds to 1 in float16, so BCE(y=0, p=1) is infinite there
-    case = Case.make("binary_crossentropy", [[0.0]], [[1.0]], reduction="sum", dtype="float16", semantics="keras")
+    case = specs.make_case("binary_crossentropy", [[0.0]], [[1.0]], reduction="sum", dtype="float16", semantics="keras")
     record = judge.judge(ClipsLikeKeras(), case)
     assert record["hazard"] and "no longer keep the loss finite" in record["hazard"]
     same_in_float32 = judge.judge(ClipsLikeKeras(), case.with_(dtype="float32", y_pred=case.y_pred.astype("float32"),
@@ -125,13 +125,13 @@ def test_hazard_flags_a_convention_that_makes_a_finite_value_infinite():
 
 
 def test_invalid_input_raised_is_pass_and_accepted_is_accepted_invalid():
-    case = Case.make("categorical_crossentropy", np.zeros((4, 1)), np.full((4, 3), 0.25), reduction="sum", semantics="ideal")
+    case = specs.make_case("categorical_crossentropy", np.zeros((4, 1)), np.full((4, 3), 0.25), reduction="sum", semantics="ideal")
     assert judge.judge(NumpyReferenceAdapter(), case)["verdict"] == "pass"
     record = judge.judge(NoShapeCheck(), case)
     assert record["verdict"] == "accepted_invalid" and record["kind"] == "invalid"
 
 
 def test_unsupported_is_reported_with_its_reason():
-    case = Case.make("binary_crossentropy", [[0.0]], [[0.5]], reduction="batchmean", semantics="ideal", device="cuda")
+    case = specs.make_case("binary_crossentropy", [[0.0]], [[0.5]], reduction="batchmean", semantics="ideal", device="cuda")
     record = judge.judge(NumpyReferenceAdapter(), case)
     assert record["verdict"] == "unsupported" and "cuda" in record["explanation"]

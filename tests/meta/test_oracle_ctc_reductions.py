@@ -13,7 +13,6 @@ import oracle
 import specs
 from adapters.base import Adapter
 from conformance import judge
-from conformance.case import Case
 
 Y_TRUE = [[2, 1, 2], [1, -1, -1]]
 Y_PRED = [[[-1.0, -0.5, -2.0], [-1.0, -2.0, -0.25]], [[-0.125, -1.0, -3.0], [-1.0, -1.0, -1.0]]]
@@ -56,14 +55,14 @@ class _Echo(Adapter):
 
 
 def test_judge_reports_a_reduction_that_does_not_apply_as_unsupported():
-    case = Case.make("mean_squared_error", [[1.0]], [[2.0]], reduction="mean_by_length")
+    case = specs.make_case("mean_squared_error", [[1.0]], [[2.0]], reduction="mean_by_length")
     record = judge.judge(_Echo(), case)
     assert record["verdict"] == "unsupported" and "does not apply" in record["explanation"]
 
 
 def test_judge_names_the_per_target_length_mean():
     """An implementation that returns the plain batch mean where the length mean is declared (and back)."""
-    case = Case.make("ctc", Y_TRUE, Y_PRED, reduction="mean_by_length", semantics="torch", dtype="float64")
+    case = specs.make_case("ctc", Y_TRUE, Y_PRED, reduction="mean_by_length", semantics="torch", dtype="float64")
     record = judge.judge(_Echo(), case)
     assert record["verdict"] == "semantic" and "sum_over_batch_size" in record["matched_semantics"]
 

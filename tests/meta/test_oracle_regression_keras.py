@@ -77,7 +77,7 @@ def test_msle_closed_forms():
 
 def test_keras3_msle_clamps_at_float32_eps_and_takes_the_log_of_the_rounded_sum():
     # float64 inputs meet Keras 3's float32 epsilon tensor: log(round64(1 + f32(1e-7)))
-    from conformance import dtypes
+    from core import dtypes
 
     got = val("mean_squared_logarithmic_error", [[0.0]], [[1.0]], semantics="keras", dtype="float64", reduction="sum")
     expected = (LN2 - mpmath.log(dtypes.round_to(1 + F32_EPS, "float64"))) ** 2
@@ -172,7 +172,7 @@ def test_log_cosh_closed_forms():
 
 
 def test_keras_log_cosh_subtracts_a_float32_log2():
-    from conformance import dtypes
+    from core import dtypes
 
     k64 = val("log_cosh", [[0.0]], [[0.0]], semantics="keras", dtype="float64", reduction="sum")
     assert close(k64, LN2 - dtypes.round_to(LN2, "float32"), 100) and k64 < 0  # Keras 3 float64: log_cosh(0) = -1.9e-9

@@ -5,13 +5,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import reports
-from conformance import results
+from core import results
 from conformance.session import Session
-from reports import findings, histogram, html, matrix, summary
+from reports import findings, histogram, html, matrix, pytest_plugin, summary
 from reports.records import collect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,11 +226,14 @@ def test_write_all_writes_the_page_and_a_summary_per_implementation(tmp_path):
     assert hostile["impl"] == "<script>alert(1)</script>"
 
 
-def test_session_finish_writes_results_html_and_summaries(tmp_path):
+def test_session_finish_writes_results_then_the_plugin_html_and_summaries(tmp_path):
     session = Session(adapters=[], dtypes=["float32"], devices=["cpu"], profile="quick", seed=0, report=tmp_path / "index.html")
     for record in results.load(FIXTURE)["records"]:
         session.add(record)
-    written = session.finish()
+    session.written = session.finish()
+    assert [p.name for p in session.written] == ["index.json"]
+    pytest_plugin.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace(lossconf=session)), 0)
+    written = session.written
     assert [p.name for p in written[:2]] == ["index.json", "index.html"]
     assert {p.name for p in written[2:]} == {"summary-numpy.json", "summary-keras-tf.json", "summary-script_alert_1_script.json"}
     assert all(p.exists() for p in written)

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 import specs
-from oracle.semantics import SWITCHES
+from core.semantics import SWITCHES
 
 
 def test_every_spec_loads_with_unique_example_ids():

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 import oracle
 import specs
 from conformance import strategies
-from conformance.case import Case
 
 CELLS = [(name, regime) for name, spec in sorted(specs.all_specs().items()) for regime in strategies.regimes_for(spec)]
 
@@ -27,7 +26,7 @@ def test_strategy_draws_valid_inputs(loss, regime):
     @given(data=st.data())
     def check(data):
         y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(spec, regime, "float64", 64, elementwise))
-        case = Case.make(loss, y_true, y_pred, params=params, dtype="float64", sample_weight=weights, reduction="none")
+        case = specs.make_case(loss, y_true, y_pred, params=params, dtype="float64", sample_weight=weights, reduction="none")
         try:
             exact = oracle.evaluate(case)  # raises DomainError (a ValueError) for an invalid draw
         except ValueError as exc:

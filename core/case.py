@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from conformance import dtypes
+from core import dtypes
 
 REDUCTIONS = (
     "none",
@@ -37,15 +37,6 @@ def _as_array(values, dtype: str, labels: bool = False) -> np.ndarray:
     if labels and array.dtype.kind in "iub":
         return array.astype(np.int64)
     return dtypes.to_dtype(array, dtype)
-
-
-def _takes_labels(loss: str) -> bool:
-    import specs  # late: specs imports nothing from here, but keep Case usable without spec files
-
-    try:
-        return specs.resolve(loss)[0].inputs["y_true"] == "class_index"
-    except ValueError:
-        return False
 
 
 def _freeze(params: Mapping[str, Any]) -> tuple:
@@ -75,12 +66,15 @@ class Case:
     valid: bool | None = field(default=None)  # None: let the oracle decide
 
     @classmethod
-    def make(cls, loss, y_true, y_pred, *, params=None, dtype="float32", sample_weight=None, **kw) -> "Case":
+    def make(cls, loss, y_true, y_pred, *, params=None, dtype="float32", sample_weight=None, labels: bool = False,
+             **kw) -> "Case":
+        """``labels``: y_true holds integer class indices (kept int64); otherwise it is rounded to ``dtype`` like
+        every float input. ``specs.make_case`` reads it from the loss's spec."""
         if kw.get("reduction", "none") not in REDUCTIONS:
             raise ValueError(f"unknown reduction {kw['reduction']!r}; known: {', '.join(REDUCTIONS)}")
         return cls(
             loss=loss,
-            y_true=_as_array(y_true, dtype, labels=_takes_labels(loss)),
+            y_true=_as_array(y_true, dtype, labels=labels),
             y_pred=_as_array(y_pred, dtype),
             params=_freeze(params or {}),
             dtype=dtypes.float_format(dtype).name,
@@ -121,6 +115,7 @@ class Case:
 
         return cls.make(
             d["loss"], arr(d["y_true"]), arr(d["y_pred"]), params=d.get("params", {}), dtype=d["dtype"],
+            labels=d["y_true"]["dtype"] in ("int64", "int32"),
             sample_weight=arr(d.get("sample_weight")), reduction=d["reduction"], semantics=d["semantics"],
             device=d.get("device", "cpu"), variant=d.get("variant", "default"), origin=d.get("origin", ""),
         )
