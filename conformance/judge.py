@@ -16,7 +16,7 @@ import numpy as np
 import oracle
 from adapters.base import Adapter, Unsupported
 from conformance import tolerance
-from core import dtypes
+from core import dtypes, verdicts
 from core.case import Case
 from conformance.worker import IsolationFailure, WorkerRaised
 from oracle import reductions
@@ -141,20 +141,20 @@ def judge(adapter: Adapter, case: Case) -> dict:
     record = _base_record(adapter, case)
     support = supported(adapter, case)
     if support is not True:  # nothing to compare: spare the oracle
-        return {**record, "kind": "conformance", "verdict": "unsupported", "explanation": str(support)}
+        return {**record, "kind": "conformance", "verdict": verdicts.UNSUPPORTED, "explanation": str(support)}
     try:
         exact = oracle.evaluate(case)
     except oracle.DomainError as invalid:  # any other error of the oracle's is a bug, and surfaces as one
         return _judge_invalid(record, adapter, case, str(invalid))
     except oracle.NotApplicable as reason:  # e.g. mean_by_length of a loss without lengths: nothing to check
-        return {**record, "kind": "conformance", "verdict": "unsupported", "explanation": str(reason)}
+        return {**record, "kind": "conformance", "verdict": verdicts.UNSUPPORTED, "explanation": str(reason)}
     record["kind"] = "conformance"
     record["exact"] = exact.digits(40)
     record["certified_bits"] = exact.certified_bits
     record["ulp_dtype"] = exact.ulp_dtype
     outcome, payload = compute(adapter, case)
     if outcome != "value":
-        return _without_value(record, outcome, payload, raised=("error", "raised on valid input"))
+        return _without_value(record, outcome, payload, raised=(verdicts.ERROR, "raised on valid input"))
     got = np.asarray(payload)
     record["got"] = _got_list(got)
     record["got_dtype"] = str(got.dtype)
@@ -162,7 +162,7 @@ def judge(adapter: Adapter, case: Case) -> dict:
     lazy = tolerance.LazyTolerance(exact, lambda: oracle.condition(case))
     _fidelity(record, case, exact, lazy)
     if got.size != values.size:
-        return {**record, "verdict": "error", "explanation": f"returned shape {got.shape}, expected {values.shape}"}
+        return {**record, "verdict": verdicts.ERROR, "explanation": f"returned shape {got.shape}, expected {values.shape}"}
     errors = _errors(got, values, exact.ulp_dtype, exact.flush)
     record["ulp_error"] = float(np.max(errors)) if errors.size else 0.0
     # finite, and still finite once correctly rounded to the dtype (beyond the largest float, inf is right)
@@ -170,17 +170,17 @@ def judge(adapter: Adapter, case: Case) -> dict:
     got_finite = np.isfinite(np.asarray(got, dtype=np.float64).ravel())
     if np.any(exact_finite & ~got_finite):  # no tolerance covers it: the conditioning would change nothing
         record["tolerance_basis"] = "lower bound without conditioning (an infinite error: no tolerance covers it)"
-        return {**record, "verdict": "nonfinite", "explanation": "returned inf or NaN where the exact value is finite"}
+        return {**record, "verdict": verdicts.NONFINITE, "explanation": "returned inf or NaN where the exact value is finite"}
     tol, record["tolerance_basis"] = lazy.settle(errors)
     worst = int(np.argmax(errors / tol.ulps)) if errors.size else 0
     record["tolerance_ulps"] = float(tol.ulps[worst]) if tol.ulps.size else 0.0
     if np.all(errors <= tol.ulps):
-        return {**record, "verdict": "pass", "explanation": f"within {record['tolerance_ulps']:.3g} ULPs"}
+        return {**record, "verdict": verdicts.PASS, "explanation": f"within {record['tolerance_ulps']:.3g} ULPs"}
     matched = _matching_semantics(case, got, exact, tol)
     if matched:
-        return {**record, "verdict": "semantic", "matched_semantics": matched,
+        return {**record, "verdict": verdicts.SEMANTIC, "matched_semantics": matched,
                 "explanation": f"misses {case.semantics} by {errors[worst]:.3g} ULPs but matches {matched}"}
-    return {**record, "verdict": "numeric",
+    return {**record, "verdict": verdicts.NUMERIC,
             "explanation": f"{errors[worst]:.4g} ULPs from the exact value (tolerance {tol.ulps[worst]:.3g}) at element {worst}"}
 
 
@@ -221,9 +221,9 @@ def _without_value(record: dict, outcome: str, payload: str, raised: tuple[str, 
     """The record of a call that returned no value: unsupported, failed (hung or died), or raised —
     whose verdict depends on whether the input was valid (``raised`` = (verdict, explanation))."""
     if outcome == "unsupported":
-        return {**record, "verdict": "unsupported", "explanation": payload}
+        return {**record, "verdict": verdicts.UNSUPPORTED, "explanation": payload}
     if outcome == "failed":
-        return {**record, "verdict": "error", "raised": payload, "explanation": payload}
+        return {**record, "verdict": verdicts.ERROR, "raised": payload, "explanation": payload}
     return {**record, "verdict": raised[0], "raised": payload, "explanation": raised[1]}
 
 
@@ -231,16 +231,16 @@ def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> d
     record.update(kind="invalid", invalid_reason=reason)
     outcome, payload = run(adapter, case)
     if outcome != "value":
-        return _without_value(record, outcome, payload, raised=("pass", f"raised on invalid input ({reason})"))
+        return _without_value(record, outcome, payload, raised=(verdicts.PASS, f"raised on invalid input ({reason})"))
     record["got"] = _got_list(payload)
     if not np.all(np.isfinite(np.asarray(payload, dtype=np.float64))):
         # NaN or inf propagated from the bad input: the caller is told, as IEEE arithmetic intends
-        return {**record, "verdict": "pass", "explanation": f"returned inf/NaN for invalid input ({reason})"}
-    return {**record, "verdict": "accepted_invalid",
+        return {**record, "verdict": verdicts.PASS, "explanation": f"returned inf/NaN for invalid input ({reason})"}
+    return {**record, "verdict": verdicts.ACCEPTED_INVALID,
             "explanation": f"returned a finite value for invalid input: {reason}"}
 
 
 def crash_record(adapter: Adapter, case: Case, exc: BaseException) -> dict:
     """The record of a case where the suite itself failed (never lost, never silent)."""
-    return {**_base_record(adapter, case), "kind": "conformance", "verdict": "error",
+    return {**_base_record(adapter, case), "kind": "conformance", "verdict": verdicts.ERROR,
             "explanation": "lossconf failed on this case: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()}

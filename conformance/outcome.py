@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import expectations
+from core import verdicts
 
 
 def message(record: dict) -> str:
@@ -46,11 +47,11 @@ def settle(record: dict, session) -> None:
         record["expectation"] = {k: entry.get(k) for k in ("verdict", "reason", "link", "versions")}
     session.add(record)
     verdict = record["verdict"]
-    if verdict in ("pass", "doc_ok", "no_printed_value"):
+    if verdict in (verdicts.PASS, verdicts.DOC_OK, verdicts.NO_PRINTED_VALUE):
         if entry:
             pytest.fail(f"stale expectation (it no longer fails): {entry['reason']}\n" + message(record), pytrace=False)
         return
-    if verdict == "unsupported":
+    if verdict == verdicts.UNSUPPORTED:
         pytest.skip(f"unsupported: {record.get('explanation')}")
     if expectations.expects(entry, verdict):
         pytest.xfail(f"known {verdict}: {entry['reason']}")

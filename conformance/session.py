@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import results
+from core import results, verdicts
 
 
 def command_line(argv: list[str]) -> str:
@@ -118,7 +118,7 @@ def cell(record: dict) -> tuple:
 
 def severity(record: dict) -> float:
     """How far beyond its tolerance a record is (errors first, then the ULP error over tolerance)."""
-    if record["verdict"] in ("error", "nonfinite", "accepted_invalid"):
+    if record["verdict"] in (verdicts.ERROR, verdicts.NONFINITE, verdicts.ACCEPTED_INVALID):
         return float("inf")
     err, tol = record.get("ulp_error"), record.get("tolerance_ulps")
     return float(err) / float(tol) if isinstance(err, (int, float)) and tol else 0.0
@@ -137,5 +137,5 @@ def flush_worst(session: Session, keys) -> None:
     """Write the worst draw of each cell in full, flagged, so the report can show its arrays."""
     worst = session.__dict__.get("worst", {})
     for key in keys:
-        if key in worst and worst[key]["verdict"] != "unsupported":
+        if key in worst and worst[key]["verdict"] != verdicts.UNSUPPORTED:
             session.add({**worst.pop(key), "worst_case": True})
