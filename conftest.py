@@ -1,4 +1,4 @@
-"""pytest options of the lossconf suite (design.md, Contracts: Command line)."""
+"""pytest options of the lossconf suite (README.md, "Running the suite")."""
 from __future__ import annotations
 
 import os

@@ -8,7 +8,7 @@
     every other loss with an ``optax`` semantics (22 in all): one call each in adapters/optax_losses.py
     (``CALLS``), with the input packings of the ``shapes: custom`` losses (ctc, triplet_margin, ntxent)
 
-Conventions worth knowing (see /work/shared/reference/semantics.md section 5):
+Conventions worth knowing (see docs/semantics.md#optax):
 
 * optax has no reductions, weights or masks: an optax user reduces with jax.numpy, and so does this
   adapter, with nothing but those building blocks (``mapping.JAX_NUMPY``): ``none`` = ``l * w``,

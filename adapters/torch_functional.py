@@ -7,7 +7,7 @@
     every other loss with a ``torch`` semantics: one ``Call`` each in adapters/torch_losses.py, which also
     holds ``MEAN``, the table of what torch's reduction="mean" is per loss
 
-Conventions worth knowing (see /work/shared/reference/semantics.md section 4):
+Conventions worth knowing (see docs/semantics.md#torchnnfunctional):
 
 * BCE and MSE are elementwise in torch (no mean over the last axis): the specs' ``torch`` semantics say
   ``axis_reduction: none``. Canonical sample weights align with the leading axes, so they are reshaped

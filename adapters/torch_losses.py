@@ -58,7 +58,7 @@ class Mean:
 _BY_CLASS_WEIGHTS = "with weight=, torch's mean divides by the summed class weights, not by the number of targets"
 _BY_WEIGHTS = "with weight=, torch's mean divides by sum(weight), not by the element count"
 
-# What torch's "mean" divides by, per loss (semantics.md §4; each checked against torch 2.13.0).
+# What torch's "mean" divides by, per loss (docs/semantics.md#torch-reductions; each checked against torch 2.13.0).
 MEAN = {
     "binary_crossentropy": Mean((SOBS,), (SOBS,)),  # sum(w l) / numel: weights do not normalise
     "categorical_crossentropy": Mean((SOBS,)),  # probability targets: sum / number of samples

@@ -1,7 +1,7 @@
 """Judge one case: run it on an adapter, compare with the oracle, and produce its result record.
 
-Every case is judged twice (design.md, Error model): against the semantics the adapter declares (the
-conformance verdict) and against the idealised twin of that semantics (the fidelity: how far the
+Every case is judged twice (docs/semantics.md#conformance-and-fidelity): against the semantics the adapter
+declares (the conformance verdict) and against the idealised twin of that semantics (the fidelity: how far the
 convention itself moves the value; a convention that makes a finite value infinite, or moves it by
 more than the tolerance, is a hazard even when the implementation conforms to it).
 """

@@ -1,4 +1,4 @@
-"""The canonical reductions of design.md, evaluated exactly.
+"""The canonical reductions (docs/semantics.md#canonical-reductions), evaluated exactly.
 
 ``l`` are the per-element losses after the loss's own axis reduction, ``w`` the weights broadcast to
 ``l`` (sample weights times class weights), ``m`` the mask of elements that count (ignored labels are

@@ -6,35 +6,29 @@ Two sequences, T = 2 frames, C = 3 classes, log-probabilities used as they are (
 """
 from __future__ import annotations
 
-import mpmath
 import pytest
 
 import oracle
 import specs
 from adapters.base import Adapter
 from conformance import judge
+from tests.meta.conftest import close, value
 
 Y_TRUE = [[2, 1, 2], [1, -1, -1]]
 Y_PRED = [[[-1.0, -0.5, -2.0], [-1.0, -2.0, -0.25]], [[-0.125, -1.0, -3.0], [-1.0, -1.0, -1.0]]]
-
-
-def close(a, b, bits=90):  # the path probabilities go through exp and log: equal to far beyond float64
-    a, b = mpmath.mpf(a), mpmath.mpf(b)
-    return abs(a - b) <= max(abs(a), abs(b)) * mpmath.ldexp(1, -bits)
-
-
-def value(reduction, **kw):
-    return oracle.evaluate_loss("ctc", Y_TRUE, Y_PRED, reduction=reduction, semantics="torch", **kw).value
+CTC = ("ctc", Y_TRUE, Y_PRED)
+BITS = 90  # the path probabilities go through exp and log: equal to far beyond float64
 
 
 def test_mean_by_length_divides_each_loss_by_its_label_count():
-    assert all(close(a, b) for a, b in zip(value("none"), [0.75, 0.125]))
-    assert close(value("mean_by_length"), (0.75 / 2 + 0.125 / 1) / 2)  # 0.25
-    assert close(value("sum_over_batch_size"), 0.4375)  # the plain batch mean differs
+    assert all(close(a, b, BITS) for a, b in zip(value(*CTC, reduction="none", semantics="torch"), [0.75, 0.125]))
+    assert close(value(*CTC, reduction="mean_by_length", semantics="torch"), (0.75 / 2 + 0.125 / 1) / 2, BITS)  # 0.25
+    assert close(value(*CTC, reduction="sum_over_batch_size", semantics="torch"), 0.4375, BITS)  # the plain batch mean differs
 
 
 def test_mean_by_length_weights_multiply_each_term_and_leave_the_denominator():
-    assert close(value("mean_by_length", sample_weight=[2.0, 4.0]), (2 * 0.375 + 4 * 0.125) / 2)  # 0.625
+    weighted = value(*CTC, reduction="mean_by_length", sample_weight=[2.0, 4.0], semantics="torch")
+    assert close(weighted, (2 * 0.375 + 4 * 0.125) / 2, BITS)  # 0.625
 
 
 def test_only_losses_with_lengths_have_it():

@@ -1,0 +1,65 @@
+"""Shared helpers and fixtures of the meta tests.
+
+The helpers are plain functions: a test module imports them with
+``from tests.meta.conftest import close, val, value, values``.
+"""
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+import oracle
+
+
+# -- comparing exact values -----------------------------------------------------------------------
+
+def close(a, b, bits=60, *, relative_to="larger"):
+    """Whether a and b agree to `bits` bits: |a - b| <= 2**-bits * max(|a|, |b|), or 2**-bits * |b| with
+    relative_to="b" (b is the exact value; tighter when |a| > |b|). Equal values are close, equal infinities
+    included. Both are rounded to the working precision of the caller first."""
+    a, b = mpmath.mpf(a), mpmath.mpf(b)
+    if a == b:
+        return True
+    if relative_to == "larger":
+        scale = max(abs(a), abs(b))
+    elif relative_to == "b":
+        scale = abs(b)
+    else:
+        raise ValueError(f"relative_to must be 'larger' or 'b', not {relative_to!r}")
+    return abs(a - b) <= scale * mpmath.ldexp(1, -bits)
+
+
+def all_close(xs, ys, bits=60, **kw):
+    """Same length and ``close`` element by element."""
+    return len(xs) == len(ys) and all(close(a, b, bits, **kw) for a, b in zip(xs, ys))
+
+
+# -- the oracle's values --------------------------------------------------------------------------
+
+def value(loss, y_true, y_pred, **kw):
+    """The oracle's value as it is: an mpf, or an object array (reduction "none")."""
+    return oracle.evaluate_loss(loss, y_true, y_pred, **kw).value
+
+
+def values(loss, y_true, y_pred, **kw):
+    """The oracle's value as a flat list of mpf, always a list (a reduced value gives a list of one)."""
+    return list(np.asarray(value(loss, y_true, y_pred, **kw), dtype=object).ravel())
+
+
+def val(loss, y_true, y_pred, **kw):
+    """The oracle's value as a flat list of mpf, or one mpf for a reduced value (a 0-d array included)."""
+    v = value(loss, y_true, y_pred, **kw)
+    if not isinstance(v, np.ndarray):
+        return v
+    return v[()] if v.ndim == 0 else list(np.asarray(v, dtype=object).ravel())
+
+
+# -- working precision ----------------------------------------------------------------------------
+
+@pytest.fixture
+def prec200():
+    """Runs a test at 200 bits of working precision and restores the caller's precision after it
+    (a module that sets ``mpmath.mp.prec`` at import changes it for every test of the session)."""
+    with mpmath.workprec(200):
+        yield
