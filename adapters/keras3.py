@@ -35,7 +35,7 @@ Conventions worth knowing:
   (a GPU when there is one) otherwise.
 
 Every canonical loss with a Keras semantics in its spec is mapped by data, not code: ``CLASS`` / ``FUNCTION`` /
-``ALIAS`` / ``KNOWN_ALIASES`` name the handles, ``PARAMS`` / ``CLASS_PARAMS`` the keywords they take,
+``ALIAS`` names the compile string of the alias variant (every other name comes from the spec's ``aliases``), ``PARAMS`` / ``CLASS_PARAMS`` the keywords they take,
 ``RENAMED`` the canonical parameters Keras spells otherwise (Dice/Tversky ``axes`` -> ``axis``, categorical focal
 ``alpha_per_class`` -> a list ``alpha``), ``FIXED`` those Keras does not take at all (KL ``log_input``/``log_target``,
 Poisson ``log_input``/``full``, CTC ``from_logits``/``blank``/``zero_infinity``: a non-default value is
@@ -57,6 +57,7 @@ import os
 
 import numpy as np
 
+import specs
 from adapters import mapping, reproduce
 from adapters.base import Adapter, Unsupported
 from core.case import Case
@@ -262,31 +263,7 @@ class KerasLossesAdapter(Adapter):
                                                  "'CategoricalGeneralizedCrossEntropy' (not in ALL_OBJECTS_DICT of keras "
                                                  "3.15.1): the loss cannot be named in compile()",
     }
-    KNOWN_ALIASES = {  # every string losses.get accepts for the loss (cce/scce/crossentropy are rejected)
-        "binary_crossentropy": ("binary_crossentropy", "bce", "BCE", "BinaryCrossentropy"),
-        "binary_focal_crossentropy": ("binary_focal_crossentropy", "BinaryFocalCrossentropy"),
-        "categorical_crossentropy": ("categorical_crossentropy", "CategoricalCrossentropy"),
-        "categorical_focal_crossentropy": ("categorical_focal_crossentropy", "CategoricalFocalCrossentropy"),
-        "sparse_categorical_crossentropy": ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"),
-        "mean_squared_error": ("mse", "MSE", "mean_squared_error", "MeanSquaredError"),
-        "mean_absolute_error": ("mae", "MAE", "mean_absolute_error", "MeanAbsoluteError"),
-        "mean_absolute_percentage_error": ("mape", "MAPE", "mean_absolute_percentage_error",
-                                           "MeanAbsolutePercentageError"),
-        "mean_squared_logarithmic_error": ("msle", "MSLE", "mean_squared_logarithmic_error",
-                                           "MeanSquaredLogarithmicError"),
-        "cosine_similarity": ("cosine_similarity", "CosineSimilarity"),  # cosine/cosine_proximity are rejected
-        "huber": ("huber", "Huber"),  # huber_loss is rejected by Keras 3
-        "log_cosh": ("log_cosh", "LogCosh"),  # logcosh is rejected by Keras 3
-        "hinge": ("hinge", "Hinge"),
-        "squared_hinge": ("squared_hinge", "SquaredHinge"),
-        "categorical_hinge": ("categorical_hinge", "CategoricalHinge"),
-        "kl_divergence": ("kl_divergence", "kld", "KLD", "KLDivergence"),  # kullback_leibler_divergence is rejected
-        "poisson": ("poisson", "Poisson"),
-        "ctc": ("ctc", "CTC"),
-        "dice": ("dice", "Dice"),
-        "tversky": ("tversky", "Tversky"),
-        "circle": ("circle", "Circle"),
-    }
+    ALIASES_FROM = ("keras", "keras")  # (the specs' alias list, the distribution whose version filters it)
     PARAMS = {  # the Keras keywords each loss takes (after RENAMED), function handle
         "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
         "binary_focal_crossentropy": ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis"),
@@ -445,17 +422,25 @@ class KerasLossesAdapter(Adapter):
     def to_numpy(self, value, case: Case) -> np.ndarray:
         return self.runtime.to_numpy(value)
 
+    def known_aliases(self) -> dict[str, list[str]]:
+        """Every name the specs give each loss in this Keras, at the installed version (specs/<loss>.yaml ``aliases``)."""
+        framework, distribution = self.ALIASES_FROM
+        version = _dist_version(distribution)
+        version = None if version == "not installed" else version
+        return {loss: specs.all_specs()[loss].aliases(framework, version) for loss in self.CLASS}
+
     def handle_identities(self) -> list[tuple[str, str, bool]]:
-        """(alias, qualified name of what losses.get(alias) returned, whether that is the canonical
-        handle: the very function object for function aliases, an instance of the Loss class for class names)."""
+        """(alias, qualified name of what the alias reaches, whether that is the canonical handle): an attribute of
+        the losses module, else what losses.get(alias) returns; the canonical function itself, or the Loss class
+        (a class name given to losses.get comes back as a fresh instance of it)."""
         losses = self.losses_module()
         rows = []
-        for loss, aliases in self.KNOWN_ALIASES.items():
+        for loss, aliases in self.known_aliases().items():
             canonical, cls = getattr(losses, self.FUNCTION[loss]), getattr(losses, self.CLASS[loss])
             for alias in aliases:
-                got = losses.get(alias)  # class names come back as a fresh Loss instance
-                kind = got if inspect.isfunction(got) else type(got)
-                same = got is canonical or (not inspect.isfunction(got) and isinstance(got, cls))
+                got = getattr(losses, alias, None) or losses.get(alias)
+                kind = got if inspect.isfunction(got) or inspect.isclass(got) else type(got)
+                same = got is canonical or got is cls or (not inspect.isfunction(got) and isinstance(got, cls))
                 rows.append((alias, f"{kind.__module__}.{kind.__qualname__}", same))
         return rows
 

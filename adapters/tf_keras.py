@@ -7,7 +7,7 @@ handle tables, how a case becomes a call, the handle identities and the reproduc
   function  tf_keras.losses.binary_crossentropy(y, p, ...)
   alias     tf_keras.losses.get("binary_crossentropy")(y, p, ...)
 
-Where Keras 2 differs (see /work/shared/reference/semantics.md section 2):
+Where Keras 2 differs (see docs/semantics.md#keras-2-tf_keras):
 * No ``dtype`` argument: losses compute in the dtype of the inputs, which are made in the case dtype.
 * Reductions ``none``, ``sum``, ``sum_over_batch_size`` (and ``auto`` = sum_over_batch_size); no
   ``mean_with_sample_weight`` (``mapping.KERAS2``).
@@ -45,14 +45,7 @@ class TFKerasAdapter(KerasLossesAdapter):
     MISSING = _KERAS2_MISSING
     CLASS = {k: v for k, v in KerasLossesAdapter.CLASS.items() if k not in _KERAS2_MISSING}
     semantics = {loss: "keras2+ftz" for loss in CLASS}  # TensorFlow flushes subnormals
-    KNOWN_ALIASES = {
-        **{k: v for k, v in KerasLossesAdapter.KNOWN_ALIASES.items() if k not in _KERAS2_MISSING},
-        "binary_crossentropy": ("binary_crossentropy", "BinaryCrossentropy"),  # no bce/BCE in Keras 2
-        # Keras 2 also resolves the legacy names Keras 3 dropped
-        "kl_divergence": ("kl_divergence", "kld", "KLD", "kullback_leibler_divergence", "KLDivergence"),
-        "huber": ("huber", "huber_loss", "Huber"),
-        "log_cosh": ("log_cosh", "logcosh", "LogCosh"),
-    }
+    ALIASES_FROM = ("keras2", "tf-keras")
     CLASS_PARAMS = {"sparse_categorical_crossentropy": ("from_logits", "ignore_class")}
     runtime = TensorFlowRuntime(imports=("import tf_keras",))
 

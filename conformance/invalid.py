@@ -105,12 +105,13 @@ def _breakages(spec):
     add("nan-weight", "a NaN sample weight", False, lambda t, p, r: (t, p, np.r_[np.nan, np.ones(len(p) - 1)], {}))
     add("weight-wrong-shape", "sample weights of the wrong length", False, lambda t, p, r: (t, p, np.ones(len(p) + 1), {}))
     for name, p in spec.params.items():
-        if p["type"] == "float" and "max" in p:
-            add(f"{name}-above-range", f"{name} above its range [{p.get('min')}, {p['max']}]", False,
-                lambda t, pr, r, name=name, v=p["max"] + 0.5: (t, pr, None, {name: v}))
-        if p["type"] == "float" and "min" in p:
-            add(f"{name}-below-range", f"{name} below its range [{p['min']}, {p.get('max')}]", False,
-                lambda t, pr, r, name=name, v=p["min"] - 0.5: (t, pr, None, {name: v}))
+        high, low = p.get("max", p.get("exclusive_max")), p.get("min", p.get("exclusive_min"))
+        if p["type"] == "float" and high is not None:
+            add(f"{name}-above-range", f"{name} above its range {spec.param_bounds(name)}", False,
+                lambda t, pr, r, name=name, v=high + 0.5: (t, pr, None, {name: v}))
+        if p["type"] == "float" and low is not None:
+            add(f"{name}-below-range", f"{name} below its range {spec.param_bounds(name)}", False,
+                lambda t, pr, r, name=name, v=low - 0.5: (t, pr, None, {name: v}))
         if name == "axis":
             add("axis-out-of-range", "an axis the predictions do not have", False, lambda t, pr, r: (t, pr, None, {"axis": 2}))
     return out

@@ -8,7 +8,6 @@ log-probabilities when a parameter says so. Each rule is one small function keye
 
   PACKED        loss -> composite strategy drawing (y_true, y_pred, per-sample shape) for a custom layout
   ADJUST        loss -> fn(draw, y_true, y_pred, params, regime) -> (y_true, y_pred): one encoding, one domain
-  STRICTLY_POSITIVE   (loss, parameter) pairs whose declared minimum is excluded
   MAX_RANK      loss -> the largest input rank the loss takes
   NO_INFINITE   losses whose infinite-logit limit the strategies do not construct (softmax rows over
                 unnormalised targets, the CTC recursion)
@@ -20,11 +19,6 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-STRICTLY_POSITIVE = {
-    ("huber", "delta"), ("triplet_margin", "margin"), ("triplet_margin", "p"), ("ntxent", "temperature"),
-    ("categorical_generalized_cross_entropy", "q"), ("circle", "gamma"),
-}
-STRICTLY_BELOW_MAX = {("categorical_generalized_cross_entropy", "q")}
 MAX_RANK = {"multi_margin": 2, "multilabel_margin": 2, "ntxent": 2, "circle": 2}
 MIN_RANK = {"mean_pairwise_squared_error": 2, "categorical_hinge": 2}
 NO_INFINITE = {"poly_loss_cross_entropy", "ranking_softmax_loss", "ctc"}

@@ -216,10 +216,8 @@ def parameter_values(draw, spec, name: str):
         pool = [default, 10 * default]
     else:
         pool = [default, 0.5 * default, 2.0 * default, 0.0, 0.25, 1.0, 3.0]
-    strict = (spec.name, name) in loss_layouts.STRICTLY_POSITIVE
-    below = (spec.name, name) in loss_layouts.STRICTLY_BELOW_MAX
-    pool = [v for v in pool if v >= p.get("min", -math.inf) and v <= p.get("max", math.inf)
-            and not (strict and v <= 0) and not (below and v >= p.get("max", math.inf))]
+    pool = [v for v in pool if p.get("min", -math.inf) <= v <= p.get("max", math.inf)
+            and p.get("exclusive_min", -math.inf) < v < p.get("exclusive_max", math.inf)]
     return draw(st.sampled_from(sorted(set(pool))))
 
 

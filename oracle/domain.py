@@ -47,8 +47,11 @@ def _check_param(spec, name: str, value) -> None:
     }[kind]
     if not ok(value):
         raise DomainError(f"{spec.name}: parameter {name}={value!r} is not a valid {kind}")
-    if "min" in p and value < p["min"] or "max" in p and value > p["max"]:
-        raise DomainError(f"{spec.name}: parameter {name}={value!r} outside [{p.get('min')}, {p.get('max')}]")
+    if kind not in ("float", "int") or value is None:
+        return
+    if ("min" in p and value < p["min"] or "max" in p and value > p["max"]
+            or "exclusive_min" in p and not value > p["exclusive_min"] or "exclusive_max" in p and not value < p["exclusive_max"]):
+        raise DomainError(f"{spec.name}: parameter {name}={value!r} outside {spec.param_bounds(name)}")
 
 
 def sparse_labels(y_true: np.ndarray, y_pred: np.ndarray, axis: int) -> np.ndarray:

@@ -13,11 +13,15 @@ from typing import Any
 
 import jsonschema
 import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
 from core.case import LOSS_SPECIFIC_REDUCTIONS, REDUCTIONS, Case
 from core.semantics import MODIFIERS, SWITCHES, Semantics
 
 SPEC_DIR = Path(__file__).parent
+# the frameworks a spec names aliases for, and the module whose __version__ decides which of them it has
+ALIAS_FRAMEWORKS = {"keras": "keras", "keras2": "tf_keras", "tf1": "tensorflow", "torch": "torch", "optax": "optax"}
 KINDS = ("probability", "logit", "real", "nonnegative", "sign", "integer", "class_index")
 
 _number = {"type": "number"}
@@ -31,7 +35,18 @@ SCHEMA = {
         "title": {"type": "string"},
         "formula": {"type": "string"},
         "reference": {"type": "string"},
-        "aliases": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        # framework -> the names it spells the loss by; {name, versions} for a name that comes or goes with a version
+        # of the framework (ALIAS_FRAMEWORKS), e.g. {name: huber_loss, versions: "<3"}
+        "aliases": {
+            "type": "object",
+            "propertyNames": {"enum": list(ALIAS_FRAMEWORKS)},
+            "additionalProperties": {"type": "array", "items": {"oneOf": [
+                {"type": "string"},
+                {"type": "object", "required": ["name"], "additionalProperties": False,
+                 "properties": {"name": {"type": "string"}, "versions": {"type": "string", "minLength": 1},
+                                "note": {"type": "string"}}},
+            ]}},
+        },
         "alias_params": {"type": "object", "additionalProperties": {"type": "object"}},
         # canonical reductions beyond the base ones that apply to this loss (they need something only it has)
         "extra_reductions": {"type": "array", "items": {"enum": list(LOSS_SPECIFIC_REDUCTIONS)}, "uniqueItems": True},
@@ -44,8 +59,10 @@ SCHEMA = {
                 "properties": {
                     "type": {"enum": ["bool", "float", "int", "int_or_null", "float_list_or_null"]},
                     "default": {},
-                    "min": _number,
+                    "min": _number,  # inclusive bounds
                     "max": _number,
+                    "exclusive_min": _number,  # the value must be greater than this
+                    "exclusive_max": _number,  # the value must be less than this
                     "doc": {"type": "string"},
                 },
             },
@@ -151,6 +168,23 @@ class Spec:
         extra = set(self.data.get("extra_reductions") or ())
         return tuple(r for r in REDUCTIONS if r not in LOSS_SPECIFIC_REDUCTIONS or r in extra)
 
+    def aliases(self, framework: str, version: str | None = None) -> list[str]:
+        """The names ``framework`` spells this loss by; at ``version`` of it, only those it has there."""
+        names = []
+        for alias in self.data.get("aliases", {}).get(framework, []):
+            if isinstance(alias, str):
+                names.append(alias)
+            elif version is None or "versions" not in alias or Version(version.split("+")[0]) in SpecifierSet(alias["versions"]):
+                names.append(alias["name"])
+        return names
+
+    def param_bounds(self, name: str) -> str:
+        """The parameter's range as text: [0, 1), (0, inf), ..."""
+        p = self.params[name]
+        low = f"({p['exclusive_min']}" if "exclusive_min" in p else f"[{p['min']}" if "min" in p else "(-inf"
+        high = f"{p['exclusive_max']})" if "exclusive_max" in p else f"{p['max']}]" if "max" in p else "inf)"
+        return f"{low}, {high}"
+
     @property
     def semantics_names(self) -> list[str]:
         return list(self.data["semantics"])
@@ -177,6 +211,16 @@ def _validate(data: Any, path: Path) -> None:
         unknown = sorted(set(entry.get("switches") or {}) - set(SWITCHES))
         if unknown:
             raise SpecError(f"{path.name}: field semantics/{name}/switches: unknown switch(es) {unknown}; known: {sorted(SWITCHES)}")
+    for name, p in data["params"].items():
+        for inclusive, exclusive in (("min", "exclusive_min"), ("max", "exclusive_max")):
+            if inclusive in p and exclusive in p:
+                raise SpecError(f"{path.name}: field params/{name}: give {inclusive} or {exclusive}, not both")
+    for framework, aliases in (data.get("aliases") or {}).items():
+        for i, alias in enumerate(aliases):
+            try:
+                isinstance(alias, dict) and SpecifierSet(alias.get("versions", ""))
+            except InvalidSpecifier:
+                raise SpecError(f"{path.name}: field aliases/{framework}/{i}/versions: not a version range: {alias['versions']!r}") from None
     for i, ex in enumerate(data["examples"]):
         if ex["semantics"].split("+")[0] not in data["semantics"]:
             raise SpecError(f"{path.name}: field examples/{i}/semantics: unknown semantics {ex['semantics']!r}")
@@ -216,6 +260,6 @@ def resolve(name: str) -> tuple[Spec, dict]:
         fixed = spec.data.get("alias_params", {})
         if name in fixed:
             return spec, dict(fixed[name])
-        if any(name in names for names in spec.data.get("aliases", {}).values()):
+        if any(name in spec.aliases(framework) for framework in spec.data.get("aliases", {})):
             return spec, {}
     raise ValueError(f"unknown loss {name!r}; known: {', '.join(specs)}")

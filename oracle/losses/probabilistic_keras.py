@@ -455,11 +455,6 @@ def _check_axes(name: str):
     return check
 
 
-def _check_gce(params, y_true, y_pred, sample_weight) -> None:
-    if not 0 < params["q"] < 1:
-        raise DomainError(f"categorical_generalized_cross_entropy: q must lie in (0, 1); got q={params['q']!r}")
-
-
 def _check_focal(params, y_true, y_pred, sample_weight) -> None:
     weights = params.get("alpha_per_class")
     if weights is not None:
@@ -476,6 +471,5 @@ CHECKS = {
     "poisson": _check_poisson,
     "dice": _check_axes("dice"),
     "tversky": _check_axes("tversky"),
-    "categorical_generalized_cross_entropy": _check_gce,
     "categorical_focal_crossentropy": _check_focal,
 }

@@ -220,12 +220,3 @@ LOSSES = {
     "log_cosh": log_cosh,
 }
 
-
-def _check_huber(params, y_true, y_pred, sample_weight):
-    from oracle.domain import DomainError
-
-    if not params["delta"] > 0:
-        raise DomainError(f"huber: delta must be positive; got delta={params['delta']!r}")
-
-
-CHECKS = {"huber": _check_huber}

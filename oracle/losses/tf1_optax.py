@@ -378,8 +378,6 @@ def _check_binary_labels(params, y_true, y_pred, sample_weight) -> None:
 
 def _check_ntxent(params, y_true, y_pred, sample_weight) -> None:
     labels, emb = labelled_embeddings("ntxent", y_true, y_pred)
-    if not params["temperature"] > 0:
-        raise DomainError(f"ntxent temperature must be positive; got {params['temperature']!r}")
     if np.any(np.all(emb == 0, axis=1)):
         raise DomainError("an embedding is the zero vector: its cosine similarity is undefined")
     same = labels[:, None] == labels[None, :]

@@ -442,10 +442,6 @@ def _check_cosine(params, y_true, y_pred, sample_weight):
 
 def _check_triplet(params, y_true, y_pred, sample_weight):
     _check_concatenated(y_true, y_pred, what="[positive, negative]", per_feature_true=True)
-    if params["margin"] <= 0:
-        raise DomainError(f"triplet_margin: margin must be > 0; got {params['margin']}")
-    if params["p"] <= 0:
-        raise DomainError(f"triplet_margin: the norm degree p must be > 0; got {params['p']}")
 
 
 def _check_poisson(params, y_true, y_pred, sample_weight):

@@ -9,6 +9,7 @@ import pytest
 import oracle
 import specs
 from oracle.domain import DomainError
+from tests.meta.conftest import close, val
 
 F32_EPS = mpmath.mpf(float(np.float32(1e-7)))
 
@@ -18,18 +19,6 @@ def _precision():
     """Expected values are computed at 256 bits, far beyond the bits the comparisons check."""
     with mpmath.workprec(256):
         yield
-
-
-def val(loss, y, p, **kw):
-    e = oracle.evaluate_loss(loss, y, p, **kw)
-    if not isinstance(e.value, np.ndarray):
-        return e.value
-    return e.value[()] if e.value.ndim == 0 else list(e.value.ravel())  # dice over every axis: one value
-
-
-def close(a, b, bits=60):
-    a, b = mpmath.mpf(a), mpmath.mpf(b)
-    return a == b or abs(a - b) <= max(abs(a), abs(b)) * mpmath.ldexp(1, -bits)
 
 
 # -- hinge ----------------------------------------------------------------------------------------
@@ -273,8 +262,8 @@ def test_categorical_focal_closed_form_and_class_weights():
     ("dice", [[1.0, 0.0]], [[0.5, 0.5]], {"axes": [-1]}, "not a valid float_list_or_null"),
     ("tversky", [[1.0, 0.0]], [[0.5, 1.5]], {}, r"\[0, 1\]"),
     ("tversky", [[1.0, 0.0]], [[0.5, 0.5]], {"alpha": -0.5}, "alpha"),
-    ("categorical_generalized_cross_entropy", [0], [[0.5, 0.5]], {"q": 1.0}, r"q must lie in \(0, 1\)"),
-    ("categorical_generalized_cross_entropy", [0], [[0.5, 0.5]], {"q": 0.0}, r"q must lie in \(0, 1\)"),
+    ("categorical_generalized_cross_entropy", [0], [[0.5, 0.5]], {"q": 1.0}, r"parameter q=1.0 outside \(0.0, 1.0\)"),
+    ("categorical_generalized_cross_entropy", [0], [[0.5, 0.5]], {"q": 0.0}, r"parameter q=0.0 outside \(0.0, 1.0\)"),
     ("categorical_generalized_cross_entropy", [2], [[0.5, 0.5]], {}, r"labels must lie in \[0, 2\)"),
     ("binary_focal_crossentropy", [[1.0]], [[0.5]], {"gamma": -1.0}, "gamma"),
     ("binary_focal_crossentropy", [[1.0]], [[0.5]], {"alpha": 1.5}, "alpha"),
