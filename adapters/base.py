@@ -12,28 +12,32 @@ An adapter is one small class. It declares
               the variants too slow for a CI run (e.g. "compile" for torch.compile): the suite skips
               them, saying so, unless --profile full
 
-and implements
+and implements three steps:
 
-  supports(case)  -> True, or a string saying why the case cannot be expressed
-  check(case)     raises Unsupported(reason) for a case it cannot express; the default supports() calls it
-  compute(case)   -> numpy array holding the loss value(s) in case.dtype
+  plan(case)   -> Call   pure: decides what to call and with what, touching no framework; raises
+                         Unsupported(reason) for what the library cannot express (a reduction it lacks, a
+                         parameter it does not take, a layout it cannot read)
+  run(call)    -> the value(s) the library returned, a numpy array in its own dtype
+  source(call) -> str    the reproducer: the text of what ``run`` runs, a few lines a user can paste
 
-``compute`` receives plain numpy inputs already rounded to ``case.dtype``; it must call the library
-under test and nothing else (no reference arithmetic of its own). The default ``compute`` dispatches to
-a method named after the canonical loss, so an adapter is a handful of methods like
+``supports(case)`` is "the plan succeeds" (after the loss, device and variant checks below) and is asked
+before the oracle, so an unsupported case costs no exact evaluation. ``compute(case)`` is ``run(plan(case))``
+and ``reproducer(case)`` is ``source(plan(case))``: the harness calls these three.
 
-    def binary_crossentropy(self, case): ...
+``run`` receives plain numpy inputs already rounded to ``case.dtype``; it must call the library under test and
+nothing else (no reference arithmetic of its own). Any exception it raises is recorded as the library raising
+on that input: the right outcome for invalid inputs, an ``error`` for valid ones.
 
-Raise ``Unsupported(reason)`` from such a method for a combination the library cannot express
-(a reduction it lacks, a parameter it does not take). Any other exception is recorded as the library
-raising on that input, which is the right outcome for invalid inputs and an ``error`` for valid ones.
-Copy ``adapters/numpy_reference.py`` to start a new adapter.
+The simplest adapter writes one method per loss, named after it (``def mean_squared_error(self, case)``): the
+default plan calls that method, which may still raise Unsupported while it runs. Copy
+``adapters/numpy_reference.py`` to start a new adapter.
 """
 from __future__ import annotations
 
 import importlib.metadata
 import os
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
@@ -43,6 +47,18 @@ from core.case import Case
 
 class Unsupported(Exception):
     """The implementation cannot express this case; the message says why."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an adapter will run for one case, decided by ``plan`` without touching the framework.
+
+    ``target`` names the callable as the reproducer writes it; ``kwargs`` are its keyword arguments (plain
+    values); ``detail`` holds whatever else the adapter's ``run`` and ``source`` both read (plain data)."""
+    case: Case
+    target: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    detail: Any = None
 
 
 class Adapter:
@@ -71,11 +87,30 @@ class Adapter:
         """The numerical environment the results depend on (threads, TF32, flush-to-zero...)."""
         return {"threads": os.cpu_count()}
 
-    # -- the contract ----------------------------------------------------------------------------
     def semantics_for(self, loss: str) -> str | None:
         return self.semantics.get(loss)
 
+    # -- the contract: plan, run, source ---------------------------------------------------------
+    def plan(self, case: Case) -> Call:
+        """The call for ``case``, or Unsupported. Default: the method named after the loss."""
+        if not callable(getattr(self, case.loss, None)):
+            raise Unsupported(f"{self.name} has no method for {case.loss}")
+        return Call(case, f"{type(self).__name__}().{case.loss}")
+
+    def run(self, call: Call) -> np.ndarray:
+        return self.to_numpy(getattr(self, call.case.loss)(call.case), call.case)
+
+    def source(self, call: Call) -> str:
+        """Default: replay the case through this adapter; framework adapters return their framework's code."""
+        return (
+            "from core.case import Case\nfrom adapters.registry import resolve_direct\n"
+            f"adapter = resolve_direct({self.name!r}); adapter.setup()\n"
+            f"case = Case.from_dict({call.case.to_dict()!r})\nprint(adapter.compute(case))"
+        )
+
+    # -- what the harness asks -------------------------------------------------------------------
     def supports(self, case: Case) -> bool | str:
+        """True, or why the case cannot be expressed: the loss, device and variant, then the plan."""
         if case.loss not in self.semantics:
             return f"{self.name} does not implement {case.loss}"
         if case.device not in self.available_devices():
@@ -83,28 +118,20 @@ class Adapter:
         if case.variant not in self.variants:
             return f"{self.name} has no variant {case.variant!r}"
         try:
-            self.check(case)
+            self.plan(case)
         except Unsupported as exc:
             return str(exc)
         return True
 
-    def check(self, case: Case) -> None:
-        """Raise Unsupported (with the reason) for a case this adapter cannot express: a parameter, reduction or
-        layout its library lacks. Called by ``supports`` once the loss, device and variant are known."""
-
     def compute(self, case: Case) -> np.ndarray:
-        method = getattr(self, case.loss, None)
-        if method is None:
-            raise Unsupported(f"{self.name} has no method for {case.loss}")
-        return self.to_numpy(method(case), case)
+        return self.run(self.plan(case))
 
     def reproducer(self, case: Case) -> str:
-        """A few lines that recompute this case through the adapter; adapters may return framework code."""
-        return (
-            "from core.case import Case\nfrom adapters.registry import resolve_direct\n"
-            f"adapter = resolve_direct({self.name!r}); adapter.setup()\n"
-            f"case = Case.from_dict({case.to_dict()!r})\nprint(adapter.compute(case))"
-        )
+        try:
+            call = self.plan(case)
+        except Unsupported:
+            return Adapter.source(self, Call(case, ""))
+        return self.source(call)
 
     # -- helpers for subclasses ------------------------------------------------------------------
     @staticmethod
@@ -113,11 +140,6 @@ class Adapter:
         if hasattr(value, "numpy"):
             value = value.detach().cpu().numpy() if hasattr(value, "detach") else value.numpy()
         return np.asarray(value)
-
-    @staticmethod
-    def unsupported_unless(condition: bool, reason: str) -> None:
-        if not condition:
-            raise Unsupported(reason)
 
     @staticmethod
     def numpy_dtype(case: Case) -> np.dtype:

@@ -1,7 +1,8 @@
 """The worked example of an adapter: plain numpy float arithmetic, declared as the ideal semantics.
 
-Copy this file to plug a new library into lossconf: set ``name``, ``library`` and ``semantics``, and
-write one method per loss that calls *your* library with the case's arrays. Here "the library" is numpy
+Copy this file to plug a new library into lossconf: set ``name``, ``library`` and ``semantics``; ``plan``
+says what the library can express (here: the reductions ``_reduce`` knows) and which function computes the
+loss, ``run`` calls *your* library with the case's arrays, and ``source`` prints the code that does. Here "the library" is numpy
 itself, written the way a careful float implementation would (log1p, shifted log-sum-exp). The simpler
 losses (regression, hinge, margin, KL, Poisson, ...) are functions in ``adapters/numpy_losses.py`` that
 return per-sample losses; this adapter reduces them with the same ``_reduce``.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from adapters import numpy_losses, reproduce
-from adapters.base import Adapter, Unsupported
+from adapters.base import Adapter, Call, Unsupported
 from adapters.mapping import align_weights
 from core.case import Case
 
@@ -44,12 +45,12 @@ def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None,
         "sum_by_nonzero_weights": lambda: np.count_nonzero(m & nonzero),
         "batchmean": lambda: per_sample.shape[0] if per_sample.ndim else 1,
     }
-    if case.reduction not in denominators:
-        raise Unsupported(f"numpy reference has no reduction {case.reduction!r}")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(total / accumulate(denominators[case.reduction]()), per_sample.dtype)
 
 
+REDUCTIONS = ("none", "sum", "sum_over_batch_size", "mean_with_sample_weight", "weighted_mean", "sum_by_nonzero_weights",
+              "batchmean")  # what _reduce computes
 _CROSSENTROPIES = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
 
 
@@ -68,14 +69,22 @@ class NumpyReferenceAdapter(Adapter):
         return {**super().environment(), "numpy": np.__version__, "flush_to_zero": False,
                 "dtype_policy": "computed in the input dtype; half precision sums accumulate in float32"}
 
-    def compute(self, case: Case):
+    def plan(self, case: Case) -> Call:
+        if case.reduction not in REDUCTIONS:
+            raise Unsupported(f"numpy reference has no reduction {case.reduction!r}")
+        if case.loss in numpy_losses.PER_SAMPLE:
+            return Call(case, f"numpy_losses.{case.loss}")
+        return super().plan(case)
+
+    def run(self, call: Call) -> np.ndarray:
+        case = call.case
         self._validate(case)
         if case.loss in numpy_losses.PER_SAMPLE:
             # per-sample losses weighted and reduced in the wide working precision, rounded once: a loss beyond
             # the dtype's range under a zero (or tiny) weight is 0 (or finite), not inf * 0
             per_sample = np.asarray(numpy_losses.PER_SAMPLE[case.loss](case), numpy_losses.WORK)
             return _reduce(per_sample, case).astype(self.numpy_dtype(case))
-        return super().compute(case)
+        return super().run(call)
 
     @staticmethod
     def _validate(case: Case) -> None:
@@ -164,8 +173,9 @@ class NumpyReferenceAdapter(Adapter):
         self._same_shapes(case)
         return _reduce(((case.y_true - case.y_pred) ** 2).mean(axis=-1), case)
 
-    def reproducer(self, case: Case) -> str:
+    def source(self, call: Call) -> str:
         """The case built from literal arrays and handed to this adapter: the library here *is* lossconf's numpy code."""
+        case = call.case
         try:
             body = [reproduce.array("numpy", case.y_true, "y_true"), reproduce.array("numpy", case.y_pred, "y_pred")]
             keywords = {"params": case.kwargs, "reduction": case.reduction, "semantics": case.semantics, "dtype": case.dtype}
@@ -175,7 +185,7 @@ class NumpyReferenceAdapter(Adapter):
             make = reproduce.call_args([repr(case.loss), "y_true", "y_pred"], keywords)
             body += [f"case = specs.make_case({make})", f"loss = {type(self).__name__}().compute(case)"]
         except Exception:  # a reproducer is a courtesy; the generic one always works
-            return super().reproducer(case)
+            return super().source(call)
         imports = ["import specs", f"from {type(self).__module__} import {type(self).__name__}"]
         body.insert(0, reproduce.comment("run from the lossconf repository root (or with it on PYTHONPATH)"))
         return reproduce.script("numpy", case, body + [reproduce.printed("numpy", "loss")], extra_imports=imports)
