@@ -20,6 +20,7 @@ from core.case import LOSS_SPECIFIC_REDUCTIONS, REDUCTIONS, Case
 from core.semantics import MODIFIERS, SWITCHES, Semantics
 
 SPEC_DIR = Path(__file__).parent
+SPEC_DIRS: tuple[Path, ...] = (SPEC_DIR,)  # where all_specs() looks (a test may add a directory of its own)
 # the frameworks a spec names aliases for, and the module whose __version__ decides which of them it has
 ALIAS_FRAMEWORKS = {"keras": "keras", "keras2": "tf_keras", "tf1": "tensorflow", "torch": "torch", "optax": "optax"}
 KINDS = ("probability", "logit", "real", "nonnegative", "sign", "integer", "class_index")
@@ -239,7 +240,7 @@ def load_file(path: Path) -> Spec:
 
 @functools.lru_cache(maxsize=None)
 def all_specs() -> dict[str, Spec]:
-    return {p.stem: load_file(p) for p in sorted(SPEC_DIR.glob("*.yaml"))}
+    return {p.stem: load_file(p) for directory in SPEC_DIRS for p in sorted(Path(directory).glob("*.yaml"))}
 
 
 def make_case(loss: str, y_true, y_pred, **kw) -> Case:

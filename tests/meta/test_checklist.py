@@ -22,18 +22,18 @@ def test_every_loss_is_complete_or_its_gap_is_known():
 
 
 def test_a_loss_missing_its_parts_is_reported(monkeypatch):
-    """A toy loss with a spec only: the checklist names each part it lacks, and an adapter's unknown semantics."""
+    """A scratch loss with a spec only: the checklist names each part it lacks, and an adapter's unknown semantics."""
     import specs
 
     real = specs.all_specs()
-    toy = specs.Spec("toy_loss", {**real["mean_squared_error"].data, "name": "toy_loss", "examples": []},
+    toy = specs.Spec("scratch_loss", {**real["mean_squared_error"].data, "name": "scratch_loss", "examples": []},
                      real["mean_squared_error"].path)
-    monkeypatch.setattr(specs, "all_specs", lambda: {**real, "toy_loss": toy})
+    monkeypatch.setattr(specs, "all_specs", lambda: {**real, "scratch_loss": toy})
 
     class Declares:
-        semantics = {"toy_loss": "nosuch+ftz"}
+        semantics = {"scratch_loss": "nosuch+ftz"}
 
-    (entry,) = [e for e in checklist.entries({"candidate": Declares()}) if e.loss == "toy_loss"]
+    (entry,) = [e for e in checklist.entries({"candidate": Declares()}) if e.loss == "scratch_loss"]
     assert entry.missing == ["oracle formula", "documented example", "oracle test",
-                             "candidate declares semantics 'nosuch+ftz', which specs/toy_loss.yaml does not define"]
-    assert entry.line().startswith("toy_loss: missing: oracle formula; documented example; oracle test; candidate declares")
+                             "candidate declares semantics 'nosuch+ftz', which specs/scratch_loss.yaml does not define"]
+    assert entry.line().startswith("scratch_loss: missing: oracle formula; documented example; oracle test; candidate declares")
