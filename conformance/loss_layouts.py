@@ -1,14 +1,14 @@
 """What a loss's inputs look like beyond the kinds its spec declares: the strategy-side mirror of the
 oracle's per-loss domain checks (``oracle.losses.*.CHECKS``).
 
-A spec says "y_true: sign, y_pred: real, shapes: same"; some losses need more to draw a *valid* input:
-the packed layouts of ``shapes: custom`` (documented in the oracle modules' docstrings), parameters that
-must be strictly positive, targets in one encoding per tensor, probabilities that become
+A spec says "y_true: sign, y_pred: real, shapes: same" (and the parameter ranges, input ranks and per-sample
+shape); some losses need more to draw a *valid* input:
+the packed layouts of ``shapes: custom`` (documented in the oracle modules' docstrings), targets in one
+encoding per tensor, probabilities that become
 log-probabilities when a parameter says so. Each rule is one small function keyed by the canonical loss.
 
   PACKED        loss -> composite strategy drawing (y_true, y_pred, per-sample shape) for a custom layout
   ADJUST        loss -> fn(draw, y_true, y_pred, params, regime) -> (y_true, y_pred): one encoding, one domain
-  MAX_RANK      loss -> the largest input rank the loss takes
   NO_INFINITE   losses whose infinite-logit limit the strategies do not construct (softmax rows over
                 unnormalised targets, the CTC recursion)
 """
@@ -19,8 +19,6 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-MAX_RANK = {"multi_margin": 2, "multilabel_margin": 2, "ntxent": 2, "circle": 2}
-MIN_RANK = {"mean_pairwise_squared_error": 2, "categorical_hinge": 2}
 NO_INFINITE = {"poly_loss_cross_entropy", "ranking_softmax_loss", "ctc"}
 
 
@@ -188,12 +186,14 @@ TAKES_PARAMS = {"ctc"}  # packers that read (and may set) the drawn parameters
 
 # -- per-sample shapes ------------------------------------------------------------------------------------
 def per_sample_shape(spec, shape: tuple, params: dict, elementwise: bool) -> tuple:
-    """The shape of the per-sample losses (what sample weights align with) for a same/sparse layout."""
+    """The shape of the per-sample losses (what sample weights align with) for a same/sparse layout: the spec's
+    ``inputs.per_sample``, or the input shape itself where the declared semantics keeps elementwise losses."""
     if elementwise and spec.inputs["shapes"] == "same":
         return shape
-    if spec.name == "mean_pairwise_squared_error":
+    per_sample = spec.inputs.get("per_sample", "drop_axis")
+    if per_sample == "batch":
         return shape[:1]
-    if spec.name in ("dice", "tversky"):
+    if per_sample == "drop_axes":
         axes = params.get("axes")
         if axes is None:
             return ()

@@ -272,8 +272,8 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
         if kinds["y_true"] == "real":
             y_true = draw(reals(y_true.shape, regime, dtype))
         return y_true, y_pred, params, draw(sample_weights(per_sample))
-    min_rank = max(1 if kinds["shapes"] == "same" else 2, loss_layouts.MIN_RANK.get(spec.name, 1))
-    max_rank = loss_layouts.MAX_RANK.get(spec.name, 3)
+    min_rank = max(1 if kinds["shapes"] == "same" else 2, kinds.get("min_rank", 1))
+    max_rank = kinds.get("max_rank", 3)
     shape = draw(shapes(max_elements=big, min_rank=min_rank, max_rank=max(min_rank, max_rank),
                         max_classes=max_classes if regime == "large" else 64,
                         max_work=max_work if regime == "large" else None))

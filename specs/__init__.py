@@ -78,6 +78,13 @@ SCHEMA = {
                 "y_pred_from_logits": {"enum": list(KINDS)},
                 "shapes": {"enum": ["same", "sparse", "custom"]},  # custom: the loss module's CHECKS validate shapes
                 "positive_row_sums": {"type": "boolean"},
+                # the input ranks the loss takes (default 1 or, for sparse labels, 2; at most 3 are drawn)
+                "min_rank": {"type": "integer", "minimum": 1},
+                "max_rank": {"type": "integer", "minimum": 1},
+                # the shape of the per-sample losses, which sample weights align with: the input shape without the
+                # class/feature axis (``axis`` parameter, else the last), the batch axis alone, or without the axes
+                # the ``axes`` parameter names (none: one value)
+                "per_sample": {"enum": ["drop_axis", "batch", "drop_axes"]},
                 # each per-sample loss depends on the whole batch (pairwise losses: ntxent, circle), so batch
                 # independence is not a property of the loss
                 "batch_coupled": {"type": "boolean"},
