@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adapters import mapping, reproduce
-from adapters.base import Adapter, Unsupported
+from adapters.base import Adapter, Call, Unsupported
 from adapters.tf_runtime import gpu_available, tf_device, tf_environment, tf_module
 from core.case import Case
 
@@ -102,6 +102,14 @@ def _axis(case: Case, name: str = "axis") -> int:
     return case.kwargs.get(name, -1) % ndim
 
 
+@dataclass(frozen=True)
+class _Detail:
+    """What ``run`` and ``source`` both read besides the keywords (``Call.detail``)."""
+    args: tuple[str, str]                  # the function's names for y_true, y_pred
+    reduction: str | None                  # attribute of tf.compat.v1.losses.Reduction (None: no such argument)
+    weights: tuple[int, ...] | None        # the shape canonical sample weights take (None: the float 1.0)
+
+
 class TF1Adapter(Adapter):
     name = "tf1"
     library = "tensorflow-cpu"
@@ -119,8 +127,9 @@ class TF1Adapter(Adapter):
                                                     "every reduction in float32"}
 
     # -- the contract ----------------------------------------------------------------------------
-    def _check(self, case: Case) -> _Function:
-        """The function for ``case``; Unsupported for what tf.compat.v1.losses cannot express. Imports nothing."""
+    def plan(self, case: Case) -> Call:
+        """The function, its keywords, the reduction's spelling and the weights' shape; Unsupported for what
+        tf.compat.v1.losses cannot express. Imports nothing."""
         f = _function(case)
         for param, value in case.kwargs.items():
             if param in f.params:
@@ -134,27 +143,23 @@ class TF1Adapter(Adapter):
                                       f"only the last axis can be expressed (got {param}={value})")
             elif value != wanted:
                 raise Unsupported(f"tf.compat.v1.losses.{f.name} cannot express {param}={value!r} (only {wanted!r})")
-        self._reduction(case, f)
-        return f
+        if f.reductions:
+            reduction = mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses")
+        else:
+            reduction = mapping.reduction(_NO_REDUCTION, case, f"tf.compat.v1.losses.{f.name} (it returns the weighted sum)")
+        return Call(case, f"tf.compat.v1.losses.{f.name}", self._keywords(case, f),
+                    _Detail(f.args, reduction, self._weights(case, f)))
 
     @staticmethod
-    def _reduction(case: Case, f: _Function):
-        if not f.reductions:
-            return mapping.reduction(_NO_REDUCTION, case, f"tf.compat.v1.losses.{f.name} (it returns the weighted sum)")
-        return mapping.reduction(mapping.TF1, case, "tf.compat.v1.losses")
-
-    def check(self, case: Case) -> None:
-        self._check(case)
-
-    @staticmethod
-    def _weights(case: Case, f: _Function) -> np.ndarray | None:
-        """Canonical sample weights shaped for the function's elementwise losses (None: no sample weights)."""
+    def _weights(case: Case, f: _Function) -> tuple[int, ...] | None:
+        """The shape of canonical sample weights aligned with the function's elementwise losses (None: no
+        sample weights). Only the shape changes: ``weights`` is ``case.sample_weight`` reshaped."""
         if case.sample_weight is None:
             return None
         if f.keepdims:  # aligned with the per-sample losses, then the kept axis put back with size 1
             w = mapping.align_weights(case.sample_weight, case.y_pred.ndim - 1)
-            return np.expand_dims(w, _axis(case, f.keepdims))
-        return mapping.align_weights(case.sample_weight, case.y_pred.ndim + f.rank)
+            return np.expand_dims(w, _axis(case, f.keepdims)).shape
+        return mapping.align_weights(case.sample_weight, case.y_pred.ndim + f.rank).shape
 
     @staticmethod
     def _keywords(case: Case, f: _Function) -> dict:
@@ -165,40 +170,32 @@ class TF1Adapter(Adapter):
         defaults = specs.all_specs()[case.loss].params
         return {kw: case.kwargs.get(p, defaults[p]["default"]) for p, kw in f.params.items()}
 
-    def compute(self, case: Case):
-        f = self._check(case)
+    def run(self, call: Call) -> np.ndarray:
+        case, d = call.case, call.detail
         tf = tf_module()
         v1 = tf.compat.v1.losses
-        reduction = self._reduction(case, f)
-        keywords = self._keywords(case, f)
-        if reduction is not None:
-            keywords["reduction"] = getattr(v1.Reduction, reduction)
-        w = self._weights(case, f)
+        keywords = {} if d.reduction is None else {"reduction": getattr(v1.Reduction, d.reduction)}
         with tf_device(case):
-            weights = 1.0 if w is None else tf.constant(w)
-            value = getattr(v1, f.name)(tf.constant(case.y_true), tf.constant(case.y_pred), weights=weights,
-                                        loss_collection=None, **keywords)
+            weights = 1.0 if d.weights is None else tf.constant(case.sample_weight.reshape(d.weights))
+            value = getattr(v1, call.target.rpartition(".")[2])(
+                tf.constant(case.y_true), tf.constant(case.y_pred), weights=weights, loss_collection=None,
+                **keywords, **call.kwargs)
         return self.to_numpy(value, case)
 
-    def reproducer(self, case: Case) -> str:
-        """``tf.compat.v1.losses`` code for the case, as ``compute`` makes it (weights aligned, reduction spelled)."""
-        try:
-            f = self._check(case)
-        except Unsupported:
-            return super().reproducer(case)
-        labels, predictions = f.args
+    def source(self, call: Call) -> str:
+        """``tf.compat.v1.losses`` code for the call, as ``run`` makes it (weights aligned, reduction spelled)."""
+        case, d = call.case, call.detail
+        labels, predictions = d.args
         body = [reproduce.array("tf", case.y_true, labels), reproduce.array("tf", case.y_pred, predictions)]
         keywords = {"weights": reproduce.Source("1.0")}
-        w = self._weights(case, f)
-        if w is not None:
+        if d.weights is not None:
             body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
-                     reproduce.array("tf", w, "weights")]
+                     reproduce.array("tf", case.sample_weight.reshape(d.weights), "weights")]
             keywords["weights"] = reproduce.Source("weights")
-        reduction = self._reduction(case, f)
-        if reduction is not None:
-            keywords["reduction"] = reproduce.Source(f"tf.compat.v1.losses.Reduction.{reduction}")
+        if d.reduction is not None:
+            keywords["reduction"] = reproduce.Source(f"tf.compat.v1.losses.Reduction.{d.reduction}")
         keywords["loss_collection"] = None
-        keywords.update(self._keywords(case, f))
-        call = f"tf.compat.v1.losses.{f.name}({reproduce.call_args([labels, predictions], keywords)})"
-        body = reproduce.device_block(body + [f"loss = {call}"], "tf.device('/GPU:0')" if case.device == "cuda" else None)
+        keywords.update(call.kwargs)
+        text = f"{call.target}({reproduce.call_args([labels, predictions], keywords)})"
+        body = reproduce.device_block(body + [f"loss = {text}"], "tf.device('/GPU:0')" if case.device == "cuda" else None)
         return reproduce.script("tf", case, body + [reproduce.printed("tf", "loss")])
