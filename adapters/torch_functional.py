@@ -4,14 +4,21 @@
     categorical_crossentropy         F.cross_entropy with probability targets (logits only)
     sparse_categorical_crossentropy  F.cross_entropy with int64 class-index targets (logits only)
     mean_squared_error               F.mse_loss
-    every other loss with a ``torch`` semantics: one ``Call`` each in adapters/torch_losses.py, which also
-    holds ``MEAN``, the table of what torch's reduction="mean" is per loss
+    every other loss with a ``torch`` semantics: one ``_call_<loss>`` each in adapters/torch_losses.py, which
+    also holds ``MEAN``, the table of what torch's reduction="mean" is per loss
+
+``plan`` is the loss's ``_call_<loss>(case)``: every guard (Unsupported), the reduction's spelling and the
+layout of the arguments, on numpy arrays, touching no torch; it returns the ``Call`` of ``F.<fn>``
+(``torch_losses.torch_call``). ``run`` makes the tensors and calls torch; ``source`` prints the same Call.
+Whether this torch's ``F.<fn>`` takes ``weight=`` (``mse_loss``, ``l1_loss``, ``huber_loss`` gained it in 2.x)
+is asked of torch once, in ``setup``.
 
 Conventions worth knowing (see docs/semantics.md#torchnnfunctional):
 
 * BCE and MSE are elementwise in torch (no mean over the last axis): the specs' ``torch`` semantics say
   ``axis_reduction: none``. Canonical sample weights align with the leading axes, so they are reshaped
-  (``mapping.align_weights``) and broadcast to the input shape before being passed as ``weight=``.
+  (``mapping.align_weights``) and broadcast to the input shape (by ``torch.broadcast_to``) before being
+  passed as ``weight=``.
 * torch's ``"mean"`` is a different canonical reduction per loss (``torch_losses.MEAN``): BCE = sum(w l)/numel
   (sum_over_batch_size, weights do not normalise); CE with probability targets = sum/N samples;
   CE with class indices = sum(c_y l)/sum(c_y) over non-ignored targets (weighted_mean); MSE without
@@ -23,7 +30,7 @@ Conventions worth knowing (see docs/semantics.md#torchnnfunctional):
   gets: a label of -100 is then silently ignored where the spec calls it invalid.
 * Tensors are made in the case dtype on the case device (bfloat16 via float32, exact) and results come
   back in the dtype torch returned, so a silent up/down-cast shows. TF32 is switched off in ``setup``.
-* Variant ``compile`` makes the same calls through ``torch.compile(fn, dynamic=False, fullgraph=True)``,
+* Variant ``compile`` (recorded by plan in the Call) makes the same calls through ``torch.compile(fn, dynamic=False, fullgraph=True)``,
   compiled afresh for each case after ``torch._dynamo.reset()`` (no recompile limit can fall back to eager
   silently; ``fullgraph`` makes a graph break an error). CPU inductor generates and builds C++ for every
   case (about a second each, more for the first), so it is listed in ``expensive_variants`` and runs
@@ -37,10 +44,10 @@ import inspect
 
 import numpy as np
 
-from adapters import mapping, reproduce
-from adapters.base import Adapter, Unsupported
-from adapters.torch_losses import MEAN, Call, TorchLossesMixin, reduction as torch_reduction
-from core import dtypes
+from adapters import reproduce
+from adapters.base import Adapter, Call, Unsupported
+from adapters.torch_losses import (MEAN, Broadcast, Moved, TorchLossesMixin, reduction as torch_reduction, torch_call,
+                                   _class_weight, _labels)
 from core.case import Case
 
 _LOGITS_ONLY = "torch.nn.functional.cross_entropy takes logits; torch has no categorical cross-entropy from probabilities"
@@ -91,6 +98,24 @@ def torch_tensor(array, dtype: str, device: str):
     return torch.as_tensor(np.ascontiguousarray(values).reshape(array.shape), device=device).to(getattr(torch, dtype))
 
 
+def weighted_functions() -> frozenset[str]:
+    """The ``torch.nn.functional`` functions of this torch that take ``weight=`` (mse_loss, l1_loss and huber_loss
+    gained it in 2.x). Asked of torch once, in setup, so that planning a case need not import torch."""
+    F = _torch().nn.functional
+    names = set()
+    for name in dir(F):
+        fn = getattr(F, name)
+        if name.startswith("_") or not callable(fn):
+            continue
+        try:
+            parameters = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # a builtin without a signature
+            continue
+        if "weight" in parameters:
+            names.add(name)
+    return frozenset(names)
+
+
 def torch_to_numpy(value) -> np.ndarray:
     """A torch tensor as numpy in the dtype torch returned (bfloat16 via float32, exact)."""
     torch = _torch()
@@ -111,9 +136,16 @@ class TorchAdapter(TorchLossesMixin, Adapter):
     variants = ("default", "compile")
     expensive_variants = ("compile",)
 
+    _weighted: frozenset[str] | None = None  # weighted_functions() and torch.__version__, probed in setup
+    _torch_version: str = ""
+
     # -- setup and environment ------------------------------------------------------------------
     def setup(self) -> None:
         disable_tf32()
+        self._probe()
+
+    def _probe(self) -> None:
+        self._weighted, self._torch_version = weighted_functions(), _torch().__version__
 
     def available_devices(self) -> tuple[str, ...]:
         return ("cpu", "cuda") if _torch().cuda.is_available() else ("cpu",)
@@ -131,180 +163,113 @@ class TorchAdapter(TorchLossesMixin, Adapter):
     def to_numpy(value, case: Case) -> np.ndarray:
         return torch_to_numpy(value)
 
-    def _compiled(self, fn, case: Case):
-        """The function itself, or (variant compile) compiled afresh for this case: static shapes, one graph."""
-        if case.variant != "compile":
-            return fn
-        torch = _torch()
-        torch._dynamo.reset()  # no guards or recompile limits carried over from other cases
-        return torch.compile(fn, dynamic=False, fullgraph=True)
+    def _takes_weight(self, fn: str) -> bool:
+        """Whether this torch's F.<fn> has a weight= argument (as setup found it)."""
+        if self._weighted is None:  # planned before setup (a direct caller): the one plan that asks torch
+            self._probe()
+        return fn in self._weighted
 
-    def _weights(self, case: Case, like):
-        """Canonical sample weights aligned with the leading axes and broadcast to ``like``'s shape."""
-        if case.sample_weight is None:
-            return None
-        w = mapping.align_weights(self._tensor(case.sample_weight, case), like.ndim)
-        return _torch().broadcast_to(w, like.shape)
+    # -- plan: one _call_<loss> per loss, here and in torch_losses.py ----------------------------
+    def plan(self, case: Case) -> Call:
+        build = getattr(self, f"_call_{case.loss}", None)
+        if build is None:
+            raise Unsupported(f"{self.name} has no method for {case.loss}")
+        return build(case)
+
+    def _call_binary_crossentropy(self, case: Case) -> Call:
+        k = case.kwargs
+        if k.get("label_smoothing"):
+            raise Unsupported("torch binary cross-entropy has no label_smoothing")
+        # elementwise: there is no axis to pass, and an adapter must not drop a parameter silently
+        if k.get("axis", -1) != -1:
+            raise Unsupported("torch binary cross-entropy is elementwise and has no axis parameter")
+        fn = "binary_cross_entropy_with_logits" if k.get("from_logits") else "binary_cross_entropy"
+        return self._elementwise(fn, case, broadcast=True)  # mean: sum(w l) / numel
 
     @staticmethod
-    def _class_axis_to_1(t, axis: int):
-        """torch's class dim is 1 (0 for a single 1-D sample)."""
-        return t if t.ndim < 2 else _torch().movedim(t, axis, 1)  # torch itself rejects an axis out of range
+    def _cross_entropy_guards(case: Case) -> None:
+        if not case.kwargs.get("from_logits"):
+            raise Unsupported(_LOGITS_ONLY)
+        if case.sample_weight is not None:
+            raise Unsupported(_NO_SAMPLE_WEIGHT)
 
-    # -- losses ---------------------------------------------------------------------------------
-    def compute(self, case: Case) -> np.ndarray:
-        build = getattr(self, f"_call_{case.loss}", None)  # the losses of torch_losses.py
-        if build is None:
-            return super().compute(case)
-        return self.to_numpy(self._run(build(case), case), case)
-
-    def _run(self, call: Call, case: Case):
-        tensor = lambda a: self._tensor(a, case) if isinstance(a, np.ndarray) else a
-        fn = self._compiled(getattr(_torch().nn.functional, call.fn), case)
-        result = fn(*(tensor(a) for _, a in call.args), **{k: tensor(v) for k, v in call.kwargs.items()})
-        return result if call.out_shape is None else result.reshape(call.out_shape)
-
-    def binary_crossentropy(self, case: Case):
-        F = _torch().nn.functional
+    def _call_categorical_crossentropy(self, case: Case) -> Call:
+        self._cross_entropy_guards(case)
         k = case.kwargs
-        self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
-        # elementwise: there is no axis to pass, and an adapter must not drop a parameter silently
-        self.unsupported_unless(k.get("axis", -1) == -1, "torch binary cross-entropy is elementwise and has no axis parameter")
-        reduction = torch_reduction(case, weighted=case.sample_weight is not None)
-        p, y = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
-        fn = F.binary_cross_entropy_with_logits if k.get("from_logits") else F.binary_cross_entropy
-        return self._compiled(fn, case)(p, y, weight=self._weights(case, p), reduction=reduction)
-
-    def categorical_crossentropy(self, case: Case):
-        F = _torch().nn.functional
-        k = case.kwargs
-        self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
-        self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
         reduction = torch_reduction(case)  # mean: sum / number of samples
         axis = k.get("axis", -1)
-        z = self._class_axis_to_1(self._tensor(case.y_pred, case), axis)
-        t = self._class_axis_to_1(self._tensor(case.y_true, case), axis)
-        return self._compiled(F.cross_entropy, case)(z, t, label_smoothing=float(k.get("label_smoothing", 0.0)), reduction=reduction)
+        return torch_call(case, "cross_entropy", [("y_pred", Moved(case.y_pred, axis)), ("y_true", Moved(case.y_true, axis))],
+                          {"label_smoothing": float(k.get("label_smoothing", 0.0)), "reduction": reduction})
 
-    def sparse_categorical_crossentropy(self, case: Case):
-        F = _torch().nn.functional
+    def _call_sparse_categorical_crossentropy(self, case: Case) -> Call:
+        self._cross_entropy_guards(case)
         k = case.kwargs
-        self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
-        self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
         class_weight = k.get("class_weight")
-        reduction = torch_reduction(case, weighted=class_weight is not None)
-        axis = k.get("axis", -1)
-        pred = self._tensor(case.y_pred, case)
-        labels = self._tensor(case.y_true, case)
-        if labels.ndim == pred.ndim and -pred.ndim <= axis < pred.ndim and labels.shape[axis] == 1:  # (B, 1) labels: canonical, torch wants (B,)
-            labels = labels.squeeze(axis % pred.ndim)
-        weight = None if class_weight is None else self._tensor(dtypes.to_dtype(class_weight, case.dtype), case)
-        ignore = k.get("ignore_class")
-        return self._compiled(F.cross_entropy, case)(self._class_axis_to_1(pred, axis), labels, weight=weight,
-                               ignore_index=-100 if ignore is None else int(ignore), reduction=reduction)
+        reduction = torch_reduction(case, weighted=class_weight is not None)  # mean: sum(c_y l) / sum(c_y)
+        axis, ignore = k.get("axis", -1), k.get("ignore_class")
+        labels = _labels(case, axis)  # (B, 1) labels: canonical; torch wants (B,)
+        notes = ["(B, 1) class labels squeezed to the (B,) torch expects"] if labels.ndim < np.ndim(case.y_true) else []
+        return torch_call(case, "cross_entropy", [("y_pred", Moved(case.y_pred, axis)), ("y_true", labels)],
+                          {"weight": _class_weight(class_weight, case), "ignore_index": -100 if ignore is None else int(ignore),
+                           "reduction": reduction}, notes=notes)
 
-    def mean_squared_error(self, case: Case):
-        F = _torch().nn.functional
-        pred, target = self._tensor(case.y_pred, case), self._tensor(case.y_true, case)
-        if case.sample_weight is None:
-            return self._compiled(F.mse_loss, case)(pred, target, reduction=torch_reduction(case))
-        self.unsupported_unless("weight" in inspect.signature(F.mse_loss).parameters,
-                                f"torch {_torch().__version__} mse_loss has no weight= argument")
-        reduction = torch_reduction(case, weighted=True)  # sum(w l)/sum(w): mean_with_sample_weight
-        return self._compiled(F.mse_loss, case)(pred, target, weight=self._weights(case, pred), reduction=reduction)
+    def _call_mean_squared_error(self, case: Case) -> Call:
+        if case.sample_weight is not None and not self._takes_weight("mse_loss"):
+            raise Unsupported(f"torch {self._torch_version} mse_loss has no weight= argument")
+        return self._elementwise("mse_loss", case, broadcast=True)  # weight=: sum(w l)/sum(w), mean_with_sample_weight
 
-    # -- reproducer -----------------------------------------------------------------------------
-    def reproducer(self, case: Case) -> str:
-        """``torch.nn.functional`` code for the case, with the same guards, axis moves and weights as the methods above."""
-        try:
-            body = self._reproducer_body(case)
-        except Unsupported:
-            return super().reproducer(case)
-        return reproduce.script("torch", case, body + [reproduce.printed("torch", "loss")])
+    # -- run and source: the Call, executed and printed ------------------------------------------
+    def run(self, call: Call) -> np.ndarray:
+        case, detail, torch = call.case, call.detail, _torch()
 
-    def _reproducer_body(self, case: Case) -> list[str]:
-        k, dev = case.kwargs, case.device
-        R = reproduce.Source
+        def tensor(value):
+            if isinstance(value, Moved):  # torch's class dim is 1 (0 for a single 1-D sample)
+                t = self._tensor(value.array, case)
+                return t if t.ndim < 2 else torch.movedim(t, value.axis, 1)  # torch itself rejects an axis out of range
+            return self._tensor(value, case) if isinstance(value, np.ndarray) else value
 
-        def tensor(value, name):
-            return reproduce.array("torch", value, name, device=dev)
+        args = {name: tensor(value) for name, value in detail.args}
+        kwargs = {name: torch.broadcast_to(self._tensor(value.array, case), args[value.like].shape)
+                  if isinstance(value, Broadcast) else tensor(value) for name, value in call.kwargs.items()}
+        fn = getattr(torch.nn.functional, _function(call))
+        if detail.compile:  # compiled afresh for this case: static shapes, one graph
+            torch._dynamo.reset()  # no guards or recompile limits carried over from other cases
+            fn = torch.compile(fn, dynamic=False, fullgraph=True)
+        result = fn(*args.values(), **kwargs)
+        return self.to_numpy(result if detail.out_shape is None else result.reshape(detail.out_shape), case)
 
-        def to_class_dim(name: str, ndim: int, axis: int) -> str:
-            return name if ndim < 2 or axis % ndim == 1 else f"{name}.movedim({axis % ndim}, 1)"
-
-        build = getattr(self, f"_call_{case.loss}", None)
-        if build is not None:  # the losses of torch_losses.py: print the very Call that compute runs
-            body, call = self._call_source(build(case), tensor)
-            return self._compile_source(case, body, call)
-        body = [tensor(case.y_true, "y_true"), tensor(case.y_pred, "y_pred")]
-        weight = None
-        if case.sample_weight is not None and case.loss in ("binary_crossentropy", "mean_squared_error"):
-            body += [reproduce.comment("canonical sample weights align with the leading axes, broadcast to the input"),
-                     tensor(mapping.align_weights(case.sample_weight, case.y_pred.ndim), "sample_weight")]
-            weight = R("torch.broadcast_to(sample_weight, y_pred.shape)")
-        if case.loss == "binary_crossentropy":
-            self.unsupported_unless(not k.get("label_smoothing"), "torch binary cross-entropy has no label_smoothing")
-            self.unsupported_unless(k.get("axis", -1) == -1, "torch binary cross-entropy is elementwise and has no axis parameter")
-            fn = "binary_cross_entropy_with_logits" if k.get("from_logits") else "binary_cross_entropy"
-            keywords = {"weight": weight, "reduction": torch_reduction(case, weighted=weight is not None)}
-            call = f"F.{fn}({reproduce.call_args(['y_pred', 'y_true'], {n: v for n, v in keywords.items() if v is not None})})"
-        elif case.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
-            self.unsupported_unless(bool(k.get("from_logits")), _LOGITS_ONLY)
-            self.unsupported_unless(case.sample_weight is None, _NO_SAMPLE_WEIGHT)
-            axis, nd = k.get("axis", -1), case.y_pred.ndim
-            keywords = {}
-            if case.loss == "categorical_crossentropy":
-                target = to_class_dim("y_true", nd, axis)
-                if k.get("label_smoothing"):
-                    keywords["label_smoothing"] = float(k["label_smoothing"])
-                keywords["reduction"] = torch_reduction(case)
-            else:
-                class_weight = k.get("class_weight")
-                reduction = torch_reduction(case, weighted=class_weight is not None)
-                labels = np.asarray(case.y_true)
-                if labels.ndim == nd and labels.shape[axis % nd] == 1:
-                    body[0] = reproduce.comment("(B, 1) class labels squeezed to the (B,) torch expects")
-                    body.insert(1, tensor(labels.squeeze(axis % nd), "y_true"))
-                target = "y_true"
-                if class_weight is not None:
-                    body.append(tensor(dtypes.to_dtype(class_weight, case.dtype), "class_weight"))
-                    keywords["weight"] = R("class_weight")
-                if k.get("ignore_class") is not None:
-                    keywords["ignore_index"] = int(k["ignore_class"])
-                keywords["reduction"] = reduction
-            call = f"F.cross_entropy({reproduce.call_args([to_class_dim('y_pred', nd, axis), target], keywords)})"
-        elif case.loss == "mean_squared_error":
-            if weight is not None:
-                self.unsupported_unless("weight" in inspect.signature(_torch().nn.functional.mse_loss).parameters,
-                                        f"torch {_torch().__version__} mse_loss has no weight= argument")
-            keywords = {**({} if weight is None else {"weight": weight}),
-                        "reduction": torch_reduction(case, weighted=weight is not None)}
-            call = f"F.mse_loss({reproduce.call_args(['y_pred', 'y_true'], keywords)})"
-        else:
-            raise Unsupported(f"no reproducer for {case.loss}")
-        return self._compile_source(case, body, call)
-
-    @staticmethod
-    def _call_source(call: Call, tensor) -> tuple[list[str], str]:
-        """A Call as source: its arrays as tensors named after the argument, then the F.<fn>(...) expression."""
-        body = [reproduce.comment(note) for note in call.notes]
+    def source(self, call: Call) -> str:
+        """The Call as torch.nn.functional code: its arrays as tensors named after the argument, then the call."""
+        case, detail = call.case, call.detail
+        body = [reproduce.comment(note) for note in detail.notes]
         positional, keywords = [], {}
-        for name, value in call.args:
-            body.append(tensor(value, name))
-            positional.append(name)
+        for name, value in detail.args:
+            body.append(reproduce.array("torch", value.array if isinstance(value, Moved) else value, name, device=case.device))
+            positional.append(_moved_source(name, value) if isinstance(value, Moved) else name)
         for name, value in call.kwargs.items():
-            if isinstance(value, np.ndarray):
-                body.append(tensor(value, name))
-                keywords[name] = reproduce.Source(name)
+            if isinstance(value, (np.ndarray, Broadcast)):
+                array = value.array if isinstance(value, Broadcast) else value
+                body.append(reproduce.array("torch", array, name, device=case.device))
+                keywords[name] = reproduce.Source(f"torch.broadcast_to({name}, {value.like}.shape)"
+                                                  if isinstance(value, Broadcast) else name)
             elif value is not None:
                 keywords[name] = value
-        expression = f"F.{call.fn}({reproduce.call_args(positional, keywords)})"
-        return body, expression if call.out_shape is None else f"{expression}.reshape({tuple(call.out_shape)!r})"
+        fn = call.target
+        if detail.compile:  # the same call through torch.compile, compiled afresh as run does
+            body.append("torch._dynamo.reset()  # a fresh compilation, as lossconf makes for each case")
+            fn = f"torch.compile({fn}, dynamic=False, fullgraph=True)"
+        expression = f"{fn}({reproduce.call_args(positional, keywords)})"
+        if detail.out_shape is not None:
+            expression += f".reshape({tuple(detail.out_shape)!r})"
+        return reproduce.script("torch", case, body + [f"loss = {expression}", reproduce.printed("torch", "loss")])
 
-    @staticmethod
-    def _compile_source(case: Case, body: list[str], call: str) -> list[str]:
-        if case.variant == "compile":  # the same call through torch.compile, compiled afresh as _compiled does
-            fn, _, args = call.partition("(")
-            body += ["torch._dynamo.reset()  # a fresh compilation, as lossconf makes for each case"]
-            call = f"torch.compile({fn}, dynamic=False, fullgraph=True)({args}"
-        return body + [f"loss = {call}"]
+
+def _function(call: Call) -> str:
+    """The torch.nn.functional name of a torch Call (``torch_call`` makes its target ``F.<name>``)."""
+    return call.target.removeprefix("F.")
+
+
+def _moved_source(name: str, moved: Moved) -> str:
+    """``name.movedim(axis, 1)`` as run moves it; the name alone where the move changes nothing."""
+    nd, axis = np.ndim(moved.array), moved.axis
+    return name if nd < 2 or (-nd <= axis < nd and axis % nd == 1) else f"{name}.movedim({axis}, 1)"

@@ -1,11 +1,13 @@
-"""The torch.nn.functional losses beyond the cross-entropies and MSE, each written once as a ``Call``.
+"""The torch.nn.functional losses beyond the cross-entropies and MSE, each planned once as a ``Call``.
 
-A ``Call`` is the F function's name, its positional inputs and its keywords, with every tensor still a
-numpy array in the case dtype (int64 for labels and lengths). ``TorchAdapter`` runs it through torch (or
-``torch.compile``) and prints it as a reproducer, so what is computed and what is printed cannot differ.
-Unpacking a canonical case into torch's arguments happens here, on numpy arrays, and is layout only
-(slices, axis moves, broadcasts, label counts): no arithmetic on the values. The packings are those of
-oracle/losses/torch_family.py and ctc.py:
+Each ``_call_<loss>(case)`` is part of ``TorchAdapter.plan``: it touches no torch, raises Unsupported for
+what torch cannot express, and returns the ``adapters.base.Call`` of ``F.<fn>`` (``torch_call``): its
+keywords, and in ``detail`` (``TorchDetail``) its positional inputs, with every tensor still a numpy array
+in the case dtype (int64 for labels and lengths). ``TorchAdapter.run`` runs that Call through torch (or
+``torch.compile``) and ``TorchAdapter.source`` prints it as a reproducer, so what is computed and what is
+printed cannot differ. Unpacking a canonical case into torch's arguments happens here, on numpy arrays, and
+is layout only (slices, axis moves, broadcasts, label counts): no arithmetic on the values. The packings are
+those of oracle/losses/torch_family.py and ctc.py:
 
   mean_absolute_error   F.l1_loss(y_pred, y_true, weight=sample weights)
   huber                 F.huber_loss(y_pred, y_true, delta=, weight=sample weights)
@@ -30,15 +32,13 @@ torch_functional.py too).
 """
 from __future__ import annotations
 
-import functools
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import specs
 from adapters import mapping
-from adapters.base import Unsupported
+from adapters.base import Call, Unsupported
 from core import dtypes
 from core.case import Case
 
@@ -98,27 +98,38 @@ def reduction(case: Case, weighted: bool = False) -> str:
         raise Unsupported(f"{exc}; {mean.note}" if explains else str(exc)) from None
 
 
-@functools.lru_cache(maxsize=None)
-def _F():
-    import torch.nn.functional as F  # lazy: importing this module must stay cheap
+@dataclass(frozen=True, eq=False)
+class Moved:
+    """A tensor whose class axis ``torch.movedim`` moves to dim 1, torch's class dim (a 1-D tensor is one sample
+    whose class dim is 0: left as it is). The move is torch's (a view), as a torch user writes it."""
 
-    return F
-
-
-def takes_weight(fn: str) -> bool:
-    """Whether this torch's F.<fn> has a weight= argument (mse_loss, l1_loss and huber_loss gained one in 2.x)."""
-    return "weight" in inspect.signature(getattr(_F(), fn)).parameters
+    array: np.ndarray
+    axis: int
 
 
-@dataclass
-class Call:
-    """One call of ``torch.nn.functional.<fn>``: numpy arrays become tensors (case dtype; int64 labels)."""
+@dataclass(frozen=True, eq=False)
+class Broadcast:
+    """A ``weight=`` that ``torch.broadcast_to`` spreads to the shape of the positional argument ``like`` (a view);
+    ``array`` holds the canonical sample weights already aligned with the leading axes."""
 
-    fn: str
-    args: list  # [(name, array)] positional
-    kwargs: dict  # keyword: numpy arrays (tensors) or plain Python values
+    array: np.ndarray
+    like: str = "y_pred"
+
+
+@dataclass(frozen=True, eq=False)
+class TorchDetail:
+    """``Call.detail`` of a torch call (its ``target`` is ``F.<fn>``, its ``kwargs`` the keywords: numpy arrays,
+    ``Broadcast`` or plain Python values)."""
+
+    args: tuple  # ((name, numpy array or Moved), ...) positional, in order
     out_shape: tuple | None = None  # reshape the result to this (a loss run on flattened rows)
-    notes: list = field(default_factory=list)  # comment lines for the reproducer
+    notes: tuple = ()  # comment lines for the reproducer
+    compile: bool = False  # variant compile: run through torch.compile, compiled afresh
+
+
+def torch_call(case: Case, fn: str, args, kwargs: dict, *, out_shape: tuple | None = None, notes=()) -> Call:
+    """The Call of ``torch.nn.functional.<fn>(*args, **kwargs)`` for ``case`` (its variant decides compile)."""
+    return Call(case, f"F.{fn}", kwargs, TorchDetail(tuple(args), out_shape, tuple(notes), compile=case.variant == "compile"))
 
 
 def _params(case: Case) -> dict:
@@ -151,18 +162,23 @@ def _halves(y_pred: np.ndarray):
 
 
 class TorchLossesMixin:
-    """``_call_<loss>(case) -> Call`` for each loss; TorchAdapter runs and prints them."""
+    """``_call_<loss>(case) -> Call`` for each loss, the per-loss part of ``TorchAdapter.plan``; the adapter
+    supplies ``_takes_weight(fn)``: whether this torch's F.<fn> has a weight= argument (probed in its setup)."""
 
-    def _elementwise(self, fn: str, case: Case, **params) -> Call:
-        """F.<fn>(y_pred, y_true, ...) elementwise, with sample weights as weight= where this torch has it."""
+    def _elementwise(self, fn: str, case: Case, broadcast: bool = False, **params) -> Call:
+        """F.<fn>(y_pred, y_true, ...) elementwise, with sample weights as weight= where this torch has it;
+        ``broadcast``: the weights are broadcast by torch (binary cross-entropy, MSE), else passed at full shape."""
         kwargs = dict(params)
+        notes = ()
         if case.sample_weight is not None:
-            if not takes_weight(fn):
+            if not self._takes_weight(fn):
                 raise Unsupported(f"torch.nn.functional.{fn} has no weight= argument in this torch version")
             # canonical sample weights align with the leading axes; torch wants weight of the input's shape
-            kwargs["weight"] = np.broadcast_to(mapping.align_weights(case.sample_weight, case.y_pred.ndim), case.y_pred.shape)
+            aligned = mapping.align_weights(case.sample_weight, case.y_pred.ndim)
+            kwargs["weight"] = Broadcast(aligned) if broadcast else np.broadcast_to(aligned, case.y_pred.shape)
+            notes = ("canonical sample weights align with the leading axes, broadcast to the input",)
         kwargs["reduction"] = reduction(case, weighted=case.sample_weight is not None)
-        return Call(fn, [("y_pred", case.y_pred), ("y_true", case.y_true)], kwargs)
+        return torch_call(case, fn, [("y_pred", case.y_pred), ("y_true", case.y_true)], kwargs, notes=notes)
 
     def _call_mean_absolute_error(self, case: Case) -> Call:
         return self._elementwise("l1_loss", case)
@@ -209,16 +225,16 @@ class TorchLossesMixin:
     def _call_multilabel_soft_margin(self, case: Case) -> Call:
         _no_sample_weight(case, "multilabel_soft_margin_loss")
         weight = _class_weight(_params(case)["class_weight"], case)
-        return Call("multilabel_soft_margin_loss", [("y_pred", case.y_pred), ("y_true", case.y_true)],
-                    {"weight": weight, "reduction": reduction(case, weighted=weight is not None)})
+        return torch_call(case, "multilabel_soft_margin_loss", [("y_pred", case.y_pred), ("y_true", case.y_true)],
+                          {"weight": weight, "reduction": reduction(case, weighted=weight is not None)})
 
     def _call_multi_margin(self, case: Case) -> Call:
         _no_sample_weight(case, "multi_margin_loss")
         p = _params(case)
         weight = _class_weight(p["class_weight"], case)
-        return Call("multi_margin_loss", [("y_pred", case.y_pred), ("labels", _labels(case))],
-                    {"p": int(p["p"]), "margin": float(p["margin"]), "weight": weight,
-                     "reduction": reduction(case, weighted=weight is not None)})
+        return torch_call(case, "multi_margin_loss", [("y_pred", case.y_pred), ("labels", _labels(case))],
+                          {"p": int(p["p"]), "margin": float(p["margin"]), "weight": weight,
+                           "reduction": reduction(case, weighted=weight is not None)})
 
     def _call_nll(self, case: Case) -> Call:
         _no_sample_weight(case, "nll_loss")
@@ -228,29 +244,31 @@ class TorchLossesMixin:
         # torch's class dim is 1 (0 for one 1-D sample); ignore_class=None is torch's default ignore_index=-100
         moved = pred if pred.ndim < 2 else np.moveaxis(pred, axis, 1)
         ignore = p["ignore_class"]
-        return Call("nll_loss", [("y_pred", moved), ("labels", _labels(case, axis))],
-                    {"weight": weight, "ignore_index": -100 if ignore is None else int(ignore),
-                     "reduction": reduction(case, weighted=weight is not None)})
+        return torch_call(case, "nll_loss", [("y_pred", moved), ("labels", _labels(case, axis))],
+                          {"weight": weight, "ignore_index": -100 if ignore is None else int(ignore),
+                           "reduction": reduction(case, weighted=weight is not None)})
 
     def _call_gaussian_nll(self, case: Case) -> Call:
         _no_sample_weight(case, "gaussian_nll_loss")
         p = _params(case)
-        return Call("gaussian_nll_loss", [("input", case.y_pred[..., 0]), ("y_true", case.y_true), ("var", case.y_pred[..., 1])],
-                    {"full": bool(p["full"]), "eps": float(p["eps"]), "reduction": reduction(case)},
-                    notes=["y_pred packs stack([input, var], -1)"])
+        return torch_call(case, "gaussian_nll_loss",
+                          [("input", case.y_pred[..., 0]), ("y_true", case.y_true), ("var", case.y_pred[..., 1])],
+                          {"full": bool(p["full"]), "eps": float(p["eps"]), "reduction": reduction(case)},
+                          notes=["y_pred packs stack([input, var], -1)"])
 
     def _call_margin_ranking(self, case: Case) -> Call:
         _no_sample_weight(case, "margin_ranking_loss")
-        return Call("margin_ranking_loss", [("x1", case.y_pred[..., 0]), ("x2", case.y_pred[..., 1]), ("y_true", case.y_true)],
-                    {"margin": float(_params(case)["margin"]), "reduction": reduction(case)},
-                    notes=["y_pred packs stack([x1, x2], -1)"])
+        return torch_call(case, "margin_ranking_loss",
+                          [("x1", case.y_pred[..., 0]), ("x2", case.y_pred[..., 1]), ("y_true", case.y_true)],
+                          {"margin": float(_params(case)["margin"]), "reduction": reduction(case)},
+                          notes=["y_pred packs stack([x1, x2], -1)"])
 
     def _call_cosine_embedding(self, case: Case) -> Call:
         _no_sample_weight(case, "cosine_embedding_loss")
         x1, x2 = _halves(case.y_pred)
-        return Call("cosine_embedding_loss", [("x1", x1), ("x2", x2), ("y_true", case.y_true)],
-                    {"margin": float(_params(case)["margin"]), "reduction": reduction(case)},
-                    notes=["y_pred packs concatenate([x1, x2], -1)"])
+        return torch_call(case, "cosine_embedding_loss", [("x1", x1), ("x2", x2), ("y_true", case.y_true)],
+                          {"margin": float(_params(case)["margin"]), "reduction": reduction(case)},
+                          notes=["y_pred packs concatenate([x1, x2], -1)"])
 
     def _call_cosine_similarity(self, case: Case) -> Call:
         # the spec's torch semantics: cosine_embedding_loss with target 1, i.e. 1 - cos per row. It takes rows
@@ -261,19 +279,19 @@ class TorchLossesMixin:
         rows = pred.shape[:-1]
         flat = (lambda a: a) if len(rows) <= 1 else (lambda a: a.reshape(-1, a.shape[-1]))
         ones = np.ones(flat(pred).shape[:-1], dtype=pred.dtype)
-        return Call("cosine_embedding_loss", [("y_pred", flat(pred)), ("y_true", flat(true)), ("target", ones)],
-                    {"margin": 0.0, "reduction": reduction(case)},
-                    out_shape=rows if len(rows) > 1 and case.reduction == "none" else None,
-                    notes=["cosine_similarity as torch writes it: cosine_embedding_loss with target 1 (1 - cos)"])
+        return torch_call(case, "cosine_embedding_loss", [("y_pred", flat(pred)), ("y_true", flat(true)), ("target", ones)],
+                          {"margin": 0.0, "reduction": reduction(case)},
+                          out_shape=rows if len(rows) > 1 and case.reduction == "none" else None,
+                          notes=["cosine_similarity as torch writes it: cosine_embedding_loss with target 1 (1 - cos)"])
 
     def _call_triplet_margin(self, case: Case) -> Call:
         _no_sample_weight(case, "triplet_margin_loss")
         p = _params(case)
         positive, negative = _halves(case.y_pred)
-        return Call("triplet_margin_loss", [("anchor", case.y_true), ("positive", positive), ("negative", negative)],
-                    {"margin": float(p["margin"]), "p": float(p["p"]), "eps": float(p["eps"]), "swap": bool(p["swap"]),
-                     "reduction": reduction(case)},
-                    notes=["y_true is the anchor; y_pred packs concatenate([positive, negative], -1)"])
+        return torch_call(case, "triplet_margin_loss", [("anchor", case.y_true), ("positive", positive), ("negative", negative)],
+                          {"margin": float(p["margin"]), "p": float(p["p"]), "eps": float(p["eps"]), "swap": bool(p["swap"]),
+                           "reduction": reduction(case)},
+                          notes=["y_true is the anchor; y_pred packs concatenate([positive, negative], -1)"])
 
     def _call_ctc(self, case: Case) -> Call:
         _no_sample_weight(case, "ctc_loss")
@@ -286,7 +304,7 @@ class TorchLossesMixin:
         # the label count of each row: its entries before the first -1 (the canonical padding)
         padded = np.concatenate([labels, np.full((labels.shape[0], 1), -1, dtype=np.int64)], axis=1)
         counts = np.argmax(padded < 0, axis=1).astype(np.int64)
-        return Call("ctc_loss", [("log_probs", np.swapaxes(case.y_pred, 0, 1)), ("targets", labels),
-                                 ("input_lengths", y_true[:, 0].copy()), ("target_lengths", counts)],
-                    {"blank": int(p["blank"]), "reduction": reduction(case), "zero_infinity": bool(p["zero_infinity"])},
-                    notes=["y_pred is batch-major (B, T, C): torch takes (T, B, C); y_true = [input length, labels..., -1 padding]"])
+        return torch_call(case, "ctc_loss", [("log_probs", np.swapaxes(case.y_pred, 0, 1)), ("targets", labels),
+                                             ("input_lengths", y_true[:, 0].copy()), ("target_lengths", counts)],
+                          {"blank": int(p["blank"]), "reduction": reduction(case), "zero_infinity": bool(p["zero_infinity"])},
+                          notes=["y_pred is batch-major (B, T, C): torch takes (T, B, C); y_true = [input length, labels..., -1 padding]"])

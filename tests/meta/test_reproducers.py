@@ -127,7 +127,7 @@ def test_unsupported_case_falls_back_to_the_generic_reproducer():
     spec, example = next((s, e) for s, e in cases.doc_examples() if s.name == "categorical_crossentropy"
                          and not (e.get("params") or {}).get("from_logits"))
     text = adapter.reproducer(cases.example_case(spec, example, semantics="torch"))
-    assert "Case.from_dict(" in text and "resolve('torch')" in text
+    assert "Case.from_dict(" in text and "resolve_direct('torch')" in text
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
