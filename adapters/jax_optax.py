@@ -31,8 +31,9 @@ Conventions worth knowing (see docs/semantics.md#optax):
 * Variants: ``default`` runs the expression op by op (each jnp/optax op is dispatched eagerly), ``jit``
   compiles the whole expression, reduction included, with ``jax.jit`` (XLA may fuse and reorder).
 
-The computation is one expression over the optax call's inputs and ``sample_weight`` (``_expression``); the
-adapter evaluates that very text and the reproducer prints it, so the two cannot drift apart.
+``plan`` writes the computation as one expression over the optax call's inputs and ``sample_weight`` (the Call's
+``detail``, with the prepared numpy inputs as its ``kwargs``); ``run`` evaluates that very text and ``source``
+prints it, so the two cannot drift apart.
 ``jax_module``, ``jax_tensor``, ``jax_device`` and ``jax_environment`` are shared with the Keras adapter on
 the JAX backend.
 """
@@ -40,11 +41,12 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from adapters import mapping, reproduce
-from adapters.base import Adapter, Unsupported
+from adapters.base import Adapter, Call, Unsupported
 from adapters.optax_losses import CALLS, optax_call
 from core.case import Case
 
@@ -102,6 +104,22 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+@dataclass(frozen=True)
+class _Expression:
+    """How a planned case runs: ``text`` is one expression over the Call's input names (``optax`` is the optax call
+    in it, ``reduction`` the ``mapping.JAX_NUMPY`` spelling that reduces it, None when unreduced or when optax
+    reduced it itself); ``jit`` compiles it whole with ``jax.jit`` (the ``jit`` variant)."""
+
+    optax: str
+    text: str
+    reduction: str | None
+    jit: bool
+
+    def as_function(self, inputs) -> str:
+        """The expression as a lambda over the inputs' names, in their order."""
+        return f"lambda {', '.join(inputs)}: {self.text}"
+
+
 class JaxOptaxAdapter(Adapter):
     name = "jax"
     library = "optax"
@@ -122,55 +140,53 @@ class JaxOptaxAdapter(Adapter):
         return {**jax_environment(), "optax": _version("optax"),
                 "dtype_policy": "computed in the input dtype (x64 on); jnp.sum/mean of half precision accumulate in float32"}
 
-    # -- the contract ----------------------------------------------------------------------------
-    def _expression(self, case: Case) -> tuple[str, dict]:
-        """(expression over the optax call's inputs and sample_weight; the numpy inputs it takes), or Unsupported.
+    # -- the contract: plan, run, source ----------------------------------------------------------
+    def plan(self, case: Case) -> Call:
+        """The optax call (``optax_losses.optax_call``), weighted and reduced with jax.numpy, as one expression.
 
-        Imports nothing: ``supports`` uses it too."""
+        The Call: ``target`` the optax function, ``kwargs`` the prepared numpy inputs by name (the expression's
+        free variables, ``sample_weight`` last), ``detail`` the expression text and how it runs (``_Expression``).
+        Imports nothing."""
+        if case.loss not in CALLS:
+            raise Unsupported(f"{self.name} has no method for {case.loss}")
         loss, inputs, loss_shape = optax_call(case)
-        if CALLS[case.loss].reductions is not None:
-            return loss, inputs  # optax reduced it already (optax_call checked the reduction)
+        target = loss.split("(", 1)[0]
+        jit = case.variant == "jit"
+        if CALLS[case.loss].reductions is not None:  # optax reduced it already (optax_call checked the reduction)
+            return Call(case, target, inputs, _Expression(loss, loss, None, jit))
         jnp_reduction = mapping.reduction(mapping.JAX_NUMPY, case, "optax with jax.numpy")
         weighted = loss
         if case.sample_weight is not None:
             inputs["sample_weight"] = mapping.align_weights(case.sample_weight, len(loss_shape))
             weighted = f"{loss} * sample_weight"
         if jnp_reduction is None:
-            return weighted, inputs
-        if jnp_reduction == "average":
-            if case.sample_weight is None:
-                return f"jnp.average({loss})", inputs
-            return f"jnp.average({loss}, weights=jnp.broadcast_to(sample_weight, {tuple(loss_shape)!r}))", inputs
-        return f"jnp.{jnp_reduction}({weighted})", inputs
+            expression = weighted
+        elif jnp_reduction == "average":
+            expression = (f"jnp.average({loss})" if case.sample_weight is None else
+                          f"jnp.average({loss}, weights=jnp.broadcast_to(sample_weight, {tuple(loss_shape)!r}))")
+        else:
+            expression = f"jnp.{jnp_reduction}({weighted})"
+        return Call(case, target, inputs, _Expression(loss, expression, jnp_reduction, jit))
 
-    def check(self, case: Case) -> None:
-        self._expression(case)
-
-    def compute(self, case: Case) -> np.ndarray:
-        self.unsupported_unless(case.loss in CALLS, f"{self.name} has no method for {case.loss}")
-        expression, inputs = self._expression(case)
+    def run(self, call: Call) -> np.ndarray:
+        """Evaluates the very text ``source`` prints (``jax.jit`` of it for the ``jit`` variant)."""
         jax = jax_module()
         import optax
 
-        names = ", ".join(inputs)
-        fn = eval(f"lambda {names}: {expression}", {"jnp": jax.numpy, "optax": optax})  # the reproducer's text
-        if case.variant == "jit":
+        fn = eval(call.detail.as_function(call.kwargs), {"jnp": jax.numpy, "optax": optax})
+        if call.detail.jit:
             fn = jax.jit(fn)
-        with jax_device(case):
-            return np.asarray(fn(**{n: jax_tensor(a) for n, a in inputs.items()}))
+        with jax_device(call.case):
+            return np.asarray(fn(**{n: jax_tensor(a) for n, a in call.kwargs.items()}))
 
-    def reproducer(self, case: Case) -> str:
-        """jax/optax code for the case: the expression ``compute`` evaluates, over literal inputs."""
-        try:
-            expression, inputs = self._expression(case)
-        except Unsupported:
-            return super().reproducer(case)
+    def source(self, call: Call) -> str:
+        """jax/optax code for the case: the expression ``run`` evaluates, over literal inputs."""
+        case, inputs, expression = call.case, call.kwargs, call.detail.text
         body = [reproduce.array("jax", a, n) for n, a in inputs.items()]
         if "sample_weight" in inputs:
             body.insert(len(body) - 1, reproduce.comment("canonical sample weights align with the leading axes of the losses"))
-        if case.variant == "jit":
-            names = ", ".join(inputs)
-            body.append(f"loss = jax.jit(lambda {names}: {expression})({names})")
+        if call.detail.jit:
+            body.append(f"loss = jax.jit({call.detail.as_function(inputs)})({', '.join(inputs)})")
         else:
             body.append(f"loss = {expression}")
         if case.device == "cuda":

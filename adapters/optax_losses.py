@@ -1,10 +1,10 @@
 """Every canonical loss with an ``optax`` semantics, written once as an optax call (``CALLS``).
 
 Each entry is the text of one ``optax.losses`` call over named inputs, with the loss's parameters filled in as
-exact literals; ``adapters/jax_optax.py`` adds the sample weights and the jax.numpy reduction, evaluates that text
-and prints it as the reproducer, so what is computed and what is printed cannot differ. Unpacking a canonical
-case into optax's arguments happens here, on numpy arrays, and is layout only (slices, reshapes, padding masks
-from lengths): no arithmetic on the values. The packings are those of oracle/losses/*.py:
+exact literals; the ``plan`` of ``adapters/jax_optax.py`` adds the sample weights and the jax.numpy reduction, its
+``run`` evaluates that text and its ``source`` prints it, so what is computed and what is printed cannot differ.
+Unpacking a canonical case into optax's arguments happens here, on numpy arrays, and is layout only (slices,
+reshapes, padding masks from lengths): no arithmetic on the values. The packings are those of oracle/losses/*.py:
 
   binary_crossentropy              sigmoid_binary_cross_entropy(y_pred, y_true)                 (from_logits only)
   binary_focal_crossentropy        sigmoid_focal_loss(y_pred, y_true, alpha=, gamma=)           (alpha=None unless balancing)
@@ -150,7 +150,7 @@ CALLS = {
 def optax_call(case: Case) -> tuple[str, dict, tuple]:
     """(the optax call as source text, its numpy inputs by name, the per-sample shape it returns), or Unsupported.
 
-    Imports nothing: ``supports`` uses it too."""
+    Imports nothing: the adapter's ``plan`` (hence ``supports``) is built on it."""
     entry = CALLS[case.loss]
     spec, fixed = specs.resolve(case.loss)
     params = spec.resolve_params({**case.kwargs, **fixed})

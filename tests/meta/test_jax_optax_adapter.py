@@ -82,10 +82,10 @@ def test_no_parameter_is_dropped(loss):
         reaches = False
         for b in bases:
             try:
-                reaches = reaches or adapter._expression(_with(b, **{name: value}))[0] != adapter._expression(b)[0]
+                reaches = reaches or adapter.plan(_with(b, **{name: value})).detail.text != adapter.plan(b).detail.text
             except Unsupported:
                 reaches = True
-        assert reaches, f"{loss}: {name}={value!r} does not reach the optax call: {adapter._expression(base)[0]}"
+        assert reaches, f"{loss}: {name}={value!r} does not reach the optax call: {adapter.plan(base).detail.text}"
 
 
 def _examples():
