@@ -34,32 +34,37 @@ Conventions worth knowing:
   On torch, every call runs inside ``keras.device(...)``: Keras moves tensors to its own default device
   (a GPU when there is one) otherwise.
 
-Every canonical loss with a Keras semantics in its spec is mapped by data, not code: ``CLASS`` / ``FUNCTION`` /
-``ALIAS`` names the compile string of the alias variant (every other name comes from the spec's ``aliases``), ``PARAMS`` / ``CLASS_PARAMS`` the keywords they take,
-``RENAMED`` the canonical parameters Keras spells otherwise (Dice/Tversky ``axes`` -> ``axis``, categorical focal
-``alpha_per_class`` -> a list ``alpha``), ``FIXED`` those Keras does not take at all (KL ``log_input``/``log_target``,
-Poisson ``log_input``/``full``, CTC ``from_logits``/``blank``/``zero_infinity``: a non-default value is
-Unsupported, with the reason), ``BACKEND_SEMANTICS`` the per-backend semantics names. Canonical CTC targets
-``[T_b, labels..., -1 padding]`` become Keras' ``[labels..., 0 padding]`` (0 = mask_index); Keras takes every input
-length as T, so other lengths are Unsupported. Sample weights align with the per-sample losses: (B,) for CTC, the
-axes left by Dice/Tversky ``axes`` (none: a scalar), one axis fewer than y_pred otherwise.
+Every canonical loss with a Keras semantics in its spec is mapped by data, not code: one row of ``LOSSES`` per
+loss (a ``KerasLoss``) names its Loss class, its function, the compile string of the alias variant (every other
+name comes from the spec's ``aliases``; ``no_alias`` says why a loss has none), the keywords the function and
+the class take, ``required`` function keywords, ``renamed`` canonical parameters Keras spells otherwise
+(Dice/Tversky ``axes`` -> ``axis``, categorical focal ``alpha_per_class`` -> a list ``alpha``) and ``fixed``
+those Keras does not take at all (KL ``log_input``/``log_target``, Poisson ``log_input``/``full``, CTC
+``from_logits``/``blank``/``zero_infinity``: a non-default value is Unsupported, with the reason);
+``BACKEND_SEMANTICS`` gives the per-backend semantics names. Canonical CTC targets ``[T_b, labels..., -1
+padding]`` become Keras' ``[labels..., 0 padding]`` (0 = mask_index); Keras takes every input length as T, so
+other lengths are Unsupported. Sample weights align with the per-sample losses: (B,) for CTC, the axes left by
+Dice/Tversky ``axes`` (none: a scalar), one axis fewer than y_pred otherwise.
 
-``KerasLossesAdapter`` is the part Keras 2 (``adapters/tf_keras.py``) shares: the handle tables, how a case
-becomes a call, the handle identities, and the reproducer. The backend specifics (tensors, devices,
-compilation, environment, reproducer spelling) live in small runtime classes, shared with the plain
-TF, JAX and torch adapters through their helpers.
+``KerasLossesAdapter`` is the part Keras 2 (``adapters/tf_keras.py``) shares: the handle table, ``plan`` (every
+guard, the handle, its keywords with the reduction spelled as Keras spells it, the targets and weights as Keras
+takes them: plain numpy, no framework touched), ``run`` (the backend's tensors, under its device scope, the class
+call compiled for the xla/jit variant), ``source`` (the reproducer of that same call) and the handle identities.
+The backend specifics (tensors, devices, compilation, environment, reproducer spelling) live in small runtime
+classes, shared with the plain TF, JAX and torch adapters through their helpers.
 """
 from __future__ import annotations
 
 import importlib.metadata
 import inspect
 import os
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 import specs
 from adapters import mapping, reproduce
-from adapters.base import Adapter, Unsupported
+from adapters.base import Adapter, Call, Unsupported
 from core.case import Case
 
 
@@ -216,6 +221,40 @@ RUNTIMES = {r.backend: r for r in (TensorFlowRuntime, JaxRuntime, TorchRuntime)}
 
 
 # -- what every Keras adapter shares ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class KerasLoss:
+    """One canonical loss in Keras: its handles, the keywords they take, and the canonical parameters Keras
+    spells otherwise or does not take. A row of ``KerasLossesAdapter.LOSSES``."""
+    cls: str  # the Loss class of the losses module
+    params: tuple[str, ...] = ()  # the Keras keywords the function takes (after ``renamed``)
+    alias: str | None = None  # the compile string given to model.compile(loss=...); None: the canonical name
+    no_alias: str | None = None  # why the loss has no compile string at all (``alias`` is then None)
+    function: str | None = None  # the function attribute of the losses module; None: the canonical name
+    class_params: tuple[str, ...] | None = None  # where the Loss class takes fewer keywords than the function
+    required: dict = field(default_factory=dict)  # function keywords without a default: the spec default
+    # canonical parameter -> (Keras keyword, conversion: "axes" a tuple of ints, "floats" a list); None is not passed
+    renamed: dict = field(default_factory=dict)
+    # canonical parameters Keras does not take: name -> (the value Keras always computes with, canonical default)
+    fixed: dict = field(default_factory=dict)
+
+
+def _named(rows: dict[str, KerasLoss]) -> dict[str, KerasLoss]:
+    """The rows with the canonical name filled in where a row names no function or compile string of its own."""
+    return {loss: replace(row, function=row.function or loss, alias=None if row.no_alias else row.alias or loss)
+            for loss, row in rows.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class KerasCall:
+    """``Call.detail`` of a Keras call: the handle, and the arrays as Keras takes them (plain numpy)."""
+    handle: str  # "class" (the Loss class called), "function" or "alias" (losses.get(compile string))
+    name: str  # the Loss class or function attribute of the losses module, or the compile string
+    compiled: bool  # the class call compiled as a whole by the backend's compiler (the xla/jit variant)
+    y_true: np.ndarray  # the targets as Keras takes them (CTC: labels without the length column, 0 padding)
+    ctc_labels: bool  # y_true was converted from the canonical CTC layout
+    sample_weight: np.ndarray | None  # canonical weights aligned with the leading axes of the per-sample losses
+
+
 class KerasLossesAdapter(Adapter):
     """The Keras handles of the canonical losses, how a case becomes a call to one, and its reproducer.
 
@@ -226,76 +265,45 @@ class KerasLossesAdapter(Adapter):
     flavour = "keras 3"
     namespace = "keras.losses"
     reductions = mapping.KERAS3
-    CLASS = {  # the keras.losses Loss class of each canonical loss
-        "binary_crossentropy": "BinaryCrossentropy",
-        "binary_focal_crossentropy": "BinaryFocalCrossentropy",
-        "categorical_crossentropy": "CategoricalCrossentropy",
-        "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
-        "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-        "categorical_generalized_cross_entropy": "CategoricalGeneralizedCrossEntropy",
-        "mean_squared_error": "MeanSquaredError",
-        "mean_absolute_error": "MeanAbsoluteError",
-        "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
-        "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
-        "cosine_similarity": "CosineSimilarity",
-        "huber": "Huber",
-        "log_cosh": "LogCosh",
-        "hinge": "Hinge",
-        "squared_hinge": "SquaredHinge",
-        "categorical_hinge": "CategoricalHinge",
-        "kl_divergence": "KLDivergence",
-        "poisson": "Poisson",
-        "ctc": "CTC",
-        "dice": "Dice",
-        "tversky": "Tversky",
-        "circle": "Circle",
-    }
-    FUNCTION = {loss: loss for loss in CLASS}  # attribute of the losses module (keras.losses uses the canonical names)
-    ALIAS = {  # what a user writes in model.compile(loss=...); a loss absent here has no string losses.get resolves
-        **{loss: loss for loss in CLASS if loss != "categorical_generalized_cross_entropy"},
-        "mean_squared_error": "mse",
-        "mean_absolute_error": "mae",
-        "mean_absolute_percentage_error": "mape",
-        "mean_squared_logarithmic_error": "msle",
-    }
-    NO_ALIAS = {  # why a loss has no compile string
-        "categorical_generalized_cross_entropy": "keras.losses.get rejects 'categorical_generalized_cross_entropy' and "
-                                                 "'CategoricalGeneralizedCrossEntropy' (not in ALL_OBJECTS_DICT of keras "
-                                                 "3.15.1): the loss cannot be named in compile()",
-    }
-    ALIASES_FROM = ("keras", "keras")  # (the specs' alias list, the distribution whose version filters it)
-    PARAMS = {  # the Keras keywords each loss takes (after RENAMED), function handle
-        "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
-        "binary_focal_crossentropy": ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis"),
-        "categorical_crossentropy": ("from_logits", "label_smoothing", "axis"),
-        "categorical_focal_crossentropy": ("alpha", "gamma", "from_logits", "label_smoothing", "axis"),
-        "sparse_categorical_crossentropy": ("from_logits", "ignore_class", "axis"),
-        "categorical_generalized_cross_entropy": ("q",),
-        "cosine_similarity": ("axis",),
-        "huber": ("delta",),
-        "dice": ("axis",),
-        "tversky": ("alpha", "beta", "axis"),
-        "circle": ("gamma", "margin", "remove_diagonal"),
-        **{loss: () for loss in ("mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-                                 "mean_squared_logarithmic_error", "log_cosh", "hinge", "squared_hinge",
-                                 "categorical_hinge", "kl_divergence", "poisson", "ctc")},
-    }
-    CLASS_PARAMS: dict = {}  # where the Loss class takes fewer parameters than the function
-    REQUIRED = {"categorical_generalized_cross_entropy": {"q": 0.5}}  # function keywords without a default: the spec default
-    RENAMED = {  # canonical parameter -> (Keras keyword, conversion); a None value (the default) is not passed
-        "dice": {"axes": ("axis", "axes")},
-        "tversky": {"axes": ("axis", "axes")},
-        "categorical_focal_crossentropy": {"alpha_per_class": ("alpha", "floats")},  # a list alpha replaces the scalar
-    }
-    FIXED = {  # canonical parameters Keras does not take: the value it always computes with (default when absent)
-        "kl_divergence": {"log_input": (False, False), "log_target": (False, False)},
-        "poisson": {"log_input": (False, False), "full": (False, False)},
+    LOSSES = _named({  # canonical loss -> its keras.losses handles and keywords
+        "binary_crossentropy": KerasLoss("BinaryCrossentropy", ("from_logits", "label_smoothing", "axis")),
+        "binary_focal_crossentropy": KerasLoss(
+            "BinaryFocalCrossentropy",
+            ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis")),
+        "categorical_crossentropy": KerasLoss("CategoricalCrossentropy", ("from_logits", "label_smoothing", "axis")),
+        "categorical_focal_crossentropy": KerasLoss(
+            "CategoricalFocalCrossentropy", ("alpha", "gamma", "from_logits", "label_smoothing", "axis"),
+            renamed={"alpha_per_class": ("alpha", "floats")}),  # a list alpha replaces the scalar
+        "sparse_categorical_crossentropy": KerasLoss(
+            "SparseCategoricalCrossentropy", ("from_logits", "ignore_class", "axis")),
+        "categorical_generalized_cross_entropy": KerasLoss(
+            "CategoricalGeneralizedCrossEntropy", ("q",), required={"q": 0.5},
+            no_alias="keras.losses.get rejects 'categorical_generalized_cross_entropy' and "
+                     "'CategoricalGeneralizedCrossEntropy' (not in ALL_OBJECTS_DICT of keras 3.15.1): the loss cannot "
+                     "be named in compile()"),
+        "mean_squared_error": KerasLoss("MeanSquaredError", alias="mse"),
+        "mean_absolute_error": KerasLoss("MeanAbsoluteError", alias="mae"),
+        "mean_absolute_percentage_error": KerasLoss("MeanAbsolutePercentageError", alias="mape"),
+        "mean_squared_logarithmic_error": KerasLoss("MeanSquaredLogarithmicError", alias="msle"),
+        "cosine_similarity": KerasLoss("CosineSimilarity", ("axis",)),
+        "huber": KerasLoss("Huber", ("delta",)),
+        "log_cosh": KerasLoss("LogCosh"),
+        "hinge": KerasLoss("Hinge"),
+        "squared_hinge": KerasLoss("SquaredHinge"),
+        "categorical_hinge": KerasLoss("CategoricalHinge"),
+        "kl_divergence": KerasLoss("KLDivergence", fixed={"log_input": (False, False), "log_target": (False, False)}),
+        "poisson": KerasLoss("Poisson", fixed={"log_input": (False, False), "full": (False, False)}),
         # Keras CTC takes logits, blank = mask_index = 0, and returns impossible alignments as they come
-        "ctc": {"from_logits": (True, False), "blank": (0, 0), "zero_infinity": (False, False)},
-    }  # name: (Keras' value, canonical default)
+        "ctc": KerasLoss("CTC", fixed={"from_logits": (True, False), "blank": (0, 0), "zero_infinity": (False, False)}),
+        "dice": KerasLoss("Dice", ("axis",), renamed={"axes": ("axis", "axes")}),
+        "tversky": KerasLoss("Tversky", ("alpha", "beta", "axis"), renamed={"axes": ("axis", "axes")}),
+        "circle": KerasLoss("Circle", ("gamma", "margin", "remove_diagonal")),
+    })
+    ALIASES_FROM = ("keras", "keras")  # (the specs' alias list, the distribution whose version filters it)
     MISSING: dict = {}  # canonical loss -> why this flavour of Keras has no handle for it
     UNREDUCED = ("the Keras function handle returns unreduced per-sample losses; "
                  "reductions and sample weights belong to the Loss class")
+    scce_last_axis_only: str | None = None  # why sparse_categorical_crossentropy takes only axis=-1 here, if it does
     runtime = TensorFlowRuntime()
 
     # -- hooks ---------------------------------------------------------------------------------------
@@ -317,44 +325,63 @@ class KerasLossesAdapter(Adapter):
     def available_devices(self) -> tuple[str, ...]:
         return self.runtime.available_devices()
 
-    def _is_class_call(self, case: Case) -> bool:
-        return case.variant == "class" or (case.variant is not None and case.variant == self.compiled_variant())
+    def supports(self, case: Case) -> bool | str:
+        # MISSING losses are absent from ``semantics`` (no property or relation draws are spent on them), so the
+        # base would answer "does not implement" before planning; their reason comes first, as plan gives it
+        return self.MISSING.get(case.loss) or super().supports(case)
 
-    def _handle(self, case: Case) -> str:
-        return self.CLASS[case.loss] if self._is_class_call(case) else self.FUNCTION[case.loss]
-
-    def _plan(self, case: Case) -> tuple[dict, object]:
-        """(keyword arguments, reduction) for the case, or Unsupported; imports nothing."""
+    def plan(self, case: Case) -> Call:
+        """The handle, its keyword arguments (the reduction spelled as Keras spells it), and the arrays as Keras
+        takes them; or Unsupported. Imports nothing."""
         if case.loss in self.MISSING:
             raise Unsupported(self.MISSING[case.loss])
+        row = self.LOSSES.get(case.loss)
+        if row is None:
+            raise Unsupported(f"{self.name} has no method for {case.loss}")
+        if case.variant in ("class", self.compiled_variant()):
+            handle, name = "class", row.cls  # name: the attribute of the losses module the messages cite
+        elif case.variant in ("function", "alias"):
+            handle, name = case.variant, row.function
+        else:
+            raise Unsupported(f"{self.name} has no variant {case.variant!r}")
         kwargs = case.kwargs
-        if kwargs.get("class_weight") is not None:
+        if kwargs.pop("class_weight", None) is not None:
             raise Unsupported("Keras losses take no class weights (SparseCategoricalCrossentropy has no class_weight)")
-        kwargs.pop("class_weight", None)
-        if case.variant == "alias" and case.loss not in self.ALIAS:
-            raise Unsupported(self.NO_ALIAS.get(case.loss, f"{self.flavour} has no compile string for {case.loss}"))
-        for name, (keras_value, default) in self.FIXED.get(case.loss, {}).items():
-            value = kwargs.pop(name, default)
+        if handle == "alias" and row.alias is None:
+            raise Unsupported(row.no_alias)
+        for param, (keras_value, default) in row.fixed.items():
+            value = kwargs.pop(param, default)
             if value != keras_value:
-                raise Unsupported(f"{self.flavour} {self._handle(case)} takes no {name} parameter: it always computes "
-                                  f"with {name}={keras_value!r}, this case has {name}={value!r}")
-        for name, (keyword, kind) in self.RENAMED.get(case.loss, {}).items():
-            value = kwargs.pop(name, None)
+                raise Unsupported(f"{self.flavour} {name} takes no {param} parameter: it always computes with "
+                                  f"{param}={keras_value!r}, this case has {param}={value!r}")
+        for param, (keyword, kind) in row.renamed.items():
+            value = kwargs.pop(param, None)
             if value is not None:
                 kwargs[keyword] = tuple(int(a) for a in value) if kind == "axes" else [float(a) for a in value]
         self._check_input_packing(case)
-        is_class = self._is_class_call(case)
-        params = self.CLASS_PARAMS.get(case.loss, self.PARAMS[case.loss]) if is_class else self.PARAMS[case.loss]
+        params = row.class_params if handle == "class" and row.class_params is not None else row.params
         extra = sorted(set(kwargs) - set(params))
         if extra:
-            raise Unsupported(f"{self.flavour} {self._handle(case)} takes no parameter(s) {', '.join(extra)}")
-        if case.variant == "function":
-            kwargs = {**self.REQUIRED.get(case.loss, {}), **kwargs}
-        if is_class:
-            return kwargs, mapping.reduction(self.reductions, case, self.flavour)
-        if case.reduction != "none" or case.sample_weight is not None:
+            raise Unsupported(f"{self.flavour} {name} takes no parameter(s) {', '.join(extra)}")
+        if handle == "function":
+            kwargs = {**row.required, **kwargs}
+        if handle == "class":
+            kwargs = {**kwargs, "reduction": mapping.reduction(self.reductions, case, self.flavour),
+                      **self.class_keywords(case)}
+        elif case.reduction != "none" or case.sample_weight is not None:
             raise Unsupported(self.UNREDUCED)
-        return kwargs, None
+        if self.scce_last_axis_only and case.loss == "sparse_categorical_crossentropy" and "axis" in kwargs:
+            if kwargs["axis"] not in (-1, case.y_pred.ndim - 1):
+                raise Unsupported(self.scce_last_axis_only)
+            kwargs["axis"] = -1  # the same axis, spelled the only way this backend accepts
+        y_true = self._y_true(case)
+        weights = None if handle != "class" or case.sample_weight is None else \
+            mapping.align_weights(case.sample_weight, self._per_sample_ndim(case))
+        if handle == "alias":
+            name = row.alias
+        target = f"{self.namespace}.get({name!r})" if handle == "alias" else f"{self.namespace}.{name}"
+        compiled = handle == "class" and case.variant != "class"
+        return Call(case, target, kwargs, KerasCall(handle, name, compiled, y_true, y_true is not case.y_true, weights))
 
     def _check_input_packing(self, case: Case) -> None:
         """Unsupported where the canonical input packing says something the Keras call cannot."""
@@ -371,7 +398,8 @@ class KerasLossesAdapter(Adapter):
                                   f"{case.y_pred.shape[1]} (no input_length argument); this case has input lengths "
                                   f"{lengths.tolist()}")
 
-    def _y_true(self, case: Case):
+    @staticmethod
+    def _y_true(case: Case) -> np.ndarray:
         """The targets as Keras takes them: CTC labels without the canonical length column, -1 padding as 0
         (Keras' mask_index: label_length counts the non-zero entries)."""
         if case.loss == "ctc" and case.y_true.ndim == 2:
@@ -379,13 +407,8 @@ class KerasLossesAdapter(Adapter):
             return np.where(labels < 0, 0, labels)
         return case.y_true
 
-    def supports(self, case: Case) -> bool | str:
-        return self.MISSING.get(case.loss) or super().supports(case)
-
-    def check(self, case: Case) -> None:
-        self._plan(case)
-
-    def _per_sample_ndim(self, case: Case) -> int:
+    @staticmethod
+    def _per_sample_ndim(case: Case) -> int:
         """Rank of the per-sample losses: one axis reduced, except CTC and Circle (one loss per sequence or anchor)
         and Dice/Tversky (the ``axes`` summed; none given: every axis, one scalar for the batch)."""
         if case.loss in ("ctc", "circle"):
@@ -395,39 +418,53 @@ class KerasLossesAdapter(Adapter):
             return 0 if axes is None else case.y_pred.ndim - len(axes)
         return case.y_pred.ndim - 1
 
-    def _weights(self, case: Case):
-        """Canonical (B,) weights aligned with the leading axes of the per-sample losses."""
-        return mapping.align_weights(case.sample_weight, self._per_sample_ndim(case))
-
-    def _run(self, case: Case):
-        kwargs, reduction = self._plan(case)
+    def run(self, call: Call) -> np.ndarray:
+        case, detail = call.case, call.detail
         losses = self.losses_module()
         with self.runtime.device(case):
-            y_true = self.runtime.tensor(self._y_true(case), case)
+            y_true = self.runtime.tensor(detail.y_true, case)
             y_pred = self.runtime.tensor(case.y_pred, case)
-            if self._is_class_call(case):
-                loss = getattr(losses, self.CLASS[case.loss])(**kwargs, reduction=reduction, **self.class_keywords(case))
-                call = loss if case.variant == "class" else self.runtime.compile(loss)
-                if case.sample_weight is None:
-                    return call(y_true, y_pred)
-                return call(y_true, y_pred, sample_weight=self.runtime.tensor(self._weights(case), case))
-            fn = getattr(losses, self.FUNCTION[case.loss]) if case.variant == "function" else losses.get(self.ALIAS[case.loss])
-            return fn(y_true, y_pred, **kwargs)
-
-    def compute(self, case: Case) -> np.ndarray:
-        if case.loss not in self.CLASS:
-            raise Unsupported(f"{self.name} has no method for {case.loss}")
-        return self.to_numpy(self._run(case), case)
-
-    def to_numpy(self, value, case: Case) -> np.ndarray:
+            if detail.handle == "class":
+                loss = getattr(losses, detail.name)(**call.kwargs)
+                fn = self.runtime.compile(loss) if detail.compiled else loss
+                if detail.sample_weight is None:
+                    value = fn(y_true, y_pred)
+                else:
+                    value = fn(y_true, y_pred, sample_weight=self.runtime.tensor(detail.sample_weight, case))
+            else:
+                fn = getattr(losses, detail.name) if detail.handle == "function" else losses.get(detail.name)
+                value = fn(y_true, y_pred, **call.kwargs)
         return self.runtime.to_numpy(value)
+
+    def source(self, call: Call) -> str:
+        """Framework code for the call's handle (Loss class, compiled class call, function or compile alias), as
+        ``run`` calls it."""
+        case, detail = call.case, call.detail
+        fw = self.runtime.framework
+        body = ([reproduce.comment("Keras CTC labels: the canonical length column dropped, -1 padding as 0 (mask_index)")]
+                if detail.ctc_labels else [])
+        body += [reproduce.array(fw, detail.y_true, "y_true", device=case.device),
+                 reproduce.array(fw, case.y_pred, "y_pred", device=case.device)]
+        kwargs = {k: reproduce.Source(repr(v)) if isinstance(v, tuple) else v for k, v in call.kwargs.items()}
+        if detail.handle == "class":
+            body.append(f"loss_fn = {call.target}({reproduce.call_args(keywords=kwargs)})")
+            callee = self.runtime.reproducer_compile("loss_fn") if detail.compiled else "loss_fn"
+            text = f"{callee}(y_true, y_pred)"
+            if detail.sample_weight is not None:
+                body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
+                         reproduce.array(fw, detail.sample_weight, "sample_weight", device=case.device)]
+                text = f"{callee}(y_true, y_pred, sample_weight=sample_weight)"
+        else:
+            text = f"{call.target}({reproduce.call_args(['y_true', 'y_pred'], kwargs)})"
+        body = reproduce.device_block(body + [f"loss = {text}"], self.runtime.reproducer_device(case))
+        return reproduce.script(fw, case, body + [reproduce.printed(fw, "loss")], extra_imports=self.runtime.imports)
 
     def known_aliases(self) -> dict[str, list[str]]:
         """Every name the specs give each loss in this Keras, at the installed version (specs/<loss>.yaml ``aliases``)."""
         framework, distribution = self.ALIASES_FROM
         version = _dist_version(distribution)
         version = None if version == "not installed" else version
-        return {loss: specs.all_specs()[loss].aliases(framework, version) for loss in self.CLASS}
+        return {loss: specs.all_specs()[loss].aliases(framework, version) for loss in self.LOSSES}
 
     def handle_identities(self) -> list[tuple[str, str, bool]]:
         """(alias, qualified name of what the alias reaches, whether that is the canonical handle): an attribute of
@@ -436,42 +473,13 @@ class KerasLossesAdapter(Adapter):
         losses = self.losses_module()
         rows = []
         for loss, aliases in self.known_aliases().items():
-            canonical, cls = getattr(losses, self.FUNCTION[loss]), getattr(losses, self.CLASS[loss])
+            canonical, cls = getattr(losses, self.LOSSES[loss].function), getattr(losses, self.LOSSES[loss].cls)
             for alias in aliases:
                 got = getattr(losses, alias, None) or losses.get(alias)
                 kind = got if inspect.isfunction(got) or inspect.isclass(got) else type(got)
                 same = got is canonical or got is cls or (not inspect.isfunction(got) and isinstance(got, cls))
                 rows.append((alias, f"{kind.__module__}.{kind.__qualname__}", same))
         return rows
-
-    def reproducer(self, case: Case) -> str:
-        """Framework code for the case's handle (Loss class, compiled class call, function or compile alias),
-        as ``_run`` calls it."""
-        try:
-            kwargs, reduction = self._plan(case)
-        except Unsupported:
-            return super().reproducer(case)
-        fw, ns = self.runtime.framework, self.namespace
-        y_true = self._y_true(case)
-        body = ([reproduce.comment("Keras CTC labels: the canonical length column dropped, -1 padding as 0 (mask_index)")]
-                if y_true is not case.y_true else [])
-        body += [reproduce.array(fw, y_true, "y_true", device=case.device),
-                 reproduce.array(fw, case.y_pred, "y_pred", device=case.device)]
-        kwargs = {k: reproduce.Source(repr(v)) if isinstance(v, tuple) else v for k, v in kwargs.items()}
-        if self._is_class_call(case):
-            make = reproduce.call_args(keywords={**kwargs, "reduction": reduction, **self.class_keywords(case)})
-            body.append(f"loss_fn = {ns}.{self.CLASS[case.loss]}({make})")
-            callee = "loss_fn" if case.variant == "class" else self.runtime.reproducer_compile("loss_fn")
-            call = f"{callee}(y_true, y_pred)"
-            if case.sample_weight is not None:
-                body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
-                         reproduce.array(fw, self._weights(case), "sample_weight", device=case.device)]
-                call = f"{callee}(y_true, y_pred, sample_weight=sample_weight)"
-        else:
-            fn = f"{ns}.{self.FUNCTION[case.loss]}" if case.variant == "function" else f"{ns}.get({self.ALIAS[case.loss]!r})"
-            call = f"{fn}({reproduce.call_args(['y_true', 'y_pred'], kwargs)})"
-        body = reproduce.device_block(body + [f"loss = {call}"], self.runtime.reproducer_device(case))
-        return reproduce.script(fw, case, body + [reproduce.printed(fw, "loss")], extra_imports=self.runtime.imports)
 
 
 # -- Keras 3 ------------------------------------------------------------------------------------------------
@@ -495,12 +503,16 @@ class Keras3Adapter(KerasLossesAdapter):
         self.name = _NAMES[backend]
         ftz = "+ftz" if self.runtime.ftz else ""
         backend_semantics = self.BACKEND_SEMANTICS.get(backend, {})
-        self.semantics = {loss: backend_semantics.get(loss, "keras") + ftz for loss in self.CLASS}
+        self.semantics = {loss: backend_semantics.get(loss, "keras") + ftz for loss in self.LOSSES}
         compiled = (self.runtime.compiled_variant,) if self.runtime.compiled_variant else ()
         self.variants = ("class", "function", "alias") + compiled
         if backend == "tensorflow":
             self.library, self.namespace = "tensorflow-cpu", "tf.keras.losses"
-            self.FUNCTION = {**KerasLossesAdapter.FUNCTION, **self.TF_FUNCTION}
+            self.LOSSES = {loss: replace(row, function=self.TF_FUNCTION.get(loss, row.function))
+                           for loss, row in self.LOSSES.items()}
+        if backend in self._SCCE_LAST_AXIS_ONLY:
+            self.scce_last_axis_only = (f"keras sparse_categorical_crossentropy on the {backend} backend "
+                                        f"{self._SCCE_LAST_AXIS_ONLY[backend]}")
 
     # the specs' semantics per backend where it is not "keras" (names of specs/<loss>.yaml semantics entries)
     BACKEND_SEMANTICS = {
@@ -520,6 +532,12 @@ class Keras3Adapter(KerasLossesAdapter):
         "mean_squared_logarithmic_error": "msle",
         "kl_divergence": "kld",
         "log_cosh": "logcosh",
+    }
+
+    _SCCE_LAST_AXIS_ONLY = {  # backends whose sparse_categorical_crossentropy takes the classes on the last axis only
+        "tensorflow": "supports axis=-1 only (it raises 'Only axis=-1 is currently supported')",
+        "jax": "supports axis=-1 only (its shape check compares the labels with output.shape[:-1] and raises "
+               "for any other axis)",
     }
 
     def version(self) -> str:
@@ -559,18 +577,3 @@ class Keras3Adapter(KerasLossesAdapter):
 
     def class_keywords(self, case: Case) -> dict:
         return {"dtype": case.dtype}
-
-    _SCCE_LAST_AXIS_ONLY = {  # backends whose sparse_categorical_crossentropy takes the classes on the last axis only
-        "tensorflow": "supports axis=-1 only (it raises 'Only axis=-1 is currently supported')",
-        "jax": "supports axis=-1 only (its shape check compares the labels with output.shape[:-1] and raises "
-               "for any other axis)",
-    }
-
-    def _plan(self, case: Case) -> tuple[dict, object]:
-        kwargs, reduction = super()._plan(case)
-        limit = self._SCCE_LAST_AXIS_ONLY.get(self.backend)
-        if limit and case.loss == "sparse_categorical_crossentropy" and "axis" in kwargs:
-            if kwargs["axis"] not in (-1, case.y_pred.ndim - 1):
-                raise Unsupported(f"keras sparse_categorical_crossentropy on the {self.backend} backend {limit}")
-            kwargs["axis"] = -1  # the same axis, spelled the only way these backends accept
-        return kwargs, reduction

@@ -1,7 +1,7 @@
 """Keras 2 (the legacy ``tf_keras`` package, what ``tf.keras`` was before TF 2.16), semantics ``keras2+ftz``.
 
 The same three handles as Keras 3 (``adapters/keras3.py``, whose ``KerasLossesAdapter`` this shares: the
-handle tables, how a case becomes a call, the handle identities and the reproducer), on TensorFlow:
+handle table, ``plan``/``run``/``source`` and the handle identities), on TensorFlow:
 
   class     tf_keras.losses.BinaryCrossentropy(..., reduction=...)(y, p, sample_weight=w)
   function  tf_keras.losses.binary_crossentropy(y, p, ...)
@@ -19,6 +19,8 @@ Where Keras 2 differs (see docs/semantics.md#keras-2-tf_keras):
   the legacy compile strings ``kullback_leibler_divergence``, ``huber_loss`` and ``logcosh`` still resolve.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from adapters import mapping
 from adapters.keras3 import KerasLossesAdapter, TensorFlowRuntime, _dist_version
@@ -43,10 +45,13 @@ class TFKerasAdapter(KerasLossesAdapter):
     reductions = mapping.KERAS2
     devices = ("cpu", "cuda")
     MISSING = _KERAS2_MISSING
-    CLASS = {k: v for k, v in KerasLossesAdapter.CLASS.items() if k not in _KERAS2_MISSING}
-    semantics = {loss: "keras2+ftz" for loss in CLASS}  # TensorFlow flushes subnormals
+    LOSSES = {  # Keras 3's rows less the missing losses; SparseCategoricalCrossentropy takes no axis (the function does)
+        loss: replace(row, class_params=("from_logits", "ignore_class"))
+        if loss == "sparse_categorical_crossentropy" else row
+        for loss, row in KerasLossesAdapter.LOSSES.items() if loss not in _KERAS2_MISSING
+    }
+    semantics = {loss: "keras2+ftz" for loss in LOSSES}  # TensorFlow flushes subnormals
     ALIASES_FROM = ("keras2", "tf-keras")
-    CLASS_PARAMS = {"sparse_categorical_crossentropy": ("from_logits", "ignore_class")}
     runtime = TensorFlowRuntime(imports=("import tf_keras",))
 
     def version(self) -> str:
