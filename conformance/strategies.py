@@ -14,15 +14,26 @@ chance:
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance import loss_layouts
 from core import dtypes
 
 REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large")
+
+
+def shared_database(test: str, cell) -> DirectoryBasedExampleDatabase:
+    """The example database of one test and cell (device, dtype, loss, regime or relation), shared by every
+    implementation and variant and kept between runs: with the same seed they draw the same inputs, and a failing or
+    targeted draw found for one implementation is replayed for the others."""
+    digest = hashlib.sha256(repr((test, tuple(cell))).encode()).hexdigest()[:16]
+    return DirectoryBasedExampleDatabase(Path(".hypothesis") / "lossconf" / digest)
 
 
 def regimes_for(spec) -> tuple[str, ...]:
