@@ -10,7 +10,7 @@ import pytest
 
 import oracle
 import specs
-from adapters.base import Adapter
+from adapters.base import Adapter, Call
 from conformance import judge
 from tests.meta.conftest import close, value
 
@@ -44,8 +44,11 @@ class _Echo(Adapter):
     name = "echo"
     semantics = {"mean_squared_error": "ideal", "ctc": "torch"}
 
-    def compute(self, case):
-        return oracle.evaluate(case.with_(reduction="sum_over_batch_size")).as_float()
+    def plan(self, case):
+        return Call(case, "oracle.evaluate")
+
+    def run(self, call):
+        return oracle.evaluate(call.case.with_(reduction="sum_over_batch_size")).as_float()
 
 
 def test_judge_reports_a_reduction_that_does_not_apply_as_unsupported():
@@ -61,8 +64,8 @@ def test_judge_names_the_per_target_length_mean():
     assert record["verdict"] == "semantic" and "sum_over_batch_size" in record["matched_semantics"]
 
     class Lengths(_Echo):
-        def compute(self, case):
-            return oracle.evaluate(case.with_(reduction="mean_by_length")).as_float()
+        def run(self, call):
+            return oracle.evaluate(call.case.with_(reduction="mean_by_length")).as_float()
 
     record = judge.judge(Lengths(), case.with_(reduction="sum_over_batch_size"))
     assert record["verdict"] == "semantic" and "per-target-length CTC mean" in record["matched_semantics"]
