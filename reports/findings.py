@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from core import verdicts
 from reports import matrix
 from reports.formatting import badge, is_expected, ratio, sev
 
@@ -26,7 +27,7 @@ def build(judged: list[dict], impls: list[str], cell_ids: dict) -> list[dict]:
     rank = {name: i for i, name in enumerate(impls)}
     groups: dict[str, list[dict]] = {}
     for r in judged:
-        if r.get("verdict") != "pass" or is_expected(r):
+        if r.get("verdict") != verdicts.PASS or is_expected(r):
             groups.setdefault(_group_key(r), []).append(r)
     rows = []
     for members in groups.values():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 
+from core import verdicts
 from core.verdicts import DOC_VERDICTS, SEVERITY, VERDICTS  # noqa: F401  (re-exported for the report modules)
 
 DTYPE_ORDER = ("float16", "bfloat16", "float32", "float64")
@@ -106,13 +107,13 @@ def vkey(verdict) -> str:
 
 def is_expected(r: dict) -> bool:
     """An expectation covers the record (an unsupported case is never a finding, whatever matches it)."""
-    return bool(r.get("expectation")) and r.get("verdict") != "unsupported"
+    return bool(r.get("expectation")) and r.get("verdict") != verdicts.UNSUPPORTED
 
 
 def badge(r: dict) -> str:
     """The label a record shows: its verdict, or xfail/xpass when an expectation covers it."""
     if is_expected(r):
-        return "xpass" if r.get("verdict") in ("pass", "doc_ok", "no_printed_value") else "xfail"
+        return "xpass" if r.get("verdict") in (verdicts.PASS, verdicts.DOC_OK, verdicts.NO_PRINTED_VALUE) else "xfail"
     return str(r.get("verdict"))
 
 

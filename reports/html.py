@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
-from core import results
+from core import results, verdicts
 from reports import environment, examples, findings, invalid, matrix, summary
 from reports.records import collect
 from reports.formatting import (EXPLAIN, JUDGED, LABELS, VERDICTS, array_text, badge, fmt, g, is_expected, lines, order,
@@ -28,7 +28,7 @@ def _coverage(judged: list[dict], impls: list[str]) -> list[dict]:
         cells = []
         for impl in impls:
             mine = [r for r in judged if r.get("loss") == loss and r.get("impl") == impl]
-            unsup = Counter(str(r.get("explanation") or "(no reason given)") for r in mine if r.get("verdict") == "unsupported")
+            unsup = Counter(str(r.get("explanation") or "(no reason given)") for r in mine if r.get("verdict") == verdicts.UNSUPPORTED)
             cells.append({"run": bool(mine), "checked": len(mine) - sum(unsup.values()), "unsupported": sum(unsup.values()),
                           "reasons": sorted(unsup.items(), key=lambda kv: (-kv[1], kv[0]))})
         rows.append({"loss": loss, "cells": cells})
@@ -42,13 +42,13 @@ def build(docs: list[dict]) -> dict:
     judged = [r for r in records if r.get("kind") in JUDGED]
     impls_meta = [i for run in runs for i in run.get("implementations") or [] if isinstance(i, dict)]
     impls = order([r.get("impl") for r in judged], [i.get("name") for i in impls_meta])
-    verdicts = order([r.get("verdict") for r in judged], VERDICTS)
+    shown = order([r.get("verdict") for r in judged], VERDICTS)
 
     counts = []
     for impl in impls:
         mine = [r for r in judged if r.get("impl") == impl]
         c = {v: [sum(r.get("verdict") == v for r in mine), sum(r.get("verdict") == v and is_expected(r) for r in mine)]
-             for v in verdicts}
+             for v in shown}
         counts.append({"impl": impl, "total": len(mine), "counts": c})
     levels = {s["impl"]: s for s in summary.summaries(docs)}
     overview = matrix.build(judged, impls)
@@ -57,7 +57,7 @@ def build(docs: list[dict]) -> dict:
         "runs": runs,
         "impls": list(enumerate(impls)),
         "impl_index": {name: i for i, name in enumerate(impls)},
-        "verdicts": verdicts,
+        "verdicts": shown,
         "counts": counts,
         "levels": {"losses": order({loss for s in levels.values() for loss in s["losses"]}),
                    "impls": [levels.get(str(i)) for i in impls], "legend": summary.LEVELS},

@@ -6,20 +6,22 @@ could not express it, or failed (a crash or hang costs the case an ``error``).
 """
 from __future__ import annotations
 
+from core import verdicts
+
 from reports.formatting import is_expected
 
 
 def outcome(record: dict) -> tuple[str, str]:
     """(label, css verdict class) of one invalid-input record."""
     verdict = record.get("verdict")
-    if verdict == "accepted_invalid":
+    if verdict == verdicts.ACCEPTED_INVALID:
         got = record.get("got")
         values = got if isinstance(got, list) else [] if got is None else [got]
         shown = ", ".join(f"{v:.4g}" if isinstance(v, (int, float)) else str(v) for v in values[:3])
         return f"accepted {shown}".strip(), "accepted_invalid"
-    if verdict == "pass":
+    if verdict == verdicts.PASS:
         return ("raised" if record.get("raised") else "inf/NaN"), "pass"
-    if verdict == "unsupported":
+    if verdict == verdicts.UNSUPPORTED:
         return "unsupported", "unsupported"
     return verdict or "?", "error"
 

@@ -13,6 +13,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 
+from core import verdicts
 from core.case import REDUCTIONS
 from reports import histogram
 from reports.formatting import (DEVICE_ORDER, DTYPE_ORDER, LABELS, badge, g, is_expected, num, order, ratio, sev,
@@ -28,7 +29,7 @@ def case_key(r: dict) -> str:
 
 
 def _failing(r: dict) -> bool:
-    return r.get("verdict") not in ("pass", "unsupported")
+    return r.get("verdict") not in (verdicts.PASS, verdicts.UNSUPPORTED)
 
 
 def label(recs: list[dict]) -> tuple[str, str]:
@@ -38,12 +39,12 @@ def label(recs: list[dict]) -> tuple[str, str]:
     if new:
         worst = max(new, key=sev)
         return str(worst), vkey(worst)
-    if any(is_expected(r) and r.get("verdict") == "pass" for r in recs):
+    if any(is_expected(r) and r.get("verdict") == verdicts.PASS for r in recs):
         return "xpass", "xpass"
     known = [r.get("verdict") for r in recs if is_expected(r)]
     if known:
         return f"xfail: {max(known, key=sev)}", "xfail"
-    if any(r.get("verdict") == "pass" for r in recs):
+    if any(r.get("verdict") == verdicts.PASS for r in recs):
         return "pass", "pass"
     return "unsupported", "unsupported"
 
@@ -54,7 +55,7 @@ def worst(recs: list[dict]) -> dict:
     if key in ("xfail",):
         pool = [r for r in recs if is_expected(r) and _failing(r)]
     elif key == "xpass":
-        pool = [r for r in recs if is_expected(r) and r.get("verdict") == "pass"]
+        pool = [r for r in recs if is_expected(r) and r.get("verdict") == verdicts.PASS]
     elif key in ("pass", "unsupported"):
         pool = [r for r in recs if r.get("verdict") == key]
     else:
@@ -78,7 +79,7 @@ def cell(recs: list[dict]) -> dict:
     ulp = "" if top.get("ulp_error") is None else g(top["ulp_error"]) + (
         "" if top.get("tolerance_ulps") is None else f" / {g(top['tolerance_ulps'])}")
     median = g(statistics.median(errs)) if errs else ""
-    unsupported = sum(r.get("verdict") == "unsupported" for r in recs)
+    unsupported = sum(r.get("verdict") == verdicts.UNSUPPORTED for r in recs)
     checked = len(recs) - unsupported
     title = f"{len(recs)} case(s)" + (f" over {len(variants)} variants" if len(variants) > 1 else "")
     if unsupported and checked:

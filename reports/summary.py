@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from core import results
+from core import results, verdicts
 from reports.formatting import JUDGED, VERDICTS, is_expected, order
 from reports.records import collect
 
@@ -35,23 +35,23 @@ COLOR = {"exact": "brightgreen", "semantic": "yellow", "numeric": "red", "unchec
 
 
 def level(records: list[dict]) -> str:
-    checked = [r.get("verdict") for r in records if r.get("verdict") != "unsupported"]
+    checked = [r.get("verdict") for r in records if r.get("verdict") != verdicts.UNSUPPORTED]
     if not checked:
         return "unchecked"
-    failures = {v for v in checked if v != "pass"}
+    failures = {v for v in checked if v != verdicts.PASS}
     if not failures:
         return "exact"
-    return "semantic" if failures == {"semantic"} else "numeric"
+    return "semantic" if failures == {verdicts.SEMANTIC} else "numeric"
 
 
 def _counts(records: list[dict]) -> dict:
-    verdicts = Counter(str(r.get("verdict")) for r in records)
-    checked = sum(n for v, n in verdicts.items() if v != "unsupported")
+    counts = Counter(str(r.get("verdict")) for r in records)
+    checked = sum(n for v, n in counts.items() if v != verdicts.UNSUPPORTED)
     return {
         "checked": checked,
-        "unsupported": verdicts.get("unsupported", 0),
-        "expected": sum(is_expected(r) and r.get("verdict") != "pass" for r in records),
-        "verdicts": {v: verdicts[v] for v in order(verdicts, VERDICTS)},
+        "unsupported": counts.get(verdicts.UNSUPPORTED, 0),
+        "expected": sum(is_expected(r) and r.get("verdict") != verdicts.PASS for r in records),
+        "verdicts": {v: counts[v] for v in order(counts, VERDICTS)},
     }
 
 
