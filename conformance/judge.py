@@ -16,7 +16,7 @@ import numpy as np
 import oracle
 from adapters.base import Adapter, Unsupported
 from conformance import tolerance
-from core import dtypes, verdicts
+from core import dtypes, phases, verdicts
 from core.case import Case
 from conformance.worker import IsolationFailure, WorkerRaised
 from oracle import reductions
@@ -65,6 +65,7 @@ def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str
     return None
 
 
+@phases.timed("framework")
 def _reproducer(adapter: Adapter, case: Case) -> str | None:
     try:
         return adapter.reproducer(case)
@@ -108,6 +109,7 @@ def run(adapter: Adapter, case: Case):
     return ("unsupported", str(support)) if support is not True else compute(adapter, case)
 
 
+@phases.timed("framework")
 def compute(adapter: Adapter, case: Case):
     """``run`` for a case already known to be supported: the adapter's compute, as an outcome."""
     try:
@@ -126,6 +128,7 @@ def _outcome_of(exc: Exception):
     return "raised", f"{type(exc).__name__}: {exc}".strip()[:2000]  # the library raised: an outcome, not a crash
 
 
+@phases.timed("framework")
 def supported(adapter: Adapter, case: Case) -> bool | str:
     """``adapter.supports(case)``; a worker that dies answering counts as supported, so that the computation
     reports the death as an error on the case (never a lost run)."""
@@ -137,6 +140,7 @@ def supported(adapter: Adapter, case: Case) -> bool | str:
         return True
 
 
+@phases.timed("judge")
 def judge(adapter: Adapter, case: Case) -> dict:
     record = _base_record(adapter, case)
     support = supported(adapter, case)

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import results, verdicts
+from core import phases, results, verdicts
 
 
 def command_line(argv: list[str]) -> str:
@@ -33,6 +33,7 @@ class Session:
     seconds: collections.Counter = field(default_factory=collections.Counter)
     _writer: results.ResultsWriter | None = None
     _ready: set = field(default_factory=set)
+    started: float = field(default_factory=time.perf_counter)
 
     def __repr__(self) -> str:
         # pytest prints the test's arguments with every failure and xfail: the dataclass repr of every record so far
@@ -92,9 +93,10 @@ class Session:
             return []
         if self._writer:
             self._writer.close()
-        doc = results.document(self.run_info(), self.records)
-        json_path = self.report.with_suffix(".json")
-        results.write_json(json_path, doc)
+        with phases.timed("report"):
+            doc = results.document(self.run_info(), self.records)
+            json_path = self.report.with_suffix(".json")
+            results.write_json(json_path, doc)
         return [json_path]
 
     def summary(self) -> list[str]:
@@ -102,9 +104,10 @@ class Session:
         for r in self.records:
             counts[r.get("impl", "docs")][r["verdict"] + ("(expected)" if r.get("expectation") else "")] += 1
         return [
-            f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
+            *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
-            for impl, c in sorted(counts.items())
+              for impl, c in sorted(counts.items())),
+            phases.line(time.perf_counter() - self.started),  # where the time went, per phase
         ]
 
 

@@ -19,7 +19,7 @@ import mpmath
 import numpy as np
 
 import specs
-from core import dtypes
+from core import dtypes, phases
 from core.case import REDUCTIONS, Case
 from oracle import cache, domain, precision, reductions
 from oracle.losses import LOSSES
@@ -169,6 +169,7 @@ def prepare(case: Case):
     return spec, params, spec.semantics(case.semantics)
 
 
+@phases.timed("oracle")
 def evaluate(case: Case, semantics: Semantics | None = None) -> Exact:
     """The exact value of ``case`` (under ``semantics`` when given, else the case's own); cached on disk."""
     spec, params, declared = prepare(case)
@@ -182,6 +183,7 @@ def evaluate(case: Case, semantics: Semantics | None = None) -> Exact:
     return exact
 
 
+@phases.timed("oracle")
 def estimate(case: Case, semantics: Semantics | None = None) -> Exact:
     """The value at the first working precision of ``evaluate``, uncertified (certified_bits 0): enough to rule
     a candidate convention out before paying for its certification, which then reuses this evaluation."""
@@ -224,6 +226,7 @@ def evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal", 
     return evaluate(case)
 
 
+@phases.timed("oracle")
 def condition(case: Case, semantics: Semantics | None = None):
     """sum_i |df/dx_i * x_i| over every floating input x_i (predictions, float targets, weights);
     one such sum per output element (a flat object array) for reduction "none".

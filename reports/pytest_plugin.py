@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import phases
 from reports import write_all
 
 
@@ -17,4 +18,5 @@ def pytest_sessionfinish(session, exitstatus):
     written = getattr(state, "written", None)
     if state is None or state.report is None or not written:
         return
-    state.written = [*written, *write_all(written[:1], state.report.with_suffix(".html"))]
+    with phases.timed("report"):
+        state.written = [*written, *write_all(written[:1], state.report.with_suffix(".html"))]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import specs
 from conformance import expectations, judge, outcome, session as session_mod, strategies
+from core import phases
 
 MAX_ELEMENTS = {"quick": 4096, "full": 100_000}
 # The large regime's row length: conditioning a loss that couples its row (softmax, renormalisation) costs one
@@ -57,10 +58,11 @@ def test_agrees_with_oracle(lossconf, property_axes):
               database=strategies.shared_database("properties", property_axes[2:]))
     @given(data=st.data())
     def check(data):
-        y_true, y_pred, params, weights = data.draw(
-            strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise,
-                                   max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
-            label="inputs")
+        with phases.timed("draw"):
+            y_true, y_pred, params, weights = data.draw(
+                strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise,
+                                       max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
+                label="inputs")
         # every reduction on every draw (covered on purpose, not left to chance); the large regime draws one
         applicable = strategies.reductions_for(spec)
         reductions = [data.draw(st.sampled_from(applicable), label="reduction")] if regime == "large" else applicable

@@ -20,7 +20,7 @@ from hypothesis.errors import Unsatisfiable
 import oracle
 import specs
 from conformance import expectations, judge, outcome, strategies, tolerance
-from core import dtypes
+from core import dtypes, phases
 from core.case import Case
 
 GIVE_UP = 5  # unsupported draws in a row, none computed: the relation does not apply to this implementation
@@ -152,8 +152,9 @@ def test_relation(lossconf, relation_axes):
               database=strategies.shared_database("relations", relation_axes[2:]))  # the same draws for every implementation
     @given(data=st.data())
     def run(data):
-        y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(
-            spec, "moderate", dtype, 256, elementwise, logits_only=relation == "from_logits_consistency"))
+        with phases.timed("draw"):
+            y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(
+                spec, "moderate", dtype, 256, elementwise, logits_only=relation == "from_logits_consistency"))
         axis = params.get("axis", -1)
         batch_axis_free = len(y_pred.shape) >= 2 and (axis % y_pred.ndim) != 0
         base = dict(y_true=y_true, y_pred=y_pred, params=params, sample_weight=weights, dtype=dtype,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -116,6 +117,9 @@ def test_report_writes_json_lines_json_and_html(tmp_path):
     streamed = (tmp_path / "index.jsonl").read_text().splitlines()
     assert len(streamed) == len(doc["records"]) + 1  # the run header, then one line per record
     assert "<html" in report.read_text().lower()
+    # the summary says where the time went, the report's rendering included
+    assert re.search(r"^time: draw [0-9.]+s \(\d+%\), oracle .*report [0-9.]+s \(\d+%\), other [0-9.]+s of [0-9.]+s wall$",
+                     result.stdout, re.M), result.stdout[-2000:]
 
 
 def test_the_recorded_command_can_be_retyped():
