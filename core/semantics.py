@@ -132,12 +132,6 @@ _REGRESSION_KERAS_DEFAULTS = {
 
 # oracle/losses/tf1_optax.py
 _TF1_OPTAX_SWITCHES = {
-    # zero_times_inf and round_params are also defined, with the same kind, default and meaning, by
-    # regression_keras.py / probabilistic_keras.py: the registry keeps one entry per name
-    "zero_times_inf": ("guard", "a zero target against a -inf log-probability gives IEEE 0 * inf = NaN instead of the "
-                                "limit 0 (torch kl_div, optax kl_divergence, optax softmax_cross_entropy and the losses built on it)"),
-    "round_params": ("guard", "float parameters (delta, alpha, gamma, q, temperature, epsilon, ...) are rounded to the compute "
-                              "dtype, as frameworks convert Python scalars to tensors of that dtype (JAX weak types included)"),
     "norm_floor": ("guard", "squared norms are clipped from below before the square root: null (none), a number, or "
                             "'finfo_eps' (machine epsilon of the compute dtype, optax ntxent)"),
     "margin_in_dtype": ("guard", "the margins s_j + 1 - [j = y] are rounded to the compute dtype, as (scores + 1.0) - one_hot "
@@ -146,8 +140,8 @@ _TF1_OPTAX_SWITCHES = {
     "pairwise_count": ("structure", "the element count n in mean_pairwise_squared_error: 'per_sample' (documented) or "
                                     "'whole_batch' (TF1 in eager mode with a scalar weight counts every element of the batch)"),
 }
-_TF1_OPTAX_DEFAULTS = {"zero_times_inf": False, "round_params": False, "norm_floor": None, "margin_in_dtype": False,
-            "pairwise_count": "per_sample"}
+_TF1_OPTAX_DEFAULTS = {"norm_floor": None, "margin_in_dtype": False, "pairwise_count": "per_sample"}
+# tf1_optax's losses use zero_times_inf and round_params too, declared above with the Keras families
 
 # oracle/losses/torch_family.py
 _TORCH_FAMILY_SWITCHES = {
@@ -169,24 +163,15 @@ _TORCH_FAMILY_DEFAULTS = {
 }
 
 
-def _merge_family_switches():
-    for family, (switches, defaults) in {
-        "ctc": (_CTC_SWITCHES, _CTC_DEFAULTS),
-        "metric_learning": (_METRIC_LEARNING_SWITCHES, _METRIC_LEARNING_DEFAULTS),
-        "probabilistic_keras": (_PROBABILISTIC_KERAS_SWITCHES, _PROBABILISTIC_KERAS_DEFAULTS),
-        "regression_keras": (_REGRESSION_KERAS_SWITCHES, _REGRESSION_KERAS_DEFAULTS),
-        "tf1_optax": (_TF1_OPTAX_SWITCHES, _TF1_OPTAX_DEFAULTS),
-        "torch_family": (_TORCH_FAMILY_SWITCHES, _TORCH_FAMILY_DEFAULTS),
-    }.items():
-        for switch, meaning in switches.items():
-            default = defaults.get(switch)
-            if switch in SWITCHES and (SWITCHES[switch][0] != meaning[0] or DEFAULTS.get(switch) != default):
-                raise ImportError(f"switch {switch!r} is declared differently for {family}")
-            SWITCHES.setdefault(switch, meaning)
-            DEFAULTS.setdefault(switch, default)
-
-
-_merge_family_switches()
+for _switches, _defaults in ((_CTC_SWITCHES, _CTC_DEFAULTS), (_METRIC_LEARNING_SWITCHES, _METRIC_LEARNING_DEFAULTS),
+                             (_PROBABILISTIC_KERAS_SWITCHES, _PROBABILISTIC_KERAS_DEFAULTS),
+                             (_REGRESSION_KERAS_SWITCHES, _REGRESSION_KERAS_DEFAULTS),
+                             (_TF1_OPTAX_SWITCHES, _TF1_OPTAX_DEFAULTS), (_TORCH_FAMILY_SWITCHES, _TORCH_FAMILY_DEFAULTS)):
+    _wrong = set(_switches) & set(SWITCHES) | set(_switches) ^ set(_defaults)
+    if _wrong:
+        raise ImportError(f"switches declared twice, or without a default: {sorted(_wrong)}")
+    SWITCHES.update(_switches)
+    DEFAULTS.update(_defaults)
 
 
 # What convention detection tries: the declared semantics with one of these switches set otherwise.
