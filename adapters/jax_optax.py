@@ -6,7 +6,7 @@
     sparse_categorical_crossentropy  optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels, axis)
     mean_squared_error               optax.losses.squared_error(predictions, targets)               elementwise
     every other loss with an ``optax`` semantics (22 in all): one call each in adapters/optax_losses.py
-    (``CALLS``), with the input packings of the ``shapes: custom`` losses (ctc, triplet_margin, ntxent)
+    (``CALLS``), with the input layouts of the ``shapes: custom`` losses (ctc, triplet_margin, ntxent)
 
 Conventions worth knowing (see docs/semantics.md#optax):
 

@@ -250,8 +250,9 @@ class KerasCall:
     handle: str  # "class" (the Loss class called), "function" or "alias" (losses.get(compile string))
     name: str  # the Loss class or function attribute of the losses module, or the compile string
     compiled: bool  # the class call compiled as a whole by the backend's compiler (the xla/jit variant)
-    y_true: np.ndarray  # the targets as Keras takes them (CTC: labels without the length column, 0 padding)
-    ctc_labels: bool  # y_true was converted from the canonical CTC layout
+    y_true: np.ndarray  # the inputs as Keras takes them (CTC: targets with 0 padding, log_probs as y_pred)
+    y_pred: np.ndarray
+    note: str  # how the canonical inputs became (y_true, y_pred), where they are not the case's own
     sample_weight: np.ndarray | None  # canonical weights aligned with the leading axes of the per-sample losses
 
 
@@ -374,14 +375,14 @@ class KerasLossesAdapter(Adapter):
             if kwargs["axis"] not in (-1, case.y_pred.ndim - 1):
                 raise Unsupported(self.scce_last_axis_only)
             kwargs["axis"] = -1  # the same axis, spelled the only way this backend accepts
-        y_true = self._y_true(case)
+        y_true, y_pred, note = self._keras_inputs(case)
         weights = None if handle != "class" or case.sample_weight is None else \
-            mapping.align_weights(case.sample_weight, self._per_sample_ndim(case))
+            mapping.align_weights(case.sample_weight, self._per_sample_ndim(case, y_pred))
         if handle == "alias":
             name = row.alias
         target = f"{self.namespace}.get({name!r})" if handle == "alias" else f"{self.namespace}.{name}"
         compiled = handle == "class" and case.variant != "class"
-        return Call(case, target, kwargs, KerasCall(handle, name, compiled, y_true, y_true is not case.y_true, weights))
+        return Call(case, target, kwargs, KerasCall(handle, name, compiled, y_true, y_pred, note, weights))
 
     def _check_input_packing(self, case: Case) -> None:
         """Unsupported where the canonical input packing says something the Keras call cannot."""
@@ -391,39 +392,35 @@ class KerasLossesAdapter(Adapter):
             if axis not in (-1, case.y_pred.ndim - 1):
                 raise Unsupported(f"{self.flavour} broadcasts a list alpha along the last axis whatever the class axis "
                                   f"is; alpha_per_class with axis={axis} cannot be expressed")
-        if case.loss == "ctc" and case.y_true.ndim == 2 and case.y_pred.ndim == 3 and case.y_true.shape[1] >= 1:
-            lengths = case.y_true[:, 0]
-            if np.any(lengths != case.y_pred.shape[1]):
-                raise Unsupported(f"{self.flavour} CTC takes every input length as T = y_pred.shape[1] = "
-                                  f"{case.y_pred.shape[1]} (no input_length argument); this case has input lengths "
-                                  f"{lengths.tolist()}")
+        if case.loss == "ctc" and np.ndim(case.inputs["log_probs"]) == 3:
+            lengths, frames = np.asarray(case.inputs["input_lengths"]), case.inputs["log_probs"].shape[1]
+            if np.any(lengths != frames):
+                raise Unsupported(f"{self.flavour} CTC takes every input length as T = y_pred.shape[1] = {frames} "
+                                  f"(no input_length argument); this case has input lengths {lengths.tolist()}")
 
     @staticmethod
-    def _y_true(case: Case) -> np.ndarray:
-        """The targets as Keras takes them: CTC labels without the canonical length column, -1 padding as 0
-        (Keras' mask_index: label_length counts the non-zero entries)."""
-        if case.loss == "ctc" and case.y_true.ndim == 2:
-            labels = case.y_true[:, 1:]
-            return np.where(labels < 0, 0, labels)
-        return case.y_true
+    def _keras_inputs(case: Case) -> tuple[np.ndarray, np.ndarray, str]:
+        """(y_true, y_pred) as Keras takes them, and a note where they are not the case's own: CTC's targets with
+        -1 padding as 0 (Keras' mask_index: label_length counts the non-zero entries), its log_probs (logits) as
+        y_pred."""
+        if case.loss == "ctc":
+            targets = np.asarray(case.inputs["targets"])
+            return (np.where(targets < 0, 0, targets), case.inputs["log_probs"],
+                    "Keras CTC: y_true = targets with their -1 padding as 0 (mask_index), y_pred = the logits")
+        return case.y_true, case.y_pred, ""
 
     @staticmethod
-    def _per_sample_ndim(case: Case) -> int:
-        """Rank of the per-sample losses: one axis reduced, except CTC and Circle (one loss per sequence or anchor)
-        and Dice/Tversky (the ``axes`` summed; none given: every axis, one scalar for the batch)."""
-        if case.loss in ("ctc", "circle"):
-            return 1
-        if case.loss in ("dice", "tversky"):
-            axes = case.kwargs.get("axes")
-            return 0 if axes is None else case.y_pred.ndim - len(axes)
-        return case.y_pred.ndim - 1
+    def _per_sample_ndim(case: Case, y_pred: np.ndarray) -> int:
+        """Rank of the per-sample losses, as the loss's spec says (specs.Spec.per_sample_shape)."""
+        spec, fixed = specs.resolve(case.loss)
+        return len(spec.per_sample_shape(np.shape(y_pred), {**case.kwargs, **fixed}))
 
     def run(self, call: Call) -> np.ndarray:
         case, detail = call.case, call.detail
         losses = self.losses_module()
         with self.runtime.device(case):
             y_true = self.runtime.tensor(detail.y_true, case)
-            y_pred = self.runtime.tensor(case.y_pred, case)
+            y_pred = self.runtime.tensor(detail.y_pred, case)
             if detail.handle == "class":
                 loss = getattr(losses, detail.name)(**call.kwargs)
                 fn = self.runtime.compile(loss) if detail.compiled else loss
@@ -441,10 +438,9 @@ class KerasLossesAdapter(Adapter):
         ``run`` calls it."""
         case, detail = call.case, call.detail
         fw = self.runtime.framework
-        body = ([reproduce.comment("Keras CTC labels: the canonical length column dropped, -1 padding as 0 (mask_index)")]
-                if detail.ctc_labels else [])
+        body = [reproduce.comment(detail.note)] if detail.note else []
         body += [reproduce.array(fw, detail.y_true, "y_true", device=case.device),
-                 reproduce.array(fw, case.y_pred, "y_pred", device=case.device)]
+                 reproduce.array(fw, detail.y_pred, "y_pred", device=case.device)]
         kwargs = {k: reproduce.Source(repr(v)) if isinstance(v, tuple) else v for k, v in call.kwargs.items()}
         if detail.handle == "class":
             body.append(f"loss_fn = {call.target}({reproduce.call_args(keywords=kwargs)})")

@@ -180,11 +180,11 @@ def hinge_embedding(case):
 
 
 def margin_ranking(case):
-    t, pair = _work(case.y_true), _work(case.y_pred)
-    if pair.shape != t.shape + (2,):
-        raise ValueError(f"y_pred must stack [x1, x2] on a trailing axis of size 2: expected {t.shape + (2,)}, got {pair.shape}")
+    x1, x2, t = (_work(case.inputs[name]) for name in ("input1", "input2", "target"))
+    if not x1.shape == x2.shape == t.shape:
+        raise ValueError(f"input1 {x1.shape}, input2 {x2.shape} and target {t.shape} must have the same shape")
     margin = _param(case, "margin", 0.0)
-    return np.maximum(0.0, -_signs(t) * (pair[..., 0] - pair[..., 1]) + margin)
+    return np.maximum(0.0, -_signs(t) * (x1 - x2) + margin)
 
 
 def l2_loss(case):

@@ -88,18 +88,21 @@ class NumpyReferenceAdapter(Adapter):
     def _validate(case: Case) -> None:
         """A careful library refuses what it cannot mean instead of returning a plausible number."""
         k = case.kwargs
-        if case.y_pred.size == 0:
+        predictions = "y_pred" if "y_pred" in case.inputs else next(iter(case.inputs))
+        pred = case.inputs[predictions]
+        if pred.size == 0:
             raise ValueError("empty batch")
         if not 0.0 <= k.get("label_smoothing", 0.0) <= 1.0:
             raise ValueError("label_smoothing must lie in [0, 1]")
-        if not -case.y_pred.ndim <= k.get("axis", -1) < case.y_pred.ndim:
+        if not -pred.ndim <= k.get("axis", -1) < pred.ndim:
             raise ValueError("axis out of range")
         if case.sample_weight is not None:
             w = case.sample_weight
             if not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise ValueError("sample weights must be finite and non-negative")
         logits = bool(k.get("from_logits")) or case.loss in numpy_losses.TAKE_LOGITS
-        if np.any(np.isnan(case.y_pred)) or not (logits or np.all(np.isfinite(case.y_pred))) or not np.all(np.isfinite(case.y_true)):
+        others = [a for name, a in case.inputs.items() if name != predictions]
+        if np.any(np.isnan(pred)) or not (logits or np.all(np.isfinite(pred))) or not all(np.all(np.isfinite(a)) for a in others):
             raise ValueError("inputs must be finite (logits may be +-inf, where the loss takes its limit)")
         probabilities = case.loss in _CROSSENTROPIES and not k.get("from_logits")
         if probabilities and (case.y_pred.min() < 0 or case.y_pred.max() > 1):
@@ -175,12 +178,12 @@ class NumpyReferenceAdapter(Adapter):
         """The case built from literal arrays and handed to this adapter: the library here *is* lossconf's numpy code."""
         case = call.case
         try:
-            body = [reproduce.array("numpy", case.y_true, "y_true"), reproduce.array("numpy", case.y_pred, "y_pred")]
+            body = [reproduce.array("numpy", array, name) for name, array in case.inputs.items()]
             keywords = {"params": case.kwargs, "reduction": case.reduction, "semantics": case.semantics, "dtype": case.dtype}
             if case.sample_weight is not None:
                 body.append(reproduce.array("numpy", case.sample_weight, "sample_weight"))
                 keywords["sample_weight"] = reproduce.Source("sample_weight")
-            make = reproduce.call_args([repr(case.loss), "y_true", "y_pred"], keywords)
+            make = reproduce.call_args([repr(case.loss), *case.inputs], keywords)
             body += [f"case = specs.make_case({make})", f"loss = {type(self).__name__}().compute(case)"]
         except Exception:  # a reproducer is a courtesy; the generic one always works
             return super().source(call)

@@ -3,8 +3,8 @@
 Each entry is the text of one ``optax.losses`` call over named inputs, with the loss's parameters filled in as
 exact literals; the ``plan`` of ``adapters/jax_optax.py`` adds the sample weights and the jax.numpy reduction, its
 ``run`` evaluates that text and its ``source`` prints it, so what is computed and what is printed cannot differ.
-Unpacking a canonical case into optax's arguments happens here, on numpy arrays, and is layout only (slices,
-reshapes, padding masks from lengths): no arithmetic on the values. The packings are those of oracle/losses/*.py:
+Laying a canonical case out as optax's arguments happens here, on numpy arrays, and is layout only (reshapes,
+padding masks from lengths): no arithmetic on the values. The inputs are named as in the specs:
 
   binary_crossentropy              sigmoid_binary_cross_entropy(y_pred, y_true)                 (from_logits only)
   binary_focal_crossentropy        sigmoid_focal_loss(y_pred, y_true, alpha=, gamma=)           (alpha=None unless balancing)
@@ -12,7 +12,7 @@ reshapes, padding masks from lengths): no arithmetic on the values. The packings
                                    labels = smooth_labels(y_true, label_smoothing, axis=) when smoothing
   sparse_categorical_crossentropy  softmax_cross_entropy_with_integer_labels(y_pred, y_true, axis=)
   cosine_similarity                cosine_distance(y_pred, y_true, axis=)                       (1 - cos: the spec's optax form)
-  ctc                              ctc_loss(logits, logit_paddings, labels, label_paddings, blank_id=)
+  ctc                              ctc_loss(logits = log_probs, logit_paddings, targets, label_paddings, blank_id=)
   generalized_kl_divergence        generalized_kl_divergence(y_pred = log q, y_true, axis=)
   hinge                            hinge_loss(y_pred, y_true)                                   (targets used as given)
   huber                            huber_loss(y_pred, y_true, delta=)
@@ -26,11 +26,11 @@ reshapes, padding masks from lengths): no arithmetic on the values. The packings
   ranking_softmax_loss             ranking_softmax_loss(y_pred, y_true, reduce_fn=None)         (jnp reduces, as for every loss)
   triplet_margin                   triplet_margin_loss(anchor, positive, negative, norm_degree=p, margin=, eps=)
 
-Packings: sparse labels of shape (B, 1) are reshaped to the per-sample shape optax wants; multiclass_sparsemax_loss
-vmaps over the first axis only, so scores of rank 3 run as rows (-1, C) and the result is reshaped back; CTC
-rows y_true[b] = [T_b, labels..., -1 padding] become logit_paddings[b, t] = (t >= T_b) and label_paddings =
-(label < 0) in the logits' dtype, the labels keeping their -1 padding (a padding equal to the last label would make
-optax's repeat test suppress the final transition); triplet y_pred = concatenate([positive, negative], -1).
+Layouts: sparse labels of shape (B, 1) are reshaped to the per-sample shape optax wants; multiclass_sparsemax_loss
+vmaps over the first axis only, so scores of rank 3 run as rows (-1, C) and the result is reshaped back; CTC's
+input_lengths T_b become logit_paddings[b, t] = (t >= T_b) and its targets' -1 padding label_paddings =
+(label < 0), both in the logits' dtype, the targets keeping their -1 padding (a padding equal to the last label would
+make optax's repeat test suppress the final transition).
 
 What optax cannot express raises Unsupported naming what it lacks (``ONLY``: the one value of a canonical parameter
 optax computes; ``reductions``: losses optax returns reduced). Parameter values enter the call as Python scalars,
@@ -60,7 +60,7 @@ class OptaxLoss:
     per_sample: str = "element"  # "element": y_pred's shape; "axis": y_pred's without the axis param (or -1); "scalar"
     only: dict = field(default_factory=dict)  # canonical param -> (the only value optax computes, what it lacks)
     fields: Callable[[dict], dict] | None = None  # params -> further template fields (source text)
-    pack: Callable | None = None  # (case, params) -> (inputs, per-sample shape): layouts optax reads differently
+    layout: Callable | None = None  # (case, params) -> (inputs, per-sample shape): layouts optax reads differently
     reductions: tuple[str, ...] | None = None  # the reductions optax applies itself (None: jax.numpy reduces)
     rows: bool = False  # optax takes (B, C) only: other ranks run as rows (-1, C), the result reshaped back
 
@@ -76,17 +76,14 @@ def _sparse(case: Case, params: dict):
 
 
 def _ctc(case: Case, params: dict):
-    y_true, logits = np.asarray(case.y_true), case.y_pred
-    frames = np.arange(logits.shape[1])[None, :] >= y_true[:, :1]
-    labels = y_true[:, 1:]
-    return {"logits": logits, "logit_paddings": frames.astype(logits.dtype), "labels": labels,
-            "label_paddings": (labels < 0).astype(logits.dtype)}, (logits.shape[0],)
+    logits, targets = case.inputs["log_probs"], np.asarray(case.inputs["targets"])
+    frames = np.arange(logits.shape[1])[None, :] >= np.asarray(case.inputs["input_lengths"])[:, None]
+    return {"logits": logits, "logit_paddings": frames.astype(logits.dtype), "targets": targets,
+            "label_paddings": (targets < 0).astype(logits.dtype)}, (logits.shape[0],)
 
 
 def _triplet(case: Case, params: dict):
-    d = case.y_pred.shape[-1] // 2
-    return ({"anchor": case.y_true, "positive": case.y_pred[..., :d], "negative": case.y_pred[..., d:]},
-            case.y_true.shape[:-1])
+    return dict(case.inputs), case.inputs["anchor"].shape[:-1]
 
 
 def _smoothed(p: dict) -> dict:
@@ -109,12 +106,12 @@ CALLS = {
         "optax.losses.softmax_cross_entropy(y_pred, {labels}, axis={axis})", "axis",
         only={"from_logits": _LOGITS_ONLY}, fields=_smoothed),
     "sparse_categorical_crossentropy": OptaxLoss(
-        "optax.losses.softmax_cross_entropy_with_integer_labels(y_pred, y_true, axis={axis})", "axis", pack=_sparse,
+        "optax.losses.softmax_cross_entropy_with_integer_labels(y_pred, y_true, axis={axis})", "axis", layout=_sparse,
         only={"from_logits": _LOGITS_ONLY, "class_weight": (None, "{fn} has no class weights"),
               "ignore_class": (None, "{fn} has no ignored class (its where= masks classes, not samples)")}),
     "cosine_similarity": OptaxLoss("optax.losses.cosine_distance(y_pred, y_true, axis={axis})", "axis"),
     "ctc": OptaxLoss(
-        "optax.losses.ctc_loss(logits, logit_paddings, labels, label_paddings, blank_id={blank})", pack=_ctc,
+        "optax.losses.ctc_loss(logits, logit_paddings, targets, label_paddings, blank_id={blank})", layout=_ctc,
         only={"from_logits": (True, "{fn} applies log_softmax to its logits; it cannot take "
                                     "log-probabilities used as they are"),
               "zero_infinity": (False, "{fn} has no zero_infinity (an impossible alignment costs about "
@@ -130,9 +127,9 @@ CALLS = {
     "l2_loss": OptaxLoss("optax.losses.l2_loss(y_pred, y_true)"),
     "log_cosh": OptaxLoss("optax.losses.log_cosh(y_pred, y_true)"),
     "mean_squared_error": OptaxLoss("optax.losses.squared_error(y_pred, y_true)"),
-    "multiclass_hinge_loss": OptaxLoss("optax.losses.multiclass_hinge_loss(y_pred, y_true)", pack=_sparse),
-    "multiclass_perceptron_loss": OptaxLoss("optax.losses.multiclass_perceptron_loss(y_pred, y_true)", pack=_sparse),
-    "multiclass_sparsemax_loss": OptaxLoss("optax.losses.multiclass_sparsemax_loss(y_pred, y_true)", pack=_sparse,
+    "multiclass_hinge_loss": OptaxLoss("optax.losses.multiclass_hinge_loss(y_pred, y_true)", layout=_sparse),
+    "multiclass_perceptron_loss": OptaxLoss("optax.losses.multiclass_perceptron_loss(y_pred, y_true)", layout=_sparse),
+    "multiclass_sparsemax_loss": OptaxLoss("optax.losses.multiclass_sparsemax_loss(y_pred, y_true)", layout=_sparse,
                                            rows=True),
     "ntxent": OptaxLoss("optax.losses.ntxent(y_pred, y_true, temperature={temperature})", "scalar",
                         reductions=("sum_over_batch_size",)),
@@ -143,7 +140,7 @@ CALLS = {
     "sparsemax_loss": OptaxLoss("optax.losses.sparsemax_loss(y_pred, y_true)"),
     "triplet_margin": OptaxLoss(
         "optax.losses.triplet_margin_loss(anchor, positive, negative, norm_degree={p}, margin={margin}, eps={eps})",
-        pack=_triplet, only={"swap": (False, "{fn} has no swap (the anchor-negative distance only)")}),
+        layout=_triplet, only={"swap": (False, "{fn} has no swap (the anchor-negative distance only)")}),
 }
 
 
@@ -166,11 +163,14 @@ def optax_call(case: Case) -> tuple[str, dict, tuple]:
                               f"not {case.reduction!r}")
         if case.sample_weight is not None:
             raise Unsupported(f"{fn} returns one reduced value and takes no sample weights")
+    if "y_pred" not in case.inputs:  # a layout of named inputs (ctc, triplet_margin)
+        inputs, shape = entry.layout(case, params)
+        return call, inputs, tuple(shape)
     y_pred, axis = case.y_pred, params.get("axis", -1)
     if entry.per_sample == "axis" and not -y_pred.ndim <= axis < max(y_pred.ndim, 1):
         raise Unsupported(f"axis {axis} is out of range for {y_pred.ndim}-d input")  # optax would index wrongly
-    if entry.pack is not None:
-        inputs, shape = entry.pack(case, params)
+    if entry.layout is not None:
+        inputs, shape = entry.layout(case, params)
     else:
         inputs = {"y_pred": y_pred, "y_true": case.y_true}
         shape = {"element": y_pred.shape, "scalar": (),

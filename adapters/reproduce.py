@@ -149,7 +149,7 @@ def script(framework: str, case, body: Iterable[str], *, extra_imports: Iterable
     _check(framework)
     imports = [_IMPORTS[framework], *extra_imports]
     if framework == "numpy" and any(
-            a is not None and np.asarray(a).dtype.name == "bfloat16" for a in (case.y_true, case.y_pred, case.sample_weight)):
+            a is not None and np.asarray(a).dtype.name == "bfloat16" for a in (*case.inputs.values(), case.sample_weight)):
         imports.append("import ml_dtypes")
     return "\n".join([header(case), *imports, "", *body])
 

@@ -5,27 +5,27 @@ what torch cannot express, and returns the ``adapters.base.Call`` of ``F.<fn>`` 
 keywords, and in ``detail`` (``TorchDetail``) its positional inputs, with every tensor still a numpy array
 in the case dtype (int64 for labels and lengths). ``TorchAdapter.run`` runs that Call through torch (or
 ``torch.compile``) and ``TorchAdapter.source`` prints it as a reproducer, so what is computed and what is
-printed cannot differ. Unpacking a canonical case into torch's arguments happens here, on numpy arrays, and
-is layout only (slices, axis moves, broadcasts, label counts): no arithmetic on the values. The packings are
-those of oracle/losses/torch_family.py and ctc.py:
+printed cannot differ. Laying a canonical case out as torch's arguments happens here, on numpy arrays, and
+is layout only (axis moves, broadcasts, label counts): no arithmetic on the values. The inputs are named as
+in the specs (oracle/losses/torch_family.py and ctc.py):
 
   mean_absolute_error   F.l1_loss(y_pred, y_true, weight=sample weights)
   huber                 F.huber_loss(y_pred, y_true, delta=, weight=sample weights)
   smooth_l1             F.smooth_l1_loss(y_pred, y_true, beta=)
   kl_divergence         F.kl_div(y_pred = log q, y_true, log_target=)            (log_input=True only)
   poisson, poisson_nll  F.poisson_nll_loss(y_pred, y_true, log_input=, full= [, eps=])
-  gaussian_nll          F.gaussian_nll_loss(y_pred[..., 0], y_true, y_pred[..., 1], full=, eps=)
+  gaussian_nll          F.gaussian_nll_loss(input, target, var, full=, eps=)
   hinge_embedding       F.hinge_embedding_loss(y_pred, y_true, margin=)
-  margin_ranking        F.margin_ranking_loss(y_pred[..., 0], y_pred[..., 1], y_true, margin=)
+  margin_ranking        F.margin_ranking_loss(input1, input2, target, margin=)
   multi_margin          F.multi_margin_loss(y_pred, labels, p=, margin=, weight=class weights)
   multilabel_margin     F.multilabel_margin_loss(y_pred, y_true)                 (-1-padded label rows)
   multilabel_soft_margin F.multilabel_soft_margin_loss(y_pred, y_true, weight=class weights)
   soft_margin           F.soft_margin_loss(y_pred, y_true)
-  cosine_embedding      F.cosine_embedding_loss(x1, x2, y_true, margin=),  y_pred = [x1 | x2] on the last axis
+  cosine_embedding      F.cosine_embedding_loss(input1, input2, target, margin=)
   cosine_similarity     F.cosine_embedding_loss(y_pred, y_true, ones, margin=0): 1 - cos, the spec's torch semantics
-  triplet_margin        F.triplet_margin_loss(y_true, positive, negative, margin=, p=, eps=, swap=)
+  triplet_margin        F.triplet_margin_loss(anchor, positive, negative, margin=, p=, eps=, swap=)
   nll                   F.nll_loss(y_pred with its class axis at 1, labels, weight=, ignore_index=)
-  ctc                   F.ctc_loss(y_pred as (T, B, C), labels, input lengths, label counts, blank=, zero_infinity=)
+  ctc                   F.ctc_loss(log_probs as (T, B, C), targets, input_lengths, label counts, blank=, zero_infinity=)
 
 ``MEAN`` is the one table of what torch's reduction="mean" computes per loss (for the four losses of
 torch_functional.py too).
@@ -147,18 +147,17 @@ def _class_weight(values, case: Case):
     return None if values is None else dtypes.to_dtype(np.asarray(values, dtype=float), case.dtype)
 
 
+def _inputs(case: Case, *names: str) -> list[tuple[str, np.ndarray]]:
+    """The named inputs, as torch's positional arguments of the same names."""
+    return [(name, case.inputs[name]) for name in names]
+
+
 def _labels(case: Case, axis: int = -1) -> np.ndarray:
     """Sparse class labels as torch wants them: a trailing size-1 label axis ((B, 1) canonical) squeezed."""
     labels, nd = np.asarray(case.y_true), np.ndim(case.y_pred)
     if labels.ndim == nd and -nd <= axis < nd and labels.shape[axis] == 1:
         labels = labels.squeeze(axis % nd)
     return labels
-
-
-def _halves(y_pred: np.ndarray):
-    """y_pred = concatenate([a, b], -1) -> (a, b)."""
-    d = y_pred.shape[-1] // 2
-    return y_pred[..., :d], y_pred[..., d:]
 
 
 class TorchLossesMixin:
@@ -251,24 +250,18 @@ class TorchLossesMixin:
     def _call_gaussian_nll(self, case: Case) -> Call:
         _no_sample_weight(case, "gaussian_nll_loss")
         p = _params(case)
-        return torch_call(case, "gaussian_nll_loss",
-                          [("input", case.y_pred[..., 0]), ("y_true", case.y_true), ("var", case.y_pred[..., 1])],
-                          {"full": bool(p["full"]), "eps": float(p["eps"]), "reduction": reduction(case)},
-                          notes=["y_pred packs stack([input, var], -1)"])
+        return torch_call(case, "gaussian_nll_loss", _inputs(case, "input", "target", "var"),
+                          {"full": bool(p["full"]), "eps": float(p["eps"]), "reduction": reduction(case)})
 
     def _call_margin_ranking(self, case: Case) -> Call:
         _no_sample_weight(case, "margin_ranking_loss")
-        return torch_call(case, "margin_ranking_loss",
-                          [("x1", case.y_pred[..., 0]), ("x2", case.y_pred[..., 1]), ("y_true", case.y_true)],
-                          {"margin": float(_params(case)["margin"]), "reduction": reduction(case)},
-                          notes=["y_pred packs stack([x1, x2], -1)"])
+        return torch_call(case, "margin_ranking_loss", _inputs(case, "input1", "input2", "target"),
+                          {"margin": float(_params(case)["margin"]), "reduction": reduction(case)})
 
     def _call_cosine_embedding(self, case: Case) -> Call:
         _no_sample_weight(case, "cosine_embedding_loss")
-        x1, x2 = _halves(case.y_pred)
-        return torch_call(case, "cosine_embedding_loss", [("x1", x1), ("x2", x2), ("y_true", case.y_true)],
-                          {"margin": float(_params(case)["margin"]), "reduction": reduction(case)},
-                          notes=["y_pred packs concatenate([x1, x2], -1)"])
+        return torch_call(case, "cosine_embedding_loss", _inputs(case, "input1", "input2", "target"),
+                          {"margin": float(_params(case)["margin"]), "reduction": reduction(case)})
 
     def _call_cosine_similarity(self, case: Case) -> Call:
         # the spec's torch semantics: cosine_embedding_loss with target 1, i.e. 1 - cos per row. It takes rows
@@ -287,11 +280,9 @@ class TorchLossesMixin:
     def _call_triplet_margin(self, case: Case) -> Call:
         _no_sample_weight(case, "triplet_margin_loss")
         p = _params(case)
-        positive, negative = _halves(case.y_pred)
-        return torch_call(case, "triplet_margin_loss", [("anchor", case.y_true), ("positive", positive), ("negative", negative)],
+        return torch_call(case, "triplet_margin_loss", _inputs(case, "anchor", "positive", "negative"),
                           {"margin": float(p["margin"]), "p": float(p["p"]), "eps": float(p["eps"]), "swap": bool(p["swap"]),
-                           "reduction": reduction(case)},
-                          notes=["y_true is the anchor; y_pred packs concatenate([positive, negative], -1)"])
+                           "reduction": reduction(case)})
 
     def _call_ctc(self, case: Case) -> Call:
         _no_sample_weight(case, "ctc_loss")
@@ -299,12 +290,12 @@ class TorchLossesMixin:
         if p["from_logits"]:
             raise Unsupported("torch ctc_loss takes log-probabilities (used as they are); from_logits would need a "
                               "log_softmax outside the loss")
-        y_true = np.asarray(case.y_true, dtype=np.int64)
-        labels = y_true[:, 1:]
+        labels = np.asarray(case.inputs["targets"], dtype=np.int64)
         # the label count of each row: its entries before the first -1 (the canonical padding)
         padded = np.concatenate([labels, np.full((labels.shape[0], 1), -1, dtype=np.int64)], axis=1)
         counts = np.argmax(padded < 0, axis=1).astype(np.int64)
-        return torch_call(case, "ctc_loss", [("log_probs", np.swapaxes(case.y_pred, 0, 1)), ("targets", labels),
-                                             ("input_lengths", y_true[:, 0].copy()), ("target_lengths", counts)],
+        return torch_call(case, "ctc_loss", [("log_probs", np.swapaxes(case.inputs["log_probs"], 0, 1)), ("targets", labels),
+                                             ("input_lengths", case.inputs["input_lengths"]), ("target_lengths", counts)],
                           {"blank": int(p["blank"]), "reduction": reduction(case), "zero_infinity": bool(p["zero_infinity"])},
-                          notes=["y_pred is batch-major (B, T, C): torch takes (T, B, C); y_true = [input length, labels..., -1 padding]"])
+                          notes=["log_probs is batch-major (B, T, C): torch takes (T, B, C); a row of targets is its labels, "
+                                 "then -1 padding"])

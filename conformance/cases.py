@@ -14,7 +14,7 @@ def doc_examples():
 
 def example_case(spec, example, *, dtype=None, semantics=None, device="cpu", variant="default") -> Case:
     return specs.make_case(
-        spec.name, example["y_true"], example["y_pred"], params=example.get("params") or {},
+        spec.name, inputs=spec.example_inputs(example), params=example.get("params") or {},
         dtype=dtype or example["dtype"], sample_weight=example.get("sample_weight"),
         reduction=example["reduction"], semantics=semantics or example["semantics"],
         device=device, variant=variant, origin=f"example:{example['id']}",

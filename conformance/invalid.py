@@ -20,14 +20,13 @@ class InvalidInput:
     id: str  # e.g. "sparse_categorical_crossentropy/label-at-num-classes"
     loss: str
     why: str
-    y_true: np.ndarray
-    y_pred: np.ndarray
+    inputs: dict  # name -> array, as the spec names the loss's inputs
     params: dict
     sample_weight: np.ndarray | None = None
 
 
 def _base(spec, rng, from_logits: bool):
-    """A valid (y_true, y_pred) of shape (BATCH, CLASSES) for the spec's input kinds."""
+    """A valid {y_true, y_pred} of shape (BATCH, CLASSES) for the spec's input kinds (two-input layouts)."""
     kinds = spec.inputs
     if from_logits:
         y_pred = rng.normal(size=(BATCH, CLASSES))
@@ -49,23 +48,55 @@ def _base(spec, rng, from_logits: bool):
         y_true = rng.normal(size=(BATCH, CLASSES))
         if kinds["y_true"] == "nonnegative":
             y_true = np.abs(y_true)
-    return y_true, y_pred
+    return {"y_true": y_true, "y_pred": y_pred}
 
 
 def _example_base(spec, from_logits: bool):
     """The first documented example with the wanted from_logits whose inputs the oracle accepts: the base
-    for losses whose packed layouts or per-loss rules the generic base above does not satisfy."""
+    for losses whose custom layouts or per-loss rules the generic base above does not satisfy."""
     for example in spec.examples:
         params = dict(example.get("params") or {})
         if ("from_logits" in spec.params) and bool(params.get("from_logits")) != from_logits:
             continue
-        y_true, y_pred = np.asarray(example["y_true"]), np.asarray(example["y_pred"], dtype=float)
-        if y_pred.ndim >= 1 and _valid(spec, y_true, y_pred, params):
-            return y_true, y_pred, params
+        inputs = {name: np.asarray(a, dtype=None if name in spec.integer_inputs else float)
+                  for name, a in spec.example_inputs(example).items()}
+        if inputs[spec.prediction].ndim >= 1 and _valid(spec, inputs, params):
+            return inputs, params
     return None
 
 
+def _two_inputs(mutate):
+    """A breakage written on (y_true, y_pred) as one on the inputs by name."""
+    def on_inputs(inputs, rng):
+        y_true, y_pred, weights, params = mutate(inputs["y_true"], inputs["y_pred"], rng)
+        return {"y_true": y_true, "y_pred": y_pred}, weights, params
+    return on_inputs
+
+
+def _named_breakages(spec):
+    """The generic breakages of a layout of named inputs: a NaN in each float input, an infinity in each one
+    measured on the real line (not in a logit, where it is a limit the loss is defined at, nor in a sign)."""
+    out = []
+    for name in spec.input_names:
+        kind = spec.inputs[name]
+        if kind in specs.INTEGER_KINDS:
+            continue
+        out.append((f"nan-{name}", f"a NaN in {name}", False,
+                    lambda inputs, r, name=name: ({**inputs, name: _set(inputs[name], np.nan)}, None, {})))
+        if kind not in ("logit", "sign"):
+            out.append((f"inf-{name}", f"an infinity in {name}", kind == "probability",
+                        lambda inputs, r, name=name: ({**inputs, name: _set(inputs[name], np.inf)}, None, {})))
+    return out
+
+
 def _breakages(spec):
+    """(id, why, needs_probabilities, mutate) where mutate(inputs, rng) -> (inputs, weights, params)."""
+    if spec.input_names != ("y_true", "y_pred"):
+        return _named_breakages(spec)
+    return [(name, why, needs, _two_inputs(mutate)) for name, why, needs, mutate in _two_input_breakages(spec)]
+
+
+def _two_input_breakages(spec):
     """(id, why, needs_probabilities, mutate) where mutate(y_true, y_pred, rng) -> (y_true, y_pred, weights, params)."""
     kinds = spec.inputs
     same = kinds["shapes"] == "same"
@@ -123,12 +154,12 @@ def _set(a: np.ndarray, value) -> np.ndarray:
     return a
 
 
-def _valid(spec, y_true, y_pred, params) -> bool:
+def _valid(spec, inputs: dict, params) -> bool:
     """Whether the oracle accepts the unbroken base: a breakage only means something on a valid base."""
     import oracle
 
     try:
-        oracle.prepare(specs.make_case(spec.name, y_true, y_pred, params=params))
+        oracle.prepare(specs.make_case(spec.name, inputs=inputs, params=params))
         return True
     except ValueError:
         return False
@@ -146,17 +177,17 @@ def invalid_inputs(seed: int = 0):
         has_logits = "from_logits" in spec.params
         for name, why, needs_probabilities, mutate in _breakages(spec):
             from_logits = has_logits and not needs_probabilities
-            y_true, y_pred = _base(spec, rng, from_logits)
+            inputs = _base(spec, rng, from_logits) if spec.input_names == ("y_true", "y_pred") else None
             base_params = {"from_logits": from_logits} if has_logits else {}
-            if not _valid(spec, y_true, y_pred, base_params):
+            if inputs is None or not _valid(spec, inputs, base_params):
                 example = _example_base(spec, from_logits)
                 if example is None:
                     break
-                y_true, y_pred, params = example
+                inputs, params = example
                 base_params = {**params, **base_params}
             try:
-                y_true, y_pred, weights, params = mutate(y_true, y_pred, rng)
+                inputs, weights, params = mutate(inputs, rng)
             except (IndexError, ValueError):  # this breakage does not apply to these shapes
                 continue
-            yield InvalidInput(f"{spec.name}/{name}", spec.name, why, np.asarray(y_true), np.asarray(y_pred),
+            yield InvalidInput(f"{spec.name}/{name}", spec.name, why, {n: np.asarray(a) for n, a in inputs.items()},
                                {**base_params, **params}, weights)

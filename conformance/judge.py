@@ -86,7 +86,7 @@ def _base_record(adapter: Adapter, case: Case) -> dict:
         "reduction": case.reduction,
         "dtype": case.dtype,
         "origin": case.origin,
-        "inputs": {k: case.to_dict()[k] for k in ("y_true", "y_pred", "sample_weight")},
+        "inputs": {**case.to_dict()["inputs"], "sample_weight": case.to_dict()["sample_weight"]},  # by the spec's names
         "oracle_reproducer": case.reproducer(),
         "reproducer": _reproducer(adapter, case),
         "expectation": None,

@@ -3,11 +3,12 @@ oracle's per-loss domain checks (``oracle.losses.*.CHECKS``).
 
 A spec says "y_true: sign, y_pred: real, shapes: same" (and the parameter ranges, input ranks and per-sample
 shape); some losses need more to draw a *valid* input:
-the packed layouts of ``shapes: custom`` (documented in the oracle modules' docstrings), targets in one
+the named inputs of ``shapes: custom`` layouts (documented in the oracle modules' docstrings), targets in one
 encoding per tensor, probabilities that become
 log-probabilities when a parameter says so. Each rule is one small function keyed by the canonical loss.
 
-  PACKED        loss -> composite strategy drawing (y_true, y_pred, per-sample shape) for a custom layout
+  CUSTOM        loss -> composite strategy drawing {input name: array} for a custom layout (the spec's
+                per_sample gives the per-sample shape)
   ADJUST        loss -> fn(draw, y_true, y_pred, params, regime) -> (y_true, y_pred): one encoding, one domain
   NO_INFINITE   losses whose infinite-logit limit the strategies do not construct (softmax rows over
                 unnormalised targets, the CTC recursion)
@@ -70,43 +71,46 @@ ADJUST = {
 }
 
 
-# -- packed layouts (shapes: custom) --------------------------------------------------------------------
+# -- custom layouts (shapes: custom) --------------------------------------------------------------------
 def _batch_and_features(draw, max_elements: int, per_row: int):
     features = draw(st.integers(1, 8))
     batch = draw(st.integers(1, max(1, min(64, max_elements // (per_row * features)))))
     return batch, features
 
 
+def _signs(draw, values, shape) -> np.ndarray:
+    return np.where(draw(values(shape)) >= 0, 1.0, -1.0)
+
+
 @st.composite
 def _margin_ranking(draw, values, max_elements: int):
-    """y_true = t (B,), y_pred = stack([x1, x2], -1) (B, 2)."""
+    """input1, input2 (B,) and target (B,) of -1/+1."""
     batch = draw(st.integers(1, max(1, min(64, max_elements // 2))))
-    t = np.where(draw(values((batch,))) >= 0, 1.0, -1.0)
-    return t, draw(values((batch, 2))), (batch,)
+    target = _signs(draw, values, (batch,))
+    return {"input1": draw(values((batch,))), "input2": draw(values((batch,))), "target": target}
 
 
 @st.composite
 def _gaussian_nll(draw, values, max_elements: int):
-    """y_true = target (B, D), y_pred = stack([input, var], -1) (B, D, 2), var >= 0."""
+    """input (the mean), target and var >= 0, each (B, D)."""
     batch, features = _batch_and_features(draw, max_elements, 2)
-    pred = draw(values((batch, features, 2)))
-    pred[..., 1] = np.abs(pred[..., 1])
-    return draw(values((batch, features))), pred, (batch, features)
+    mean, var = draw(values((batch, features))), np.abs(draw(values((batch, features))))
+    return {"input": mean, "target": draw(values((batch, features))), "var": var}
 
 
 @st.composite
 def _cosine_embedding(draw, values, max_elements: int):
-    """y_true = t (B,), y_pred = concatenate([x1, x2], -1) (B, 2 D)."""
+    """input1, input2 (B, D) and target (B,) of -1/+1."""
     batch, features = _batch_and_features(draw, max_elements, 2)
-    t = np.where(draw(values((batch,))) >= 0, 1.0, -1.0)
-    return t, draw(values((batch, 2 * features))), (batch,)
+    target = _signs(draw, values, (batch,))
+    return {"input1": draw(values((batch, features))), "input2": draw(values((batch, features))), "target": target}
 
 
 @st.composite
 def _triplet_margin(draw, values, max_elements: int):
-    """y_true = anchor (B, D), y_pred = concatenate([positive, negative], -1) (B, 2 D)."""
+    """anchor, positive, negative, each (B, D)."""
     batch, features = _batch_and_features(draw, max_elements, 3)
-    return draw(values((batch, features))), draw(values((batch, 2 * features))), (batch,)
+    return {name: draw(values((batch, features))) for name in ("anchor", "positive", "negative")}
 
 
 @st.composite
@@ -118,7 +122,7 @@ def _multilabel_margin(draw, values, max_elements: int):
     for _ in range(batch):
         labels = draw(st.permutations(range(classes)))[: draw(st.integers(0, classes))]
         rows.append(list(labels) + [-1] * (classes - len(labels)))
-    return np.array(rows, dtype=np.int64), draw(values((batch, classes))), (batch,)
+    return {"y_true": np.array(rows, dtype=np.int64), "y_pred": draw(values((batch, classes)))}
 
 
 @st.composite
@@ -130,7 +134,7 @@ def _ntxent(draw, values, max_elements: int):
     labels[1] = labels[0]
     emb = draw(values((batch, features)))
     emb[np.all(emb == 0, axis=1), 0] = 1.0
-    return labels, emb, (batch,)
+    return {"y_true": labels, "y_pred": emb}
 
 
 @st.composite
@@ -144,12 +148,12 @@ def _circle(draw, values, max_elements: int):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         norms = np.linalg.norm(emb, axis=1, keepdims=True)
         unit = np.where((norms > 0) & np.isfinite(norms), emb / np.where(norms > 0, norms, 1.0), emb)
-    return labels, unit, (batch,)
+    return {"y_true": labels, "y_pred": unit}
 
 
 @st.composite
 def _ctc(draw, values, max_elements: int, params: dict):
-    """y_pred (B, T, C); y_true (B, 1 + S): input length T_b, labels (not the blank), -1 padding.
+    """log_probs (B, T, C); targets (B, S): labels (not the blank), then -1 padding; input_lengths (B,).
 
     Mostly feasible label sequences (T_b >= labels + repeats), sometimes not: an impossible alignment has
     the exact loss +inf (0 with zero_infinity), which implementations must reproduce too."""
@@ -161,17 +165,19 @@ def _ctc(draw, values, max_elements: int, params: dict):
         blank = params["blank"] = draw(st.sampled_from([0, classes - 1]))
     others = [c for c in range(classes) if c != blank]
     longest = draw(st.integers(1, max(1, frames)))
-    rows = []
+    rows, lengths = [], []
     for _ in range(batch):
         length = draw(st.integers(0, longest))
         labels = draw(st.lists(st.sampled_from(others), min_size=length, max_size=length))
         needed = length + sum(a == b for a, b in zip(labels, labels[1:]))
         valid = draw(st.integers(needed, frames)) if needed <= frames and draw(st.integers(0, 9)) else draw(st.integers(0, frames))
-        rows.append([valid] + labels + [-1] * (longest - length))
-    return np.array(rows, dtype=np.int64), draw(values((batch, frames, classes))), (batch,)
+        rows.append(labels + [-1] * (longest - length))
+        lengths.append(valid)
+    return {"log_probs": draw(values((batch, frames, classes))), "targets": np.array(rows, dtype=np.int64),
+            "input_lengths": np.array(lengths, dtype=np.int64)}
 
 
-PACKED = {
+CUSTOM = {
     "margin_ranking": _margin_ranking,
     "gaussian_nll": _gaussian_nll,
     "cosine_embedding": _cosine_embedding,
@@ -181,23 +187,4 @@ PACKED = {
     "circle": _circle,
     "ctc": _ctc,
 }
-TAKES_PARAMS = {"ctc"}  # packers that read (and may set) the drawn parameters
-
-
-# -- per-sample shapes ------------------------------------------------------------------------------------
-def per_sample_shape(spec, shape: tuple, params: dict, elementwise: bool) -> tuple:
-    """The shape of the per-sample losses (what sample weights align with) for a same/sparse layout: the spec's
-    ``inputs.per_sample``, or the input shape itself where the declared semantics keeps elementwise losses."""
-    if elementwise and spec.inputs["shapes"] == "same":
-        return shape
-    per_sample = spec.inputs.get("per_sample", "drop_axis")
-    if per_sample == "batch":
-        return shape[:1]
-    if per_sample == "drop_axes":
-        axes = params.get("axes")
-        if axes is None:
-            return ()
-        dropped = {int(a) % len(shape) for a in axes}
-        return tuple(s for i, s in enumerate(shape) if i not in dropped)
-    axis = params.get("axis", -1) if "axis" in spec.params else -1
-    return tuple(s for i, s in enumerate(shape) if i != axis % len(shape))
+TAKES_PARAMS = {"ctc"}  # drawers that read (and may set) the drawn parameters

@@ -38,15 +38,15 @@ def shared_database(test: str, cell) -> DirectoryBasedExampleDatabase:
 
 def regimes_for(spec) -> tuple[str, ...]:
     """The edge regimes that mean something for this loss's inputs."""
-    kinds = spec.inputs
+    prediction = spec.input_kind(spec.prediction)
     out = ["moderate", "large"]
-    if "from_logits" in spec.params or kinds["y_pred"] == "logit":
+    if "from_logits" in spec.params or prediction == "logit":
         out.append("saturated")
         if spec.name not in loss_layouts.NO_INFINITE:
             out.append("infinite")
-    if kinds["y_pred"] == "probability":
+    if prediction == "probability":
         out.append("boundary")
-    if kinds["y_pred"] in ("real", "nonnegative") or kinds["y_true"] == "nonnegative":
+    if prediction in ("real", "nonnegative") or any(spec.inputs[n] == "nonnegative" for n in spec.input_names):
         out.append("extreme")
     if "ignore_class" in spec.params:
         out.append("ignored")
@@ -263,7 +263,7 @@ def _values(kind: str, regime: str, dtype: str):
 @st.composite
 def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False,
                 logits_only: bool = False, max_classes: int = 1000, max_work: int | None = None):
-    """(y_true, y_pred, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
+    """(inputs by name, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
     declared semantics keeps elementwise losses (so sample weights align with the full shape);
     ``logits_only``: always from_logits=True where the loss has the parameter; ``max_classes`` and
     ``max_work`` (elements x classes) bound the large regime's shapes."""
@@ -275,14 +275,12 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
     if has_logits:
         params.update({"from_logits": True} if from_logits else _keep_or_default(draw, "from_logits", False))
     big = max_elements if regime == "large" else min(max_elements, 256)
-    if spec.name in loss_layouts.PACKED:
-        pred_kind = kinds.get("y_pred_from_logits", kinds["y_pred"]) if from_logits else kinds["y_pred"]
-        packer = loss_layouts.PACKED[spec.name]
+    if spec.name in loss_layouts.CUSTOM:
+        pred_kind = spec.input_kind(spec.prediction, from_logits)
+        layout = loss_layouts.CUSTOM[spec.name]
         extra = (params,) if spec.name in loss_layouts.TAKES_PARAMS else ()
-        y_true, y_pred, per_sample = draw(packer(_values(pred_kind, regime, dtype), big, *extra))
-        if kinds["y_true"] == "real":
-            y_true = draw(reals(y_true.shape, regime, dtype))
-        return y_true, y_pred, params, draw(sample_weights(per_sample))
+        inputs = draw(layout(_values(pred_kind, regime, dtype), big, *extra))
+        return inputs, params, draw(sample_weights(spec.per_sample_shape(inputs[spec.prediction].shape, params)))
     min_rank = max(1 if kinds["shapes"] == "same" else 2, kinds.get("min_rank", 1))
     max_rank = kinds.get("max_rank", 3)
     shape = draw(shapes(max_elements=big, min_rank=min_rank, max_rank=max(min_rank, max_rank),
@@ -332,5 +330,5 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
         # a saturated logit only has a finite limit when its target sits on the saturated side
         side = (y_pred > 0).astype(float)
         y_true = np.where(np.isinf(y_pred), side if kinds["y_true"] != "sign" else 2 * side - 1, y_true)
-    weights = draw(sample_weights(loss_layouts.per_sample_shape(spec, shape, params, elementwise)))
-    return y_true, y_pred, params, weights
+    weights = draw(sample_weights(spec.per_sample_shape(shape, params, elementwise)))
+    return {"y_true": y_true, "y_pred": y_pred}, params, weights

@@ -1,15 +1,17 @@
 """A case: one concrete evaluation of one loss, as plain data.
 
-A case is hashable, serialisable (``to_dict``/``from_dict``) and printable as a reproducer. Its float
-arrays are stored already rounded to the case's dtype, so the oracle and every implementation see the
-very same binary values.
+A case is hashable, serialisable (``to_dict``/``from_dict``) and printable as a reproducer. Its inputs are
+named as the loss's spec names them (``y_true`` and ``y_pred`` for most losses; ``input1``, ``input2``,
+``target`` for margin ranking; ``log_probs``, ``targets``, ``input_lengths`` for CTC, ...), in the spec's
+order. Its float arrays are stored already rounded to the case's dtype, so the oracle and every
+implementation see the very same binary values; integer inputs (class indices, lengths) stay int64.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import numpy as np
 
@@ -31,12 +33,28 @@ LOSS_SPECIFIC_REDUCTIONS = ("mean_by_length",)
 DEVICES = ("cpu", "cuda")
 
 
-def _as_array(values, dtype: str, labels: bool = False) -> np.ndarray:
-    """Float data is rounded to the case dtype; integer class labels stay int64."""
+def _as_array(values, dtype: str, integer: bool = False) -> np.ndarray:
+    """Float data is rounded to the case dtype; integer inputs (class labels, lengths) stay int64."""
     array = np.asarray(values)
-    if labels and array.dtype.kind in "iub":
+    if integer and array.dtype.kind in "iub":
         return array.astype(np.int64)
     return dtypes.to_dtype(array, dtype)
+
+
+def _array_dict(a) -> dict | None:
+    if a is None:
+        return None
+    as_float = a.dtype.kind == "f" or a.dtype.name == "bfloat16"
+    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": a.astype(float if as_float else a.dtype).tolist()}
+
+
+def _dict_array(d) -> np.ndarray | None:
+    if d is None:
+        return None
+    return np.asarray(d["data"], dtype=float if d["dtype"] not in INTEGER_DTYPES else d["dtype"]).reshape(d["shape"])
+
+
+INTEGER_DTYPES = ("int64", "int32")
 
 
 def _freeze(params: Mapping[str, Any]) -> tuple:
@@ -53,8 +71,7 @@ def _freeze(params: Mapping[str, Any]) -> tuple:
 @dataclass(frozen=True, eq=False)
 class Case:
     loss: str
-    y_true: np.ndarray
-    y_pred: np.ndarray
+    inputs: Mapping[str, np.ndarray]  # name -> array, named and ordered as the loss's spec names its inputs
     params: tuple = ()  # sorted (name, value) pairs; use .kwargs for a dict
     reduction: str = "none"
     semantics: str = "ideal"
@@ -66,21 +83,43 @@ class Case:
     valid: bool | None = field(default=None)  # None: let the oracle decide
 
     @classmethod
-    def make(cls, loss, y_true, y_pred, *, params=None, dtype="float32", sample_weight=None, labels: bool = False,
-             **kw) -> "Case":
-        """``labels``: y_true holds integer class indices (kept int64); otherwise it is rounded to ``dtype`` like
-        every float input. ``specs.make_case`` reads it from the loss's spec."""
+    def make(cls, loss, inputs: Mapping[str, Any], *, params=None, dtype="float32", sample_weight=None,
+             integer: Collection[str] = (), **kw) -> "Case":
+        """``inputs``: name -> values, in the spec's order; the names in ``integer`` hold integer class indices or
+        lengths (kept int64), every other input is rounded to ``dtype``. ``specs.make_case`` reads both from the
+        loss's spec."""
         if kw.get("reduction", "none") not in REDUCTIONS:
             raise ValueError(f"unknown reduction {kw['reduction']!r}; known: {', '.join(REDUCTIONS)}")
         return cls(
             loss=loss,
-            y_true=_as_array(y_true, dtype, labels=labels),
-            y_pred=_as_array(y_pred, dtype),
+            inputs={name: _as_array(v, dtype, integer=name in integer) for name, v in inputs.items()},
             params=_freeze(params or {}),
             dtype=dtypes.float_format(dtype).name,
             sample_weight=None if sample_weight is None else _as_array(np.asarray(sample_weight, dtype=float), dtype),
             **kw,
         )
+
+    # y_true and y_pred: the two inputs of most losses (a spec with other names has neither)
+    @property
+    def y_true(self) -> np.ndarray:
+        return self.input("y_true")
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        return self.input("y_pred")
+
+    def input(self, name: str) -> np.ndarray:
+        try:
+            return self.inputs[name]
+        except KeyError:
+            raise KeyError(f"{self.loss} has no input {name!r}; its inputs: {', '.join(self.inputs)}") from None
+
+    def with_inputs(self, **arrays) -> "Case":
+        """The case with some inputs replaced (arrays taken as they are: already in the case's dtype)."""
+        unknown = set(arrays) - set(self.inputs)
+        if unknown:
+            raise KeyError(f"{self.loss} has no input(s) {sorted(unknown)}; its inputs: {', '.join(self.inputs)}")
+        return replace(self, inputs={n: arrays.get(n, a) for n, a in self.inputs.items()})
 
     @property
     def kwargs(self) -> dict:
@@ -91,9 +130,6 @@ class Case:
 
     # -- identity -------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        def arr(a):
-            return None if a is None else {"dtype": str(a.dtype), "shape": list(a.shape), "data": a.astype(float if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a.dtype).tolist()}
-
         return {
             "loss": self.loss,
             "params": self.kwargs,
@@ -103,20 +139,16 @@ class Case:
             "device": self.device,
             "variant": self.variant,
             "origin": self.origin,
-            "y_true": arr(self.y_true),
-            "y_pred": arr(self.y_pred),
-            "sample_weight": arr(self.sample_weight),
+            "inputs": {name: _array_dict(a) for name, a in self.inputs.items()},
+            "sample_weight": _array_dict(self.sample_weight),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "Case":
-        def arr(a):
-            return None if a is None else np.asarray(a["data"], dtype=float if a["dtype"] not in ("int64", "int32") else a["dtype"]).reshape(a["shape"])
-
         return cls.make(
-            d["loss"], arr(d["y_true"]), arr(d["y_pred"]), params=d.get("params", {}), dtype=d["dtype"],
-            labels=d["y_true"]["dtype"] in ("int64", "int32"),
-            sample_weight=arr(d.get("sample_weight")), reduction=d["reduction"], semantics=d["semantics"],
+            d["loss"], {name: _dict_array(a) for name, a in d["inputs"].items()}, params=d.get("params", {}),
+            dtype=d["dtype"], integer=[name for name, a in d["inputs"].items() if a["dtype"] in INTEGER_DTYPES],
+            sample_weight=_dict_array(d.get("sample_weight")), reduction=d["reduction"], semantics=d["semantics"],
             device=d.get("device", "cpu"), variant=d.get("variant", "default"), origin=d.get("origin", ""),
         )
 
@@ -143,9 +175,9 @@ class Case:
 
         params = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
         sw = "" if self.sample_weight is None else f", sample_weight={lit(self.sample_weight)}"
+        arrays = "".join(f"{name} = {lit(a)}\n" for name, a in self.inputs.items())
         return (
-            "import numpy as np, ml_dtypes\nimport oracle\n"
-            f"y_true = {lit(self.y_true)}\ny_pred = {lit(self.y_pred)}\n"
-            f"print(oracle.evaluate_loss({self.loss!r}, y_true, y_pred, reduction={self.reduction!r}, "
+            "import numpy as np, ml_dtypes\nimport oracle\n" + arrays
+            + f"print(oracle.evaluate_loss({self.loss!r}, {', '.join(self.inputs)}, reduction={self.reduction!r}, "
             f"semantics={self.semantics!r}, dtype={self.dtype!r}{sw}{params}).value)"
         )

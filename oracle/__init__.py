@@ -1,8 +1,10 @@
 """The oracle: the exact value of a loss, under a named semantics, with certified bits.
 
     oracle.evaluate(case) -> Exact
-    oracle.evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal",
+    oracle.evaluate_loss(loss, *inputs, reduction="none", semantics="ideal",
                          sample_weight=None, dtype="float64", **params) -> Exact
+
+``inputs`` are the loss's inputs in its spec's order (``y_true, y_pred`` for most losses).
 
 Inputs are taken at their exact binary values after rounding to the case's dtype. Everything is
 evaluated in mpmath at a working precision far beyond float64; each value is computed at p and 2p bits
@@ -91,8 +93,7 @@ def _inputs(case: Case, sem: Semantics) -> dict:
     """The case's float inputs as exact mpf arrays, as the semantics reads them: cast first when it casts
     inputs, weights in the dtype it reduces in, subnormals read as zero when it flushes them."""
     arrays = {}
-    for f in ("y_true", "y_pred", "sample_weight"):
-        a = getattr(case, f)
+    for f, a in [*case.inputs.items(), ("sample_weight", case.sample_weight)]:
         if a is None or a.dtype.kind in "iu":
             continue
         dtype = (sem["reduce_in"] if f == "sample_weight" else None) or sem["cast_inputs"]
@@ -107,10 +108,10 @@ def _inputs(case: Case, sem: Semantics) -> dict:
 
 def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
     """(PerSample, effective weights broadcast to it or None, batch size) at the current precision."""
-    y_true = arrays.get("y_true", case.y_true)
+    inputs = {name: arrays.get(name, a) for name, a in case.inputs.items()}  # integer inputs stay as they are
     if spec.inputs["shapes"] == "sparse":
-        y_true = domain.sparse_labels(case.y_true, case.y_pred, params.get("axis", -1))
-    per = LOSSES[spec.name](y_true, arrays["y_pred"], sem, sem["cast_inputs"] or case.dtype, **params)
+        inputs["y_true"] = domain.sparse_labels(case.y_true, case.y_pred, params.get("axis", -1))
+    per = LOSSES[spec.name](*inputs.values(), sem, sem["cast_inputs"] or case.dtype, **params)
     w = None
     if "sample_weight" in arrays:
         w = reductions.broadcast_weights(arrays["sample_weight"], per.values.shape)
@@ -165,7 +166,7 @@ def prepare(case: Case):
     if case.reduction not in spec.reductions:
         raise reductions.NotApplicable(f"reduction {case.reduction!r} does not apply to {spec.name} "
                                        f"(its reductions: {', '.join(spec.reductions)})")
-    domain.validate(spec, params, case.y_true, case.y_pred, case.sample_weight)
+    domain.validate(spec, params, case.inputs, case.sample_weight)
     return spec, params, spec.semantics(case.semantics)
 
 
@@ -219,10 +220,10 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, flushes(sem, ulp_dtype), stats["inner"])
 
 
-def evaluate_loss(loss, y_true, y_pred, *, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:
-    """Script-friendly form of ``evaluate``: arrays in, Exact out."""
-    case = specs.make_case(loss, y_true, y_pred, params=params, dtype=dtype, sample_weight=sample_weight,
-                     reduction=reduction, semantics=semantics)
+def evaluate_loss(loss, *inputs, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:
+    """Script-friendly form of ``evaluate``: arrays in (the loss's inputs in its spec's order), Exact out."""
+    case = specs.make_case(loss, *inputs, params=params, dtype=dtype, sample_weight=sample_weight,
+                           reduction=reduction, semantics=semantics)
     return evaluate(case)
 
 
@@ -269,12 +270,13 @@ def _remember(key: tuple, compute):
     return result
 
 
-_LABEL_KINDS = ("sign", "integer", "class_index")  # labels, not measurements: nothing to perturb
+_LABEL_KINDS = ("sign", "integer", "class_index", "count")  # labels and lengths, not measurements: nothing to perturb
 
 
 def _measured(spec, base: dict) -> list[str]:
-    """The float inputs whose rounding the tolerance charges: predictions and real-valued targets, not labels."""
-    return [n for n in ("y_pred", "y_true") if n in base and base[n].ndim and spec.inputs[n] not in _LABEL_KINDS]
+    """The float inputs whose rounding the tolerance charges: predictions and real-valued targets, not labels
+    (the last input first: y_pred before y_true)."""
+    return [n for n in reversed(spec.input_names) if n in base and base[n].ndim and spec.inputs[n] not in _LABEL_KINDS]
 
 
 def _elementwise_slopes(spec, params, sem: Semantics, case: Case, base: dict, per, h) -> np.ndarray:
@@ -310,7 +312,10 @@ def _slopes(spec, params, sem: Semantics, case: Case):
         return per, w, batch, mask, weights, weighted, slopes
     slopes = [mpmath.mpf(0)] * per.values.size  # flat: 0-d object-array arithmetic collapses to scalars
     for name in _measured(spec, base):
-        rows = np.moveaxis(base[name], axis, -1)
+        # an input with one element per per-sample loss (margin ranking's input1, gaussian_nll's var): each loss
+        # moves with its own element only, so one bump of all of them at once separates the partial derivatives
+        own = spec.inputs["shapes"] == "custom" and base[name].shape == per.values.shape
+        rows = base[name][..., None] if own else np.moveaxis(base[name], axis, -1)
         for k in range(rows.shape[-1]):
             if all(x == 0 for x in np.asarray(rows[..., k], dtype=object).ravel()):
                 continue
@@ -318,7 +323,8 @@ def _slopes(spec, params, sem: Semantics, case: Case):
             for sign in (1, -1):
                 bumped = rows.copy()
                 bumped[..., k] = bumped[..., k] * (1 + sign * h)
-                p, _, _ = _per_sample(spec, params, sem, case, {**base, name: np.moveaxis(bumped, -1, axis)})
+                p, _, _ = _per_sample(spec, params, sem, case,
+                                      {**base, name: bumped[..., 0] if own else np.moveaxis(bumped, -1, axis)})
                 moved.append(np.asarray(np.where(mask, p.values * weights, mpmath.mpf(0)), dtype=object).ravel())
             for i, (a, b) in enumerate(zip(*moved)):
                 if mpmath.isfinite(a - b):

@@ -33,6 +33,8 @@ def _check_kind(name: str, a: np.ndarray, kind: str) -> None:
         raise DomainError(f"{name} must lie in [0, 1] (probabilities); got values in [{values.min()}, {values.max()}]")
     if kind == "class_index" and not np.all(values == np.round(values)):
         raise DomainError(f"{name} must hold integer class indices")
+    if kind == "count" and not (np.all(np.isfinite(values)) and np.all(values == np.round(values)) and values.min(initial=0) >= 0):
+        raise DomainError(f"{name} must hold non-negative integers (lengths)")
 
 
 def _check_param(spec, name: str, value) -> None:
@@ -79,21 +81,38 @@ def labelled_embeddings(loss: str, y_true, y_pred) -> tuple[np.ndarray, np.ndarr
     return labels, emb
 
 
-def validate(spec, params: dict, y_true, y_pred, sample_weight) -> None:
+def validate(spec, params: dict, inputs: dict, sample_weight) -> None:
+    """Raise DomainError unless ``inputs`` (name -> array, as the spec names them) and ``params`` lie in the loss's
+    domain: parameter ranges, each input's kind, shapes, then the loss module's own CHECKS."""
     for name, value in params.items():
         _check_param(spec, name, value)
-    inputs = spec.inputs
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_pred.size == 0:
+    kinds = spec.inputs
+    arrays = {name: np.asarray(a) for name, a in inputs.items()}
+    if arrays[spec.prediction].size == 0:
         raise DomainError("empty batch: the loss of no samples is undefined")
-    axis = params.get("axis", -1)
-    if "axis" in params and not -y_pred.ndim <= axis < y_pred.ndim:
-        raise DomainError(f"axis={axis} is out of range for predictions of rank {y_pred.ndim}")
-    if inputs["shapes"] == "same" and y_true.shape != y_pred.shape:
-        raise DomainError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; they must be equal")
-    pred_kind = inputs.get("y_pred_from_logits", inputs["y_pred"]) if params.get("from_logits") else inputs["y_pred"]
-    _check_kind("y_pred", y_pred, pred_kind)
-    _check_kind("y_true", y_true, inputs["y_true"])
+    if "axis" in params:
+        ndim = arrays[spec.prediction].ndim
+        if not -ndim <= params["axis"] < ndim:
+            raise DomainError(f"axis={params['axis']} is out of range for predictions of rank {ndim}")
+    if kinds["shapes"] == "same" and arrays["y_true"].shape != arrays["y_pred"].shape:
+        raise DomainError(f"y_true has shape {arrays['y_true'].shape} but y_pred has shape {arrays['y_pred'].shape}; they must be equal")
+    for name in reversed(spec.input_names):  # predictions first: the message names the first bad input
+        _check_kind(name, arrays[name], spec.input_kind(name, bool(params.get("from_logits"))))
+    if kinds["shapes"] in ("same", "sparse"):
+        _check_labelled(spec, params, arrays["y_true"], arrays["y_pred"])
+    from oracle.losses import CHECKS  # late: loss modules register their own domain checks
+
+    if spec.name in CHECKS:
+        CHECKS[spec.name](params, sample_weight=sample_weight, **arrays)
+    if sample_weight is not None:
+        _finite("sample_weight", sample_weight)
+        if np.any(np.asarray(sample_weight, dtype=np.float64) < 0):
+            raise DomainError("sample_weight must be non-negative")
+
+
+def _check_labelled(spec, params: dict, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    """The rules of the two-input layouts: sparse labels against their classes, probability rows."""
+    inputs, axis = spec.inputs, params.get("axis", -1)
     if inputs["shapes"] == "sparse":
         labels = sparse_labels(y_true, y_pred, axis)
         classes = y_pred.shape[axis]
@@ -108,11 +127,3 @@ def validate(spec, params: dict, y_true, y_pred, sample_weight) -> None:
     if inputs.get("positive_row_sums") and not params.get("from_logits"):
         if np.any(np.sum(np.asarray(y_pred, dtype=np.float64), axis=axis) <= 0):
             raise DomainError("a probability row sums to 0: no class has any probability")
-    from oracle.losses import CHECKS  # late: loss modules register their own domain checks
-
-    if spec.name in CHECKS:
-        CHECKS[spec.name](params, y_true, y_pred, sample_weight)
-    if sample_weight is not None:
-        _finite("sample_weight", sample_weight)
-        if np.any(np.asarray(sample_weight, dtype=np.float64) < 0):
-            raise DomainError("sample_weight must be non-negative")

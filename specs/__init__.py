@@ -23,7 +23,11 @@ SPEC_DIR = Path(__file__).parent
 SPEC_DIRS: tuple[Path, ...] = (SPEC_DIR,)  # where all_specs() looks (a test may add a directory of its own)
 # the frameworks a spec names aliases for, and the module whose __version__ decides which of them it has
 ALIAS_FRAMEWORKS = {"keras": "keras", "keras2": "tf_keras", "tf1": "tensorflow", "torch": "torch", "optax": "optax"}
-KINDS = ("probability", "logit", "real", "nonnegative", "sign", "integer", "class_index")
+KINDS = ("probability", "logit", "real", "nonnegative", "sign", "integer", "class_index", "count")
+INTEGER_KINDS = ("class_index", "count")  # inputs kept as int64: class indices, lengths
+SHAPE_KEYS = ("shapes", "positive_row_sums", "min_rank", "max_rank", "per_sample", "batch_coupled")
+EXAMPLE_KEYS = ("id", "source", "semantics", "dtype", "params", "reduction", "sample_weight", "printed",
+                "printed_decimals", "note")
 
 _number = {"type": "number"}
 _array = {}  # nested lists of numbers, validated by numpy when used
@@ -68,27 +72,27 @@ SCHEMA = {
                 },
             },
         },
+        # every input by name, in the order the loss takes them, with its kind (KINDS); "<name>_from_logits" gives
+        # the input's kind when from_logits is set; the other keys below describe shapes
         "inputs": {
             "type": "object",
-            "required": ["y_true", "y_pred", "shapes"],
-            "additionalProperties": False,
+            "required": ["shapes"],
             "properties": {
-                "y_true": {"enum": list(KINDS)},
-                "y_pred": {"enum": list(KINDS)},
-                "y_pred_from_logits": {"enum": list(KINDS)},
                 "shapes": {"enum": ["same", "sparse", "custom"]},  # custom: the loss module's CHECKS validate shapes
                 "positive_row_sums": {"type": "boolean"},
                 # the input ranks the loss takes (default 1 or, for sparse labels, 2; at most 3 are drawn)
                 "min_rank": {"type": "integer", "minimum": 1},
                 "max_rank": {"type": "integer", "minimum": 1},
-                # the shape of the per-sample losses, which sample weights align with: the input shape without the
-                # class/feature axis (``axis`` parameter, else the last), the batch axis alone, or without the axes
-                # the ``axes`` parameter names (none: one value)
-                "per_sample": {"enum": ["drop_axis", "batch", "drop_axes"]},
+                # the shape of the per-sample losses, which sample weights align with: the prediction's shape without
+                # the class/feature axis (``axis`` parameter, else the last), the batch axis alone, without the axes
+                # the ``axes`` parameter names (none: one value), or the prediction's shape itself (elementwise)
+                "per_sample": {"enum": ["drop_axis", "batch", "drop_axes", "element"]},
                 # each per-sample loss depends on the whole batch (pairwise losses: ntxent, circle), so batch
                 # independence is not a property of the loss
                 "batch_coupled": {"type": "boolean"},
             },
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+            "additionalProperties": {"enum": list(KINDS)},
         },
         "semantics": {
             "type": "object",
@@ -108,8 +112,9 @@ SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "source", "semantics", "dtype", "reduction", "y_true", "y_pred", "printed"],
-                "additionalProperties": False,
+                # and one key per input, named as ``inputs`` names them (checked in _validate)
+                "required": ["id", "source", "semantics", "dtype", "reduction", "printed"],
+                "additionalProperties": _array,
                 "properties": {
                     "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"},
                     "source": {"type": "string", "minLength": 1},
@@ -117,8 +122,6 @@ SCHEMA = {
                     "dtype": {"enum": ["float16", "bfloat16", "float32", "float64"]},
                     "params": {"type": "object"},
                     "reduction": {"type": "string"},
-                    "y_true": _array,
-                    "y_pred": _array,
                     "sample_weight": _array,
                     "printed": {},
                     "printed_decimals": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "array", "items": {"type": "integer", "minimum": 0}}]},
@@ -147,6 +150,47 @@ class Spec:
     @property
     def inputs(self) -> dict:
         return self.data["inputs"]
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The loss's inputs by name, in the order it takes them (``y_true, y_pred`` for most losses)."""
+        return tuple(k for k in self.inputs if k not in SHAPE_KEYS and not k.endswith("_from_logits"))
+
+    def input_kind(self, name: str, from_logits: bool = False) -> str:
+        """The kind of input ``name`` (KINDS); with ``from_logits``, its ``<name>_from_logits`` kind where given."""
+        return self.inputs.get(f"{name}_from_logits", self.inputs[name]) if from_logits else self.inputs[name]
+
+    @property
+    def integer_inputs(self) -> tuple[str, ...]:
+        """The inputs held as int64 (class indices, lengths)."""
+        return tuple(n for n in self.input_names if self.inputs[n] in INTEGER_KINDS)
+
+    @property
+    def prediction(self) -> str:
+        """The input that carries the batch: ``y_pred``, else the first input."""
+        return "y_pred" if "y_pred" in self.input_names else self.input_names[0]
+
+    def per_sample_shape(self, shape: tuple, params: dict, elementwise: bool = False) -> tuple:
+        """The shape of the per-sample losses (what sample weights align with) for a prediction of ``shape``: the
+        spec's ``inputs.per_sample``, or the input shape itself where the semantics keeps elementwise losses
+        (``elementwise``, two-input layouts only)."""
+        per_sample = self.inputs.get("per_sample", "drop_axis")
+        if per_sample == "element" or (elementwise and self.inputs["shapes"] == "same"):
+            return tuple(shape)
+        if per_sample == "batch":
+            return tuple(shape[:1])
+        if per_sample == "drop_axes":
+            axes = params.get("axes")
+            if axes is None:
+                return ()
+            dropped = {int(a) % len(shape) for a in axes}
+            return tuple(s for i, s in enumerate(shape) if i not in dropped)
+        axis = params.get("axis", -1) if "axis" in self.params else -1
+        return tuple(s for i, s in enumerate(shape) if i != axis % len(shape))
+
+    def example_inputs(self, example: dict) -> dict:
+        """A documented example's inputs by name."""
+        return {name: example[name] for name in self.input_names}
 
     @property
     def examples(self) -> list:
@@ -229,7 +273,23 @@ def _validate(data: Any, path: Path) -> None:
                 isinstance(alias, dict) and SpecifierSet(alias.get("versions", ""))
             except InvalidSpecifier:
                 raise SpecError(f"{path.name}: field aliases/{framework}/{i}/versions: not a version range: {alias['versions']!r}") from None
+    inputs = data["inputs"]
+    names = [k for k in inputs if k not in SHAPE_KEYS and not k.endswith("_from_logits")]
+    if inputs["shapes"] in ("same", "sparse") and names != ["y_true", "y_pred"]:
+        raise SpecError(f"{path.name}: field inputs: shapes {inputs['shapes']} takes exactly y_true and y_pred (in this "
+                        f"order); got {names}")
+    for key in inputs:
+        if key.endswith("_from_logits") and key.removesuffix("_from_logits") not in names:
+            raise SpecError(f"{path.name}: field inputs/{key}: no input {key.removesuffix('_from_logits')!r}")
+        if key in SHAPE_KEYS and key in names:  # pragma: no cover - SHAPE_KEYS are never names
+            raise SpecError(f"{path.name}: field inputs/{key}: reserved")
+    for key in names:
+        if key in EXAMPLE_KEYS:
+            raise SpecError(f"{path.name}: field inputs/{key}: {key!r} names an example field, not an input")
     for i, ex in enumerate(data["examples"]):
+        given = [k for k in ex if k not in EXAMPLE_KEYS]
+        if sorted(given) != sorted(names):
+            raise SpecError(f"{path.name}: field examples/{i}: the inputs are {', '.join(names)}; got {', '.join(given) or 'none'}")
         if ex["semantics"].split("+")[0] not in data["semantics"]:
             raise SpecError(f"{path.name}: field examples/{i}/semantics: unknown semantics {ex['semantics']!r}")
 
@@ -250,13 +310,28 @@ def all_specs() -> dict[str, Spec]:
     return {p.stem: load_file(p) for directory in SPEC_DIRS for p in sorted(Path(directory).glob("*.yaml"))}
 
 
-def make_case(loss: str, y_true, y_pred, **kw) -> Case:
-    """``Case.make`` with y_true kept as integer class indices where the loss's spec says its targets are labels."""
+def make_case(loss: str, *arrays, inputs: dict | None = None, **kw) -> Case:
+    """``Case.make`` with the inputs named and typed as the loss's spec names them: ``arrays`` in the spec's order
+    (``y_true, y_pred`` for most losses) or ``inputs`` by name; class indices and lengths are kept int64."""
     try:
-        labels = resolve(loss)[0].inputs["y_true"] == "class_index"
+        spec = resolve(loss)[0]
     except ValueError:  # an unknown loss is the oracle's error to give, with the known names
-        labels = False
-    return Case.make(loss, y_true, y_pred, labels=labels, **kw)
+        spec = None
+    names = spec.input_names if spec is not None else ("y_true", "y_pred")
+    if inputs is None:
+        if len(arrays) != len(names):
+            raise TypeError(f"{loss} takes {len(names)} inputs ({', '.join(names)}); got {len(arrays)}")
+        inputs = dict(zip(names, arrays))
+    elif arrays:
+        raise TypeError("give the inputs positionally or as inputs=, not both")
+    elif spec is not None and list(inputs) != list(names):
+        missing, extra = [n for n in names if n not in inputs], [n for n in inputs if n not in names]
+        if missing or extra:
+            raise ValueError(f"{loss} takes the inputs {', '.join(names)}; "
+                             + "; ".join(p for p in (f"missing {missing}" if missing else "",
+                                                     f"unknown {extra}" if extra else "") if p))
+        inputs = {n: inputs[n] for n in names}
+    return Case.make(loss, inputs, integer=spec.integer_inputs if spec is not None else (), **kw)
 
 
 def resolve(name: str) -> tuple[Spec, dict]:

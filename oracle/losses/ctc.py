@@ -3,15 +3,16 @@
   l_b = -log sum_{pi in B^-1(labels_b)} prod_{t < T_b} p_b[t, pi_t]
 
 the sum over every frame-level path pi that collapses (merge repeats, drop blanks) to the label
-sequence; p = softmax(y_pred) over the class axis when ``from_logits``, else p = exp(y_pred) (torch's
+sequence; p = softmax(log_probs) over the class axis when ``from_logits``, else p = exp(log_probs) (torch's
 log_probs, used as they are, normalised or not). A label sequence that no path of T_b frames can
 produce (too long, counting the blank that separates equal neighbours) has l = +inf exactly;
 ``zero_infinity`` (torch) replaces that inf by 0.
 
-Canonical case (plain arrays):
-  y_pred  (B, T, C) floats, batch-major: logits or log-probabilities;
-  y_true  (B, 1 + S) integers: y_true[b, 0] = T_b, the number of valid frames (0 <= T_b <= T);
-          y_true[b, 1:] = the labels, each in [0, C) and not the blank, followed by -1 padding only.
+Inputs, named as the spec names them:
+  log_probs      (B, T, C) floats, batch-major: log-probabilities, or logits when ``from_logits``;
+  targets        (B, S) integers: the labels, each in [0, C) and not the blank, followed by -1 padding only
+                 (the label count len_b of a row is its entries before the first -1);
+  input_lengths  (B,) integers: T_b, the number of valid frames (0 <= T_b <= T).
 Per-sample losses have shape (B,). torch's ``reduction="mean"`` divides each l_b by max(len_b, 1) before
 averaging: the canonical reduction ``mean_by_length`` (oracle.reductions), for which the per-sample result
 carries len_b, the number of labels of each sequence.
@@ -104,21 +105,23 @@ def optax_forward(logp: list[list], valid: int, padded_labels: list[int], length
     return -last[length]
 
 
-def ctc(y_true, y_pred, sem: Semantics, dtype: str, *, blank=0, from_logits=False, zero_infinity=False) -> PerSample:
-    """Per-sample CTC negative log-likelihood; see the module docstring for the formula and the packing."""
-    targets = np.asarray(y_true).astype(np.int64)
+def ctc(log_probs, targets, input_lengths, sem: Semantics, dtype: str, *, blank=0, from_logits=False,
+        zero_infinity=False) -> PerSample:
+    """Per-sample CTC negative log-likelihood; see the module docstring for the formula and the inputs."""
+    targets, input_lengths = np.asarray(targets).astype(np.int64), np.asarray(input_lengths).astype(np.int64)
+    y_pred = log_probs
     batch, frames, classes = y_pred.shape
     log_eps = sem["ctc_log_epsilon"]
     out = np.empty(batch, dtype=object)
     lengths = np.zeros(batch, dtype=np.int64)
     for b in range(batch):
-        valid = int(targets[b, 0])
-        labels = label_prefix(targets[b, 1:])
+        valid = int(input_lengths[b])
+        labels = label_prefix(targets[b])
         lengths[b] = len(labels)
         if log_eps is None:
             value = forward(_log_probabilities(y_pred[b, :valid], from_logits), labels, blank)
         else:
-            padded = [int(v) for v in targets[b, 1:]]
+            padded = [int(v) for v in targets[b]]
             value = optax_forward(_log_probabilities(y_pred[b], from_logits), valid, padded, len(labels), blank,
                                   mpmath.mpf(log_eps))
         out[b] = ZERO if zero_infinity and value == mpmath.inf else value
@@ -127,22 +130,23 @@ def ctc(y_true, y_pred, sem: Semantics, dtype: str, *, blank=0, from_logits=Fals
     return PerSample(out, inner_terms=frames, normaliser=normaliser, lengths=lengths)
 
 
-def _check(params, y_true, y_pred, sample_weight):
-    pred, true = np.shape(y_pred), np.shape(y_true)
+def _check(params, log_probs, targets, input_lengths, sample_weight):
+    pred, true = np.shape(log_probs), np.shape(targets)
     if len(pred) != 3:
-        raise DomainError(f"ctc takes y_pred of shape (batch, frames, classes); got {pred}")
+        raise DomainError(f"ctc takes log_probs of shape (batch, frames, classes); got {pred}")
     batch, frames, classes = pred
-    if len(true) != 2 or true[0] != batch or true[1] < 1:
-        raise DomainError(f"ctc takes y_true of shape ({batch}, 1 + max label length): [input length, labels..., -1 padding]; "
-                          f"got {true}")
+    if len(true) != 2 or true[0] != batch:
+        raise DomainError(f"ctc takes targets of shape ({batch}, max label length): labels then -1 padding; got {true}")
+    if np.shape(input_lengths) != (batch,):
+        raise DomainError(f"ctc takes input_lengths of shape ({batch},); got {np.shape(input_lengths)}")
     blank = params["blank"]
     if not 0 <= blank < classes:
         raise DomainError(f"blank={blank} is not a class index in [0, {classes})")
-    targets = np.asarray(y_true).astype(np.int64)
-    lengths = targets[:, 0]
+    targets = np.asarray(targets).astype(np.int64)
+    lengths = np.asarray(input_lengths).astype(np.int64)
     if lengths.min() < 0 or lengths.max() > frames:
-        raise DomainError(f"input lengths (y_true[:, 0]) must lie in [0, {frames}]; got {lengths.min()}..{lengths.max()}")
-    for b, row in enumerate(targets[:, 1:]):
+        raise DomainError(f"input_lengths must lie in [0, {frames}]; got {lengths.min()}..{lengths.max()}")
+    for b, row in enumerate(targets):
         labels = label_prefix(row)
         rest = row[len(labels):]
         if np.any(rest != -1):

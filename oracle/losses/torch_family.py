@@ -17,12 +17,11 @@ Exact formulas (ideal), elementwise unless a per-sample axis is named; t are +-1
 Reference: torch 2.13.0 torch/nn/functional.py and torch/nn/modules/loss.py, ATen Loss.cpp, LossNLL.cpp,
 LossMultiMargin.cpp, LossMultiLabelMargin.cpp; optax 0.2.8 optax/losses/_self_supervised.py (triplet).
 
-Inputs beyond (y_true, y_pred) are packed into y_pred along its last axis, so that every per-sample
-loss depends on its own last-axis row of y_pred only (what oracle.condition assumes):
-  margin_ranking  y_true = t (shape S),      y_pred = stack([x1, x2], axis=-1)       (shape S + (2,))
-  gaussian_nll    y_true = target (shape S), y_pred = stack([input, var], axis=-1)   (shape S + (2,))
-  cosine_embedding y_true = t (shape B),     y_pred = concatenate([x1, x2], axis=-1) (shape B + (2 D,))
-  triplet_margin  y_true = anchor (B + (D,)), y_pred = concatenate([positive, negative], axis=-1) (B + (2 D,))
+Losses of more than (y_true, y_pred) take their inputs by the names of their specs (torch's names):
+  margin_ranking   input1, input2, target (t)         one shape S
+  gaussian_nll     input (the mean), target, var       one shape S
+  cosine_embedding input1, input2 (shape B + (D,)), target (t, shape B)
+  triplet_margin   anchor, positive, negative          each of shape B + (D,)
 Targets of the +-1 losses are read by their sign (the domain holds only -1 and +1), so the oracle's
 conditioning, which nudges every float input by a relative 2**-40, never flips a branch.
 
@@ -110,11 +109,6 @@ def _clamp_allowance(pre, magnitude, terms: int, dtype: str):
     return ZERO if pre < -reach else magnitude
 
 
-def _halves(y_pred) -> tuple[np.ndarray, np.ndarray]:
-    d = y_pred.shape[-1] // 2
-    return y_pred[..., :d], y_pred[..., d:]
-
-
 # -- elementwise regression-like losses ---------------------------------------------------------------
 
 def smooth_l1(y_true, y_pred, sem: Semantics, dtype: str, *, beta=1.0) -> PerSample:
@@ -196,9 +190,9 @@ def poisson_nll(y_true, y_pred, sem: Semantics, dtype: str, *, log_input=True, f
     return PerSample(values, inner_terms=max(len(t) for t in flat) if flat else 1, normaliser=normaliser)
 
 
-def gaussian_nll(y_true, y_pred, sem: Semantics, dtype: str, *, full=False, eps=1e-6) -> PerSample:
-    """l = (log v + (x - y)^2 / v) / 2 (+ log(2 pi) / 2 when ``full``); y_pred[..., 0] = x (the mean),
-    y_pred[..., 1] = v (the variance), y_true = y.
+def gaussian_nll(input, target, var, sem: Semantics, dtype: str, *, full=False, eps=1e-6) -> PerSample:
+    """l = (log v + (x - y)^2 / v) / 2 (+ log(2 pi) / 2 when ``full``); x = input (the mean), y = target,
+    v = var (the variance).
 
     torch.nn.functional.gaussian_nll_loss (2.13.0) clamps v below at eps (``epsilon_placement: clamp_var``)
     and adds 0.5 * math.log(2 * math.pi) as a Python float (``rounded_math_constants``). The ideal at
@@ -218,7 +212,7 @@ def gaussian_nll(y_true, y_pred, sem: Semantics, dtype: str, *, full=False, eps=
             value = (mpmath.log(v) + r2 / v) / 2
         return value + offset
 
-    return PerSample(_map(term, y_true, y_pred[..., 0], y_pred[..., 1]))
+    return PerSample(_map(term, target, input, var))
 
 
 # -- margins and hinges -------------------------------------------------------------------------------
@@ -229,13 +223,13 @@ def hinge_embedding(y_true, y_pred, sem: Semantics, dtype: str, *, margin=1.0) -
     return PerSample(_map(lambda t, x: x if _positive(t) else max(ZERO, m - x), y_true, y_pred))
 
 
-def margin_ranking(y_true, y_pred, sem: Semantics, dtype: str, *, margin=0.0) -> PerSample:
-    """l = max(0, -t (x1 - x2) + margin); y_pred[..., 0] = x1, y_pred[..., 1] = x2, y_true = t.
+def margin_ranking(input1, input2, target, sem: Semantics, dtype: str, *, margin=0.0) -> PerSample:
+    """l = max(0, -t (x1 - x2) + margin); x1 = input1, x2 = input2, t = target.
 
     torch.nn.functional.margin_ranking_loss (2.13.0).
     """
     m = mpmath.mpf(margin)
-    return PerSample(_map(lambda t, a, b: max(ZERO, -t * (a - b) + m), y_true, y_pred[..., 0], y_pred[..., 1]))
+    return PerSample(_map(lambda t, a, b: max(ZERO, -t * (a - b) + m), target, input1, input2))
 
 
 def multi_margin(y_true, y_pred, sem: Semantics, dtype: str, *, p=1, margin=1.0, class_weight=None) -> PerSample:
@@ -334,19 +328,18 @@ def _cosine_term(t, a, b, margin: mpmath.mpf, eps, dtype: str):
     return ZERO, _clamp_allowance(_mpf(dot) / d - margin, normaliser + abs(margin), len(a), dtype)
 
 
-def cosine_embedding(y_true, y_pred, sem: Semantics, dtype: str, *, margin=0.0) -> PerSample:
+def cosine_embedding(input1, input2, target, sem: Semantics, dtype: str, *, margin=0.0) -> PerSample:
     """l = 1 - cos(x1, x2) for t = 1, max(0, cos(x1, x2) - margin) for t = -1, cos over the feature axis;
-    y_pred = concatenate([x1, x2], axis=-1), y_true = t (one per row). The ideal gives a zero vector
+    x1 = input1, x2 = input2, t = target (one per row). The ideal gives a zero vector
     cosine 0 (the value every guarded form gives it); torch adds 1e-12 (a C++ float) to each squared
     norm: cos = x1.x2 / sqrt((|x1|^2 + eps)(|x2|^2 + eps)) (``norm_epsilon``).
 
     torch.nn.functional.cosine_embedding_loss (2.13.0), ATen Loss.cpp.
     """
     eps = None if sem["norm_epsilon"] is None else _guard_constant(sem["norm_epsilon"], sem, dtype)
-    first, second = _halves(y_pred)
-    rows_a, batch_shape = _rows(first)
-    rows_b, _ = _rows(second)
-    targets = np.asarray(y_true, dtype=object).reshape(-1)
+    rows_a, batch_shape = _rows(input1)
+    rows_b, _ = _rows(input2)
+    targets = np.asarray(target, dtype=object).reshape(-1)
     m = mpmath.mpf(margin)
     out = np.empty(len(rows_a), dtype=object)
     normaliser = np.empty(len(rows_a), dtype=object)
@@ -377,10 +370,11 @@ def _distance(u, v, p, sem: Semantics, eps):
     return _power(total, 1 / p, signed) if total < 0 else total ** (1 / p)
 
 
-def triplet_margin(y_true, y_pred, sem: Semantics, dtype: str, *, margin=1.0, p=2.0, eps=1e-6, swap=False) -> PerSample:
+def triplet_margin(anchor, positive, negative, sem: Semantics, dtype: str, *, margin=1.0, p=2.0, eps=1e-6,
+                   swap=False) -> PerSample:
     """l = max(0, margin + d(a, pos) - d(a, neg)), d(u, v) = ||u - v||_p over the feature (last) axis;
-    with ``swap`` d(a, neg) is replaced by min(d(a, neg), d(pos, neg)). y_true = a (the anchors),
-    y_pred = concatenate([pos, neg], axis=-1).
+    with ``swap`` d(a, neg) is replaced by min(d(a, neg), d(pos, neg)). a = anchor, pos = positive,
+    neg = negative.
 
     torch.nn.functional.triplet_margin_loss (2.13.0) uses ||u - v + eps||_p (``epsilon_placement:
     difference``); optax.losses.triplet_margin_loss (0.2.8) uses (sum (u - v)^p + eps)^(1/p) with signed
@@ -389,8 +383,7 @@ def triplet_margin(y_true, y_pred, sem: Semantics, dtype: str, *, margin=1.0, p=
     _placement(sem, ("difference", "inside_root"), "triplet_margin")
     e = _guard_constant(eps, sem, dtype) if sem["epsilon_placement"] else ZERO
     q = mpmath.mpf(p)
-    positive, negative = _halves(y_pred)
-    anchors, batch_shape = _rows(y_true)
+    anchors, batch_shape = _rows(anchor)
     pos_rows, _ = _rows(positive)
     neg_rows, _ = _rows(negative)
     m = mpmath.mpf(margin)
@@ -414,34 +407,40 @@ def _shape_of(a) -> tuple:
     return tuple(np.shape(a))
 
 
-def _check_pair(params, y_true, y_pred, sample_weight, *, what: str):
-    if _shape_of(y_pred) != _shape_of(y_true) + (2,):
-        raise DomainError(f"y_pred must stack {what} along a trailing axis of size 2: expected shape "
-                          f"{_shape_of(y_true) + (2,)} for y_true of shape {_shape_of(y_true)}; got {_shape_of(y_pred)}")
+def _check_same_shapes(what: str, **inputs):
+    shapes = {name: _shape_of(a) for name, a in inputs.items()}
+    if len(set(shapes.values())) > 1:
+        raise DomainError(f"{what} takes {', '.join(shapes)} of one shape; got "
+                          + ", ".join(f"{name} {shape}" for name, shape in shapes.items()))
 
 
-def _check_gaussian(params, y_true, y_pred, sample_weight):
-    _check_pair(params, y_true, y_pred, sample_weight, what="[input, var]")
-    var = np.asarray(y_pred, dtype=np.float64)[..., 1]
-    if np.any(var < 0):
-        raise DomainError(f"var (y_pred[..., 1]) must be non-negative; got a minimum of {var.min()}")
+def _check_margin_ranking(params, input1, input2, target, sample_weight):
+    _check_same_shapes("margin_ranking", input1=input1, input2=input2, target=target)
 
 
-def _check_concatenated(y_true, y_pred, *, what: str, per_feature_true: bool):
-    pred = _shape_of(y_pred)
-    if len(pred) < 1 or pred[-1] < 2 or pred[-1] % 2:
-        raise DomainError(f"y_pred must concatenate {what} along its last axis (an even length >= 2); got shape {pred}")
-    expected = pred[:-1] + (pred[-1] // 2,) if per_feature_true else pred[:-1]
-    if _shape_of(y_true) != expected:
-        raise DomainError(f"y_true of shape {_shape_of(y_true)} does not match y_pred of shape {pred}: expected {expected}")
+def _check_gaussian(params, input, target, var, sample_weight):
+    _check_same_shapes("gaussian_nll", input=input, target=target, var=var)
 
 
-def _check_cosine(params, y_true, y_pred, sample_weight):
-    _check_concatenated(y_true, y_pred, what="[x1, x2]", per_feature_true=False)
+def _check_rows(what: str, batch_shaped: dict, **rows):
+    """Inputs of shape B + (D,) (D >= 1) that agree, and inputs of shape B (one per row)."""
+    shapes = {name: _shape_of(a) for name, a in rows.items()}
+    first = next(iter(shapes.values()))
+    if len(first) < 1 or first[-1] < 1 or len(set(shapes.values())) > 1:
+        raise DomainError(f"{what} takes {', '.join(shapes)} of one shape B + (D,), D >= 1; got "
+                          + ", ".join(f"{name} {shape}" for name, shape in shapes.items()))
+    for name, a in batch_shaped.items():
+        if _shape_of(a) != first[:-1]:
+            raise DomainError(f"{what}: {name} of shape {_shape_of(a)} does not match rows of shape {first}: "
+                              f"expected {first[:-1]}")
 
 
-def _check_triplet(params, y_true, y_pred, sample_weight):
-    _check_concatenated(y_true, y_pred, what="[positive, negative]", per_feature_true=True)
+def _check_cosine(params, input1, input2, target, sample_weight):
+    _check_rows("cosine_embedding", {"target": target}, input1=input1, input2=input2)
+
+
+def _check_triplet(params, anchor, positive, negative, sample_weight):
+    _check_rows("triplet_margin", {}, anchor=anchor, positive=positive, negative=negative)
 
 
 def _check_poisson(params, y_true, y_pred, sample_weight):
@@ -496,7 +495,7 @@ LOSSES = {
 
 CHECKS = {
     "gaussian_nll": _check_gaussian,
-    "margin_ranking": lambda *a: _check_pair(*a, what="[x1, x2]"),
+    "margin_ranking": _check_margin_ranking,
     "cosine_embedding": _check_cosine,
     "triplet_margin": _check_triplet,
     "poisson_nll": _check_poisson,

@@ -12,7 +12,7 @@ import specs
 def test_invalid_input_is_rejected(lossconf, impl_axes, invalid):
     impl, variant, device, dtype = impl_axes
     adapter = lossconf.adapter(impl)
-    case = specs.make_case(invalid.loss, invalid.y_true, invalid.y_pred, params=invalid.params, dtype=dtype,
+    case = specs.make_case(invalid.loss, inputs=invalid.inputs, params=invalid.params, dtype=dtype,
                      sample_weight=invalid.sample_weight, reduction="sum",
                      semantics=adapter.semantics_for(invalid.loss) or "ideal", device=device, variant=variant,
                      origin=f"invalid:{invalid.id}")

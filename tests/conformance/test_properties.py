@@ -59,7 +59,7 @@ def test_agrees_with_oracle(lossconf, property_axes):
     @given(data=st.data())
     def check(data):
         with phases.timed("draw"):
-            y_true, y_pred, params, weights = data.draw(
+            inputs, params, weights = data.draw(
                 strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise,
                                        max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
                 label="inputs")
@@ -68,7 +68,7 @@ def test_agrees_with_oracle(lossconf, property_axes):
         reductions = [data.draw(st.sampled_from(applicable), label="reduction")] if regime == "large" else applicable
         failures, worst = [], 0.0
         for reduction in reductions:
-            case = specs.make_case(loss, y_true, y_pred, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
+            case = specs.make_case(loss, inputs=inputs, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
                              semantics=semantics, device=device, variant=variant, origin=f"seed={lossconf.seed} regime={regime}")
             with lossconf.timed(impl):
                 record = judge.judge(adapter, case)

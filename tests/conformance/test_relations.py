@@ -132,9 +132,17 @@ def check(relation: str, lossconf, impl, a: Side, b: Side, a_value, b_value, all
 
 
 def make(spec, reduction: str, **fields) -> Case:
-    """A case of ``spec``; every field (y_true, y_pred, params, sample_weight, variant, ...) by keyword."""
-    y_true, y_pred = fields.pop("y_true"), fields.pop("y_pred")
-    return specs.make_case(spec.name, y_true, y_pred, reduction=reduction, **fields)
+    """A case of ``spec``; every field (inputs, params, sample_weight, variant, ...) by keyword."""
+    return specs.make_case(spec.name, reduction=reduction, **fields)
+
+
+def _batch_free(spec, inputs: dict, axis: int) -> bool:
+    """Whether every input leads with a batch of at least two samples: in two-input layouts the class axis may be
+    the leading one instead; custom layouts always lead with their batch."""
+    if spec.inputs["shapes"] != "custom":
+        y_pred = inputs["y_pred"]
+        return y_pred.ndim >= 2 and (axis % y_pred.ndim) != 0 and y_pred.shape[0] >= 2
+    return inputs[spec.prediction].ndim >= 1 and inputs[spec.prediction].shape[0] >= 2
 
 
 def test_relation(lossconf, relation_axes):
@@ -153,11 +161,11 @@ def test_relation(lossconf, relation_axes):
     @given(data=st.data())
     def run(data):
         with phases.timed("draw"):
-            y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(
+            inputs, params, weights = data.draw(strategies.loss_inputs(
                 spec, "moderate", dtype, 256, elementwise, logits_only=relation == "from_logits_consistency"))
         axis = params.get("axis", -1)
-        batch_axis_free = len(y_pred.shape) >= 2 and (axis % y_pred.ndim) != 0
-        base = dict(y_true=y_true, y_pred=y_pred, params=params, sample_weight=weights, dtype=dtype,
+        batch_axis_free = _batch_free(spec, inputs, axis)
+        base = dict(inputs=inputs, params=params, sample_weight=weights, dtype=dtype,
                     semantics=semantics, variant=variant, origin=origin)
         new = lambda reduction, **changes: make(spec, reduction, **{**base, **changes})
         if relation == "reduction_consistency":
@@ -165,22 +173,23 @@ def test_relation(lossconf, relation_axes):
             check(relation, lossconf, impl, total, none, total.got[0], mpmath.fsum(none.got),
                   lambda c: total.allowance(c)[0] + mpmath.fsum(none.allowance(c)), "sum against the sum of the unreduced losses")
         elif relation == "batch_permutation":
-            assume(batch_axis_free and y_pred.shape[0] >= 2)
-            order = np.array(data.draw(st.permutations(range(y_pred.shape[0]))))
+            assume(batch_axis_free)
+            order = np.array(data.draw(st.permutations(range(inputs[spec.prediction].shape[0]))))
             w = None if weights is None or np.ndim(weights) == 0 else weights[order]
             a, b = sides(adapter, new("sum", sample_weight=weights),
-                         new("sum", y_true=y_true[order], y_pred=y_pred[order], sample_weight=w if w is not None else weights))
+                         new("sum", inputs={n: x[order] for n, x in inputs.items()}, sample_weight=w if w is not None else weights))
             check(relation, lossconf, impl, a, b, a.got[0], b.got[0], lambda c: a.allowance(c)[0] + b.allowance(c)[0],
                   "sum over a permuted batch")
         elif relation == "batch_independence":
-            assume(batch_axis_free and y_pred.shape[0] >= 2)
+            assume(batch_axis_free)
             # the other samples change (rolled through the batch, each still valid); the first stays
-            swapped_true, swapped_pred = np.roll(y_true, 1, axis=0), np.roll(y_pred, 1, axis=0)
-            swapped_true[0], swapped_pred[0] = y_true[0], y_pred[0]
-            assume(not np.array_equal(swapped_pred, y_pred))
+            swapped = {n: np.roll(x, 1, axis=0) for n, x in inputs.items()}
+            for n, x in inputs.items():
+                swapped[n][0] = x[0]
+            assume(not np.array_equal(swapped[spec.prediction], inputs[spec.prediction]))
             a, b = sides(adapter, new("none", sample_weight=None),
-                         new("none", y_true=swapped_true, y_pred=swapped_pred, sample_weight=None))
-            per_row = len(a.got) // y_pred.shape[0]
+                         new("none", inputs=swapped, sample_weight=None))
+            per_row = len(a.got) // inputs[spec.prediction].shape[0]
             for i in range(per_row):  # the first sample's losses must not depend on the other samples
                 check(relation, lossconf, impl, a, b, a.got[i], b.got[i], lambda c: a.allowance(c)[i] + b.allowance(c)[i],
                       "the first sample's loss")
@@ -196,8 +205,9 @@ def test_relation(lossconf, relation_axes):
                   "label_smoothing=0 against none")
         elif relation == "from_logits_consistency":
             assume(params.get("from_logits"))
-            probabilities = _exact_probabilities(spec, y_pred, axis, dtype)
-            a, b = sides(adapter, new("sum"), new("sum", y_pred=probabilities, params={**params, "from_logits": False}))
+            probabilities = _exact_probabilities(spec, inputs["y_pred"], axis, dtype)
+            a, b = sides(adapter, new("sum"), new("sum", inputs={**inputs, "y_pred": probabilities},
+                                                  params={**params, "from_logits": False}))
             gap = abs(a.values[0] - b.values[0])  # rounding sigma(z) to the dtype is a different input
             check(relation, lossconf, impl, a, b, a.got[0], b.got[0], lambda c: a.allowance(c)[0] + b.allowance(c)[0] + gap,
                   "logits against their exactly computed, rounded probabilities")

@@ -37,19 +37,20 @@ def all_close(xs, ys, bits=60, **kw):
 
 # -- the oracle's values --------------------------------------------------------------------------
 
-def value(loss, y_true, y_pred, **kw):
-    """The oracle's value as it is: an mpf, or an object array (reduction "none")."""
-    return oracle.evaluate_loss(loss, y_true, y_pred, **kw).value
+def value(loss, *inputs, **kw):
+    """The oracle's value as it is: an mpf, or an object array (reduction "none"). ``inputs`` in the spec's order
+    (``y_true, y_pred`` for most losses)."""
+    return oracle.evaluate_loss(loss, *inputs, **kw).value
 
 
-def values(loss, y_true, y_pred, **kw):
+def values(loss, *inputs, **kw):
     """The oracle's value as a flat list of mpf, always a list (a reduced value gives a list of one)."""
-    return list(np.asarray(value(loss, y_true, y_pred, **kw), dtype=object).ravel())
+    return list(np.asarray(value(loss, *inputs, **kw), dtype=object).ravel())
 
 
-def val(loss, y_true, y_pred, **kw):
+def val(loss, *inputs, **kw):
     """The oracle's value as a flat list of mpf, or one mpf for a reduced value (a 0-d array included)."""
-    v = value(loss, y_true, y_pred, **kw)
+    v = value(loss, *inputs, **kw)
     if not isinstance(v, np.ndarray):
         return v
     return v[()] if v.ndim == 0 else list(np.asarray(v, dtype=object).ravel())

@@ -14,9 +14,10 @@ from adapters.base import Adapter, Call
 from conformance import judge
 from tests.meta.conftest import close, value
 
-Y_TRUE = [[2, 1, 2], [1, -1, -1]]
-Y_PRED = [[[-1.0, -0.5, -2.0], [-1.0, -2.0, -0.25]], [[-0.125, -1.0, -3.0], [-1.0, -1.0, -1.0]]]
-CTC = ("ctc", Y_TRUE, Y_PRED)
+LOG_PROBS = [[[-1.0, -0.5, -2.0], [-1.0, -2.0, -0.25]], [[-0.125, -1.0, -3.0], [-1.0, -1.0, -1.0]]]
+TARGETS = [[1, 2], [-1, -1]]
+INPUT_LENGTHS = [2, 1]
+CTC = ("ctc", LOG_PROBS, TARGETS, INPUT_LENGTHS)
 BITS = 90  # the path probabilities go through exp and log: equal to far beyond float64
 
 
@@ -59,7 +60,7 @@ def test_judge_reports_a_reduction_that_does_not_apply_as_unsupported():
 
 def test_judge_names_the_per_target_length_mean():
     """An implementation that returns the plain batch mean where the length mean is declared (and back)."""
-    case = specs.make_case("ctc", Y_TRUE, Y_PRED, reduction="mean_by_length", semantics="torch", dtype="float64")
+    case = specs.make_case(*CTC, reduction="mean_by_length", semantics="torch", dtype="float64")
     record = judge.judge(_Echo(), case)
     assert record["verdict"] == "semantic" and "sum_over_batch_size" in record["matched_semantics"]
 

@@ -80,9 +80,9 @@ def test_drawn_cases_pass_in_every_regime(toy_loss):
     @given(data=st.data())
     def check(data):
         regime = data.draw(st.sampled_from(strategies.regimes_for(toy_loss)))
-        y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(toy_loss, regime, "float32", 64))
+        inputs, params, weights = data.draw(strategies.loss_inputs(toy_loss, regime, "float32", 64))
         reduction = data.draw(st.sampled_from(strategies.reductions_for(toy_loss)))
-        case = specs.make_case("toy_absolute_error", y_true, y_pred, params=params, dtype="float32", sample_weight=weights,
+        case = specs.make_case("toy_absolute_error", inputs=inputs, params=params, dtype="float32", sample_weight=weights,
                                reduction=reduction, semantics="ideal")
         record = judge.judge(adapter, case)
         assert record["verdict"] == verdicts.PASS, (record["explanation"], case.to_dict())

@@ -1,4 +1,4 @@
-"""The strategies draw what the oracle accepts: every spec, every regime, every input kind and packed layout.
+"""The strategies draw what the oracle accepts: every spec, every regime, every input kind and custom layout.
 
 A strategy that drew invalid inputs would turn property tests into invalid-input tests (the property test
 asserts against that, one draw at a time); this checks every loss up front, including those no adapter
@@ -25,8 +25,8 @@ def test_strategy_draws_valid_inputs(loss, regime):
     @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def check(data):
-        y_true, y_pred, params, weights = data.draw(strategies.loss_inputs(spec, regime, "float64", 64, elementwise))
-        case = specs.make_case(loss, y_true, y_pred, params=params, dtype="float64", sample_weight=weights, reduction="none")
+        inputs, params, weights = data.draw(strategies.loss_inputs(spec, regime, "float64", 64, elementwise))
+        case = specs.make_case(loss, inputs=inputs, params=params, dtype="float64", sample_weight=weights, reduction="none")
         try:
             exact = oracle.evaluate(case)  # raises DomainError (a ValueError) for an invalid draw
         except ValueError as exc:
@@ -37,17 +37,16 @@ def test_strategy_draws_valid_inputs(loss, regime):
 
 
 def test_a_broken_layout_is_caught(monkeypatch):
-    """The check above bites: a packer that forgets the variance's sign yields inputs the oracle rejects."""
+    """The check above bites: a layout that forgets the variance's sign yields inputs the oracle rejects."""
     from conformance import loss_layouts
 
-    original = loss_layouts.PACKED["gaussian_nll"]
+    original = loss_layouts.CUSTOM["gaussian_nll"]
 
     @st.composite
     def negative_variance(draw, values, max_elements):
-        y_true, y_pred, per_sample = draw(original(values, max_elements))
-        y_pred[..., 1] = -1.0 - np.abs(y_pred[..., 1])
-        return y_true, y_pred, per_sample
+        inputs = draw(original(values, max_elements))
+        return {**inputs, "var": -1.0 - np.abs(inputs["var"])}
 
-    monkeypatch.setitem(loss_layouts.PACKED, "gaussian_nll", negative_variance)
+    monkeypatch.setitem(loss_layouts.CUSTOM, "gaussian_nll", negative_variance)
     with pytest.raises(AssertionError, match="oracle rejects"):
         test_strategy_draws_valid_inputs("gaussian_nll", "moderate")
