@@ -13,7 +13,7 @@ A record has ``kind``:
      variant, loss, params, semantics, reduction, dtype, origin, verdict, explanation, ulp_error,
      tolerance_ulps, ulp_dtype, exact (40 digits; a list for reduction "none"), certified_bits, got,
      got_dtype, ideal_exact, ideal_ulp_error, hazard (null or a sentence), matched_semantics, raised,
-     inputs ({"y_true", "y_pred", "sample_weight"} as case.to_dict() arrays), reproducer (framework
+     inputs (each input by its spec's name, and "sample_weight", as case.to_dict() arrays), reproducer (framework
      code), oracle_reproducer, expectation (null or {"reason", "link", "verdict"}), test_id
   "doc": a documentation example's printed value against the exact value. Keys: example, loss, source,
      semantics, reduction, params, dtype, printed, printed_decimals, exact, verdict ("doc_ok",
