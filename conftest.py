@@ -78,7 +78,7 @@ def pytest_configure(config):
         if d not in _dtypes.FORMATS:
             _usage_error(f"--dtype {d}: unknown dtype; known: {', '.join(_dtypes.FORMATS)}")
     device = config.getoption("--device")
-    report = config.getoption("--report")
+    report = config.getoption("--report") if not xdist_worker(config) else None  # the controller writes the report
     config.lossconf = Session(
         adapters=adapters,
         dtypes=dts,
@@ -141,13 +141,31 @@ def lossconf(pytestconfig) -> Session:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Write the results even when the run was interrupted; stop the workers."""
+    """Write the results even when the run was interrupted; stop the workers. An xdist worker hands its records
+    to the controller instead (``pytest_testnodedown``), which writes one report of them all."""
     state = getattr(session.config, "lossconf", None)
     if state is None:
         return
-    state.written = state.finish() if state.records else []
+    if xdist_worker(session.config):
+        session.config.workeroutput["lossconf"] = state.handover()
+    else:
+        state.written = state.finish() if state.records else []
     for adapter in state.adapters:
         getattr(adapter, "close", lambda: None)()
+
+
+def xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist, in the controller: a worker is done; its records join the run's (a crashed worker's are lost,
+    and its tests are reported as crashed by xdist)."""
+    state = getattr(node.config, "lossconf", None)
+    handed = getattr(node, "workeroutput", {}).get("lossconf")
+    if state is not None and handed:
+        state.take_over(handed)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

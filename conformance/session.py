@@ -1,7 +1,9 @@
 """What one pytest run of the suite holds: the adapters, the options, the records and where they go."""
 from __future__ import annotations
 
+import base64
 import collections
+import pickle
 import platform
 import shlex
 import sys
@@ -34,6 +36,7 @@ class Session:
     _writer: results.ResultsWriter | None = None
     _ready: set = field(default_factory=set)
     started: float = field(default_factory=time.perf_counter)
+    workers: int = 0  # pytest-xdist workers whose records this (controller) session took over
 
     def __repr__(self) -> str:
         # pytest prints the test's arguments with every failure and xfail: the dataclass repr of every record so far
@@ -74,6 +77,22 @@ class Session:
                 self._writer = results.ResultsWriter(self.report.with_suffix(".jsonl"), self.run_info())
             self._writer.add(record)
 
+    # -- pytest-xdist: a worker's records and times, handed to the controller ----------------------------
+    def handover(self) -> str:
+        """What a worker hands the controller: its records (exactly, NaN and all), seconds and phase times, as text
+        (xdist's channel carries plain types only)."""
+        return base64.b64encode(pickle.dumps({"records": self.records, "seconds": dict(self.seconds),
+                                              "phases": dict(phases.totals)})).decode()
+
+    def take_over(self, handed: str) -> None:
+        """Add a worker's handover to this (the controller's) session."""
+        data = pickle.loads(base64.b64decode(handed))
+        for record in data["records"]:
+            self.add(record)
+        self.seconds.update(data["seconds"])
+        phases.totals.update(data["phases"])
+        self.workers += 1
+
     def timed(self, impl: str):
         session = self
 
@@ -107,7 +126,7 @@ class Session:
             *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
               for impl, c in sorted(counts.items())),
-            phases.line(time.perf_counter() - self.started),  # where the time went, per phase
+            phases.line(time.perf_counter() - self.started, self.workers),  # where the time went, per phase
         ]
 
 

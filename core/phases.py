@@ -29,9 +29,14 @@ def timed(phase: str):
             _nested[-1] += elapsed
 
 
-def line(wall: float) -> str:
-    """One line: each phase's seconds and share of ``wall``, then the rest."""
+def line(wall: float, workers: int = 0) -> str:
+    """One line: each phase's seconds and share of ``wall``, then the rest. With ``workers`` (pytest-xdist) the
+    phases are summed over the workers, whose time is ``workers`` x ``wall``."""
+    budget = wall * max(workers, 1)
     shown = [p for p in PHASES if totals[p]] + sorted(set(totals) - set(PHASES))
-    parts = [f"{p} {totals[p]:.1f}s ({100 * totals[p] / wall:.0f}%)" for p in shown] if wall > 0 else []
-    rest = wall - sum(totals.values())
+    parts = [f"{p} {totals[p]:.1f}s ({100 * totals[p] / budget:.0f}%)" for p in shown] if budget > 0 else []
+    rest = budget - sum(totals.values())
+    if workers:
+        return (f"time, summed over {workers} workers: " + ", ".join(parts + [f"other {max(rest, 0):.1f}s of "
+                f"{workers} x {wall:.1f}s wall"]))
     return "time: " + ", ".join(parts + [f"other {max(rest, 0):.1f}s of {wall:.1f}s wall"])
