@@ -23,7 +23,18 @@ SPEC_DIR = Path(__file__).parent
 SPEC_DIRS: tuple[Path, ...] = (SPEC_DIR,)  # where all_specs() looks (a test may add a directory of its own)
 # the frameworks a spec names aliases for, and the module whose __version__ decides which of them it has
 ALIAS_FRAMEWORKS = {"keras": "keras", "keras2": "tf_keras", "tf1": "tensorflow", "torch": "torch", "optax": "optax"}
-KINDS = ("probability", "logit", "real", "nonnegative", "sign", "integer", "class_index", "count")
+# an input's kind is its domain: the values the loss is defined for (oracle/domain.py checks them, the strategies
+# draw inside them and conformance/invalid.py steps outside)
+KINDS = {
+    "probability": "[0, 1]",
+    "logit": "[-inf, +inf] (an infinite logit is a limit the loss is defined at; not NaN)",
+    "real": "(-inf, +inf), finite",
+    "nonnegative": "[0, +inf), finite",
+    "sign": "{-1, +1}",
+    "integer": "finite integers",
+    "class_index": "integers: class indices in [0, C), or the loss's padding (-1) or ignored class",
+    "count": "integers in [0, +inf): lengths",
+}
 INTEGER_KINDS = ("class_index", "count")  # inputs kept as int64: class indices, lengths
 SHAPE_KEYS = ("shapes", "positive_row_sums", "min_rank", "max_rank", "per_sample", "batch_coupled")
 EXAMPLE_KEYS = ("id", "source", "semantics", "dtype", "params", "reduction", "sample_weight", "printed",
