@@ -2,7 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 IMPL ?= tf
-PYTEST := $(PY) -m pytest
+# pytest-xdist workers: one per core (auto); WORKERS=0 runs serially
+WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(WORKERS)
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
