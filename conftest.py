@@ -115,9 +115,14 @@ _AXES = ("impl_axes", "property_axes", "relation_axes")  # parameters whose firs
 
 def pytest_collection_modifyitems(config, items):
     """Variants an adapter lists in ``expensive_variants`` (torch.compile...) run with --profile full only;
-    otherwise each of their tests is skipped, saying so."""
+    otherwise each of their tests is skipped, saying so. Under pytest-xdist, the tests that share an example
+    database form one ``xdist_group`` (run with ``--dist loadgroup``)."""
     state = getattr(config, "lossconf", None)
-    if state is None or state.profile == "full":
+    if state is None:
+        return
+    if config.pluginmanager.hasplugin("xdist"):
+        _group_by_database(items)
+    if state.profile == "full":
         return
     expensive = {a.name: set(getattr(a, "expensive_variants", ())) for a in state.adapters}
     for item in items:
@@ -126,6 +131,18 @@ def pytest_collection_modifyitems(config, items):
         if axes and axes[1] in expensive.get(axes[0], ()):
             item.add_marker(pytest.mark.skip(
                 reason=f"{axes[0]} variant {axes[1]} is expensive (adapter's expensive_variants): it runs with --profile full"))
+
+
+def _group_by_database(items) -> None:
+    """The property and relation tests of one database cell (conformance.strategies.shared_database), whatever the
+    implementation and variant, run on one worker in collection order: each replays what a serial run replays."""
+    from conformance.strategies import database_group
+
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for name, test in (("property_axes", "properties"), ("relation_axes", "relations")):
+            if name in params:
+                item.add_marker(pytest.mark.xdist_group(database_group(test, params[name][2:])))
 
 
 def pytest_report_header(config):

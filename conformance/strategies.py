@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,17 @@ REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored"
 def shared_database(test: str, cell) -> DirectoryBasedExampleDatabase:
     """The example database of one test and cell (device, dtype, loss, regime or relation), shared by every
     implementation and variant and kept between runs: with the same seed they draw the same inputs, and a failing or
-    targeted draw found for one implementation is replayed for the others."""
+    targeted draw found for one implementation is replayed for the others. It lives under $LOSSCONF_HYPOTHESIS_DB
+    (default .hypothesis/lossconf in the working directory); the meta tests point it elsewhere, so that their runs
+    do not change what a later run of the suite replays."""
     digest = hashlib.sha256(repr((test, tuple(cell))).encode()).hexdigest()[:16]
-    return DirectoryBasedExampleDatabase(Path(".hypothesis") / "lossconf" / digest)
+    return DirectoryBasedExampleDatabase(Path(os.environ.get("LOSSCONF_HYPOTHESIS_DB", ".hypothesis/lossconf")) / digest)
+
+
+def database_group(test: str, cell) -> str:
+    """The name of ``shared_database(test, cell)``'s group: the tests that read and write one database run on one
+    pytest-xdist worker, in collection order (``--dist loadgroup``), so each replays what a serial run would."""
+    return hashlib.sha256(repr((test, tuple(cell))).encode()).hexdigest()[:16]
 
 
 def regimes_for(spec) -> tuple[str, ...]:

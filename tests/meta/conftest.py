@@ -5,11 +5,23 @@ The helpers are plain functions: a test module imports them with
 """
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import mpmath
 import numpy as np
 import pytest
 
 import oracle
+
+# The suite runs that meta tests start (in-process or as subprocesses, which inherit this) keep their hypothesis
+# examples in a database of their own: the repository's .hypothesis/lossconf is what a later run of the suite
+# replays, and it must not depend on which meta tests ran before, or in which order.
+_DATABASE = tempfile.mkdtemp(prefix="lossconf-meta-examples-")
+os.environ["LOSSCONF_HYPOTHESIS_DB"] = _DATABASE
+atexit.register(shutil.rmtree, _DATABASE, ignore_errors=True)
 
 
 # -- comparing exact values -----------------------------------------------------------------------
