@@ -23,7 +23,7 @@ conformance: $(VENV)/.installed
 # The project's own tests: the oracle, the specs, the harness and the report, then the suite on every
 # built-in implementation (each must be green: failures are recorded findings, xfailed with a reason).
 test: $(VENV)/.installed
-	$(PY) -m pytest tests/meta -q  # one process: the example database it leaves is the same on every run
+	$(PYTEST) tests/meta -q
 	for impl in numpy tf tf1 torch jax keras-jax keras-torch tf-keras; do $(PYTEST) tests/conformance --impl=$$impl -q || exit 1; done
 
 clean:

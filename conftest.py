@@ -113,6 +113,7 @@ def _interrupt(signum, frame):
 _AXES = ("impl_axes", "property_axes", "relation_axes")  # parameters whose first two fields are (impl, variant)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the xdist_group marks into the node ids
 def pytest_collection_modifyitems(config, items):
     """Variants an adapter lists in ``expensive_variants`` (torch.compile...) run with --profile full only;
     otherwise each of their tests is skipped, saying so. Under pytest-xdist, the tests that share an example
@@ -134,15 +135,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _group_by_database(items) -> None:
-    """The property and relation tests of one database cell (conformance.strategies.shared_database), whatever the
-    implementation and variant, run on one worker in collection order: each replays what a serial run replays."""
-    from conformance.strategies import database_group
+    """The property and relation tests of one (dtype, loss), whatever the implementation, variant, regime or
+    relation, run on one worker in collection order. Each replays what a serial run replays (the tests sharing an
+    example database, conformance.strategies.shared_database, are in one group), and the cases they share (the
+    moderate regime's draws are every relation's) are compiled by JAX and evaluated by the oracle once."""
+    from conformance.strategies import worker_group
 
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        for name, test in (("property_axes", "properties"), ("relation_axes", "relations")):
-            if name in params:
-                item.add_marker(pytest.mark.xdist_group(database_group(test, params[name][2:])))
+        if "property_axes" in params:
+            item.add_marker(pytest.mark.xdist_group(worker_group(*params["property_axes"][3:5])))
+        elif "relation_axes" in params:
+            item.add_marker(pytest.mark.xdist_group(worker_group(*params["relation_axes"][2:4])))
 
 
 def pytest_report_header(config):

@@ -39,10 +39,11 @@ def shared_database(test: str, cell) -> DirectoryBasedExampleDatabase:
     return DirectoryBasedExampleDatabase(Path(os.environ.get("LOSSCONF_HYPOTHESIS_DB", ".hypothesis/lossconf")) / digest)
 
 
-def database_group(test: str, cell) -> str:
-    """The name of ``shared_database(test, cell)``'s group: the tests that read and write one database run on one
-    pytest-xdist worker, in collection order (``--dist loadgroup``), so each replays what a serial run would."""
-    return hashlib.sha256(repr((test, tuple(cell))).encode()).hexdigest()[:16]
+def worker_group(dtype: str, loss: str) -> str:
+    """The pytest-xdist group (``--dist loadgroup``) of the property and relation tests of one dtype and loss: they
+    run on one worker in collection order, so each test replays its example database as a serial run would, and
+    the draws they share (every relation draws the moderate regime's inputs) are computed once per worker."""
+    return hashlib.sha256(repr(("loss", dtype, loss)).encode()).hexdigest()[:16]
 
 
 def regimes_for(spec) -> tuple[str, ...]:
@@ -271,16 +272,15 @@ def _values(kind: str, regime: str, dtype: str):
 
 @st.composite
 def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False,
-                logits_only: bool = False, max_classes: int = 1000, max_work: int | None = None):
+                max_classes: int = 1000, max_work: int | None = None):
     """(inputs by name, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
-    declared semantics keeps elementwise losses (so sample weights align with the full shape);
-    ``logits_only``: always from_logits=True where the loss has the parameter; ``max_classes`` and
-    ``max_work`` (elements x classes) bound the large regime's shapes."""
+    declared semantics keeps elementwise losses (so sample weights align with the full shape); ``max_classes``
+    and ``max_work`` (elements x classes) bound the large regime's shapes."""
     kinds = spec.inputs
     params: dict = draw(_other_params(spec))
     has_logits = "from_logits" in spec.params
     from_logits = regime in ("saturated", "infinite") or (has_logits and regime != "boundary"
-                                                          and (logits_only or draw(st.booleans())))
+                                                          and draw(st.booleans()))
     if has_logits:
         params.update({"from_logits": True} if from_logits else _keep_or_default(draw, "from_logits", False))
     big = max_elements if regime == "large" else min(max_elements, 256)

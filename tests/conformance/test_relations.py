@@ -23,7 +23,8 @@ from conformance import expectations, judge, outcome, strategies, tolerance
 from core import dtypes, phases
 from core.case import Case
 
-GIVE_UP = 5  # unsupported draws in a row, none computed: the relation does not apply to this implementation
+GIVE_UP = 20  # unsupported draws in a row, none computed: the relation does not apply to this implementation (a refused
+# draw costs only its drawing; optax computes binary focal loss on about one draw in eight)
 DRAWS = {"quick": 4, "full": 40}  # draws per (loss, relation); relations are about logic, not numerics
 RELATIONS = ("reduction_consistency", "batch_permutation", "batch_independence", "weight_linearity",
              "zero_smoothing", "from_logits_consistency", "class_vs_function")
@@ -145,6 +146,14 @@ def _batch_free(spec, inputs: dict, axis: int) -> bool:
     return inputs[spec.prediction].ndim >= 1 and inputs[spec.prediction].shape[0] >= 2
 
 
+def batch_order(n: int, seed: int) -> np.ndarray:
+    """A permutation of ``n >= 2`` samples that moves at least one, from numpy's generator seeded by the run's seed.
+    Not a hypothesis draw: every relation then consumes the same choices per example, so the relations of a loss
+    draw the same inputs (the same shapes: JAX compiles once per shape, the oracle evaluates each case once)."""
+    order = np.random.default_rng([seed, n]).permutation(n)
+    return order if np.any(order != np.arange(n)) else order[::-1]
+
+
 def test_relation(lossconf, relation_axes):
     impl, variant, dtype, loss, relation = relation_axes
     adapter = lossconf.adapter(impl)
@@ -161,8 +170,9 @@ def test_relation(lossconf, relation_axes):
     @given(data=st.data())
     def run(data):
         with phases.timed("draw"):
-            inputs, params, weights = data.draw(strategies.loss_inputs(
-                spec, "moderate", dtype, 256, elementwise, logits_only=relation == "from_logits_consistency"))
+            # the moderate regime of the property tests, whose draws these are (the same seed, the same choices):
+            # every relation of a loss computes the same cases, so JAX compiles and the oracle evaluates them once
+            inputs, params, weights = data.draw(strategies.loss_inputs(spec, "moderate", dtype, 256, elementwise))
         axis = params.get("axis", -1)
         batch_axis_free = _batch_free(spec, inputs, axis)
         base = dict(inputs=inputs, params=params, sample_weight=weights, dtype=dtype,
@@ -174,7 +184,7 @@ def test_relation(lossconf, relation_axes):
                   lambda c: total.allowance(c)[0] + mpmath.fsum(none.allowance(c)), "sum against the sum of the unreduced losses")
         elif relation == "batch_permutation":
             assume(batch_axis_free)
-            order = np.array(data.draw(st.permutations(range(inputs[spec.prediction].shape[0]))))
+            order = batch_order(inputs[spec.prediction].shape[0], lossconf.seed)
             w = None if weights is None or np.ndim(weights) == 0 else weights[order]
             a, b = sides(adapter, new("sum", sample_weight=weights),
                          new("sum", inputs={n: x[order] for n, x in inputs.items()}, sample_weight=w if w is not None else weights))

@@ -8,7 +8,11 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -16,15 +20,34 @@ import pytest
 
 import oracle
 
-# Under pytest-xdist the suite runs that meta tests start (in-process or as subprocesses, which inherit this) keep
-# their hypothesis examples in a database of their own: the repository's .hypothesis/lossconf is what a later run of
-# the suite replays, and it must not depend on how the meta tests were spread over workers. Run serially (make test
-# does), they write it as they always have: the failing draws of the broken adapters they plant are replayed by
-# every implementation afterwards, and some findings (expectations/*.yaml) are reached only through them.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    _DATABASE = tempfile.mkdtemp(prefix="lossconf-meta-examples-")
-    os.environ["LOSSCONF_HYPOTHESIS_DB"] = _DATABASE
-    atexit.register(shutil.rmtree, _DATABASE, ignore_errors=True)
+# The suite runs that meta tests start (in-process or as subprocesses, which inherit this) keep their hypothesis
+# examples in a database of their own: the repository's .hypothesis/lossconf is what a later run of the suite
+# replays, and it must not depend on the meta tests (the broken adapters they plant, how they were spread over
+# workers), nor a finding be reached only through them.
+_DATABASE = tempfile.mkdtemp(prefix="lossconf-meta-examples-")
+os.environ["LOSSCONF_HYPOTHESIS_DB"] = _DATABASE
+atexit.register(shutil.rmtree, _DATABASE, ignore_errors=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class SuiteRun:
+    """One run of the conformance suite in a subprocess: its completed process and where it wrote."""
+    proc: subprocess.CompletedProcess
+    junit: Path
+    report: Path
+
+
+@pytest.fixture(scope="session")
+def numpy_suite(tmp_path_factory) -> SuiteRun:
+    """The numpy suite in float32, run once with a JUnit XML and a report, for the tests that read what a run
+    writes (test_cli, test_junit; the ``numpy-suite`` xdist group keeps them on one worker, so it runs once)."""
+    out = tmp_path_factory.mktemp("numpy-suite")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance", "--impl=numpy", "--dtype=float32", "-q",
+                           "-p", "no:cacheprovider", "-p", "no:xdist", f"--junitxml={out / 'junit.xml'}",
+                           f"--report={out / 'index.html'}"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return SuiteRun(proc, out / "junit.xml", out / "index.html")
 
 
 # -- comparing exact values -----------------------------------------------------------------------

@@ -110,15 +110,15 @@ def test_candidate_plugs_in_by_module_and_class(tmp_path):
     assert report.exists() and "candidate" in report.read_text()
 
 
-def test_report_writes_json_lines_json_and_html(tmp_path):
-    report = tmp_path / "index.html"
-    result = run_suite("--impl=numpy", f"--report={report}")
+@pytest.mark.xdist_group("numpy-suite")
+def test_report_writes_json_lines_json_and_html(numpy_suite):
+    report, result = numpy_suite.report, numpy_suite.proc
     assert result.returncode == 0, result.stdout[-3000:]
-    doc = json.loads((tmp_path / "index.json").read_text())
+    doc = json.loads(report.with_suffix(".json").read_text())
     assert doc["format"] == "lossconf-results" and doc["run"]["implementations"][0]["name"] == "numpy"
     kinds = {r["kind"] for r in doc["records"]}
     assert kinds == {"conformance", "doc", "invalid"}
-    streamed = (tmp_path / "index.jsonl").read_text().splitlines()
+    streamed = report.with_suffix(".jsonl").read_text().splitlines()
     assert len(streamed) == len(doc["records"]) + 1  # the run header, then one line per record
     assert "<html" in report.read_text().lower()
     # the summary says where the time went, the report's rendering included

@@ -11,6 +11,8 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 BROKEN = '''
@@ -39,9 +41,14 @@ def run_suite(tmp_path: Path, *args, env=None):
     proc = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance", *args, f"--junitxml={xml}",
                            f"--report={tmp_path / 'index.html'}", "-q", "-p", "no:cacheprovider"],
                           cwd=ROOT, capture_output=True, text=True, timeout=900, env={**os.environ, **(env or {})})
+    return read(proc, xml, tmp_path / "index.html")
+
+
+def read(proc, xml: Path, report: Path):
+    """(the process, its JUnit test cases, its report's records)."""
     assert xml.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     cases = list(ET.parse(xml).getroot().iter("testcase"))
-    records = json.loads((tmp_path / "index.json").read_text())["records"]
+    records = json.loads(report.with_suffix(".json").read_text())["records"]
     return proc, cases, records
 
 
@@ -58,8 +65,9 @@ def param_id(case: ET.Element) -> str:
     return name.split("[", 1)[1][:-1] if "[" in name else ""
 
 
-def test_junit_xml_of_the_numpy_suite(tmp_path):
-    proc, cases, records = run_suite(tmp_path, "--impl=numpy")
+@pytest.mark.xdist_group("numpy-suite")
+def test_junit_xml_of_the_numpy_suite(numpy_suite):
+    proc, cases, records = read(numpy_suite.proc, numpy_suite.junit, numpy_suite.report)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert len(cases) > 50
     ids = {param_id(c) for c in cases}

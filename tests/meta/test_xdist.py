@@ -39,3 +39,24 @@ def test_two_workers_give_the_verdicts_of_a_serial_run(tmp_path):
     assert serial_lines and any(l.startswith("numpy: ") for l in serial_lines)
     assert parallel_lines == serial_lines
     assert parallel_records == serial_records and len(serial_records) > 100
+
+
+def test_the_tests_of_one_dtype_and_loss_run_on_one_worker(tmp_path):
+    """--dist loadgroup keeps each (dtype, loss)'s property and relation tests on one worker: the tests sharing an
+    example database replay it as a serial run does. pytest 9.2.0 with pytest-xdist 3.8.0 drops the groups without a
+    word (docs/vendor-ci.md), which this catches."""
+    env = {**os.environ, "LOSSCONF_HYPOTHESIS_DB": str(tmp_path / "examples")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_properties.py",
+                             "tests/conformance/test_relations.py", "--impl=numpy", "--dtype=float32", "-k",
+                             "mean_squared_error or hinge", "-v", "-p", "no:randomly", "-n", "2", "--dist", "loadgroup"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-3000:]
+    ran = re.findall(r"^\[(gw\d)\] .*? (?:PASSED|SKIPPED|XFAIL)\S* tests/conformance/\S+?\[numpy-\S+?-float32-(\w+?)-\w+\](@\w+)?",
+                     result.stdout, re.M)
+    assert len(ran) > 20, result.stdout[-3000:]
+    assert all(group for _, _, group in ran), [r for r in ran if not r[2]][:3]  # every test carries its group
+    workers = {}
+    for worker, loss, group in ran:
+        workers.setdefault((loss, group), set()).add(worker)
+    assert len({loss for loss, _ in workers}) == len(workers)  # one group per loss
+    assert all(len(w) == 1 for w in workers.values()), workers
