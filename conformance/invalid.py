@@ -91,7 +91,7 @@ def _named_breakages(spec):
 
 def _breakages(spec):
     """(id, why, needs_probabilities, mutate) where mutate(inputs, rng) -> (inputs, weights, params)."""
-    if spec.input_names != ("y_true", "y_pred"):
+    if not spec.two_inputs:
         return _named_breakages(spec)
     return [(name, why, needs, _two_inputs(mutate)) for name, why, needs, mutate in _two_input_breakages(spec)]
 
@@ -177,7 +177,7 @@ def invalid_inputs(seed: int = 0):
         has_logits = "from_logits" in spec.params
         for name, why, needs_probabilities, mutate in _breakages(spec):
             from_logits = has_logits and not needs_probabilities
-            inputs = _base(spec, rng, from_logits) if spec.input_names == ("y_true", "y_pred") else None
+            inputs = _base(spec, rng, from_logits) if spec.two_inputs else None
             base_params = {"from_logits": from_logits} if has_logits else {}
             if inputs is None or not _valid(spec, inputs, base_params):
                 example = _example_base(spec, from_logits)

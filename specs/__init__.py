@@ -167,6 +167,12 @@ class Spec:
         """The loss's inputs by name, in the order it takes them (``y_true, y_pred`` for most losses)."""
         return tuple(k for k in self.inputs if k not in SHAPE_KEYS and not k.endswith("_from_logits"))
 
+    @property
+    def two_inputs(self) -> bool:
+        """Whether the loss takes ``y_true, y_pred`` (a target and a prediction of one layout), as most do; the
+        others (margin ranking, CTC, triplet margin, ...) name their inputs."""
+        return self.input_names == ("y_true", "y_pred")
+
     def input_kind(self, name: str, from_logits: bool = False) -> str:
         """The kind of input ``name`` (KINDS); with ``from_logits``, its ``<name>_from_logits`` kind where given."""
         return self.inputs.get(f"{name}_from_logits", self.inputs[name]) if from_logits else self.inputs[name]

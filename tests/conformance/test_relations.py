@@ -34,7 +34,7 @@ def applies(relation: str, spec, adapter) -> bool:
     if relation == "zero_smoothing":
         return "label_smoothing" in spec.params
     if relation == "from_logits_consistency":  # logits in y_pred against their probabilities (not CTC's log_probs)
-        return "from_logits" in spec.params and spec.input_names == ("y_true", "y_pred")
+        return "from_logits" in spec.params and spec.two_inputs
     if relation == "class_vs_function":
         return {"class", "function"} <= set(adapter.variants)
     if relation == "batch_independence":
