@@ -34,3 +34,19 @@ class NaiveLogSigmoid(NumpyReferenceAdapter):
     def _reduce_like_reference(per_sample, case):
         from adapters.numpy_reference import _reduce
         return _reduce(per_sample, case)
+
+
+class OrderDependentSum(NumpyReferenceAdapter):
+    """The sum reduction weighs each sample by its position (1 + i/64), as a reduction that drops or repeats part of
+    a block would: the same samples in another order give another sum."""
+    name = "broken-order"
+
+    def compute(self, case):
+        if case.reduction != "sum":
+            return super().compute(case)
+        per_sample = np.asarray(super().compute(case.with_(reduction="none")), dtype=np.float64)
+        if per_sample.ndim == 0:
+            return super().compute(case)
+        weights = 1 + np.arange(per_sample.shape[0]) / 64
+        total = np.tensordot(weights, per_sample, axes=(0, 0)).sum()
+        return np.asarray(total, dtype=np.asarray(super().compute(case)).dtype)

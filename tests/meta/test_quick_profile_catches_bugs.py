@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("broken, select", [
     ("MeanOverNMinusOne", "binary_crossentropy and moderate or relation and binary_crossentropy and reduction_consistency"),
     ("NaiveLogSigmoid", "binary_crossentropy and (saturated or infinite)"),
+    ("OrderDependentSum", "relation and mean_squared_error and batch_permutation"),
 ])
 def test_quick_profile_catches(broken, select):
     result = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_properties.py", "tests/conformance/test_relations.py",
@@ -24,7 +25,8 @@ def test_quick_profile_catches(broken, select):
 
 
 def test_the_correct_reference_passes_the_same_selection():
-    select = "binary_crossentropy and (moderate or saturated or infinite or reduction_consistency)"
+    select = ("binary_crossentropy and (moderate or saturated or infinite or reduction_consistency) "
+              "or relation and mean_squared_error and batch_permutation")
     result = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_properties.py", "tests/conformance/test_relations.py",
                              "--impl=numpy", "--profile=quick", "--dtype=float32", "-q", "-k", select],
                             capture_output=True, text=True, cwd=ROOT, timeout=600)
