@@ -116,13 +116,13 @@ _AXES = ("impl_axes", "property_axes", "relation_axes")  # parameters whose firs
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the xdist_group marks into the node ids
 def pytest_collection_modifyitems(config, items):
     """Variants an adapter lists in ``expensive_variants`` (torch.compile...) run with --profile full only;
-    otherwise each of their tests is skipped, saying so. Under pytest-xdist, the tests that share an example
-    database form one ``xdist_group`` (run with ``--dist loadgroup``)."""
+    otherwise each of their tests is skipped, saying so. Under pytest-xdist, the property and relation tests of one
+    (dtype, loss) form one ``xdist_group`` (run with ``--dist loadgroup``)."""
     state = getattr(config, "lossconf", None)
     if state is None:
         return
     if config.pluginmanager.hasplugin("xdist"):
-        _group_by_database(items)
+        _group_by_loss(items)
     if state.profile == "full":
         return
     expensive = {a.name: set(getattr(a, "expensive_variants", ())) for a in state.adapters}
@@ -134,7 +134,7 @@ def pytest_collection_modifyitems(config, items):
                 reason=f"{axes[0]} variant {axes[1]} is expensive (adapter's expensive_variants): it runs with --profile full"))
 
 
-def _group_by_database(items) -> None:
+def _group_by_loss(items) -> None:
     """The property and relation tests of one (dtype, loss), whatever the implementation, variant, regime or
     relation, run on one worker in collection order. Each replays what a serial run replays (the tests sharing an
     example database, conformance.strategies.shared_database, are in one group), and the cases they share (the

@@ -44,9 +44,9 @@ class OrderDependentSum(NumpyReferenceAdapter):
     def compute(self, case):
         if case.reduction != "sum":
             return super().compute(case)
-        per_sample = np.asarray(super().compute(case.with_(reduction="none")), dtype=np.float64)
+        per_sample = np.asarray(super().compute(case.with_(reduction="none")))
         if per_sample.ndim == 0:
             return super().compute(case)
         weights = 1 + np.arange(per_sample.shape[0]) / 64
-        total = np.tensordot(weights, per_sample, axes=(0, 0)).sum()
-        return np.asarray(total, dtype=np.asarray(super().compute(case)).dtype)
+        total = np.tensordot(weights, per_sample.astype(np.float64), axes=(0, 0)).sum()
+        return np.asarray(total, dtype=per_sample.dtype)

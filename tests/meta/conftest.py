@@ -39,15 +39,20 @@ class SuiteRun:
     report: Path
 
 
+def run_suite_into(out: Path, *args, env=None) -> SuiteRun:
+    """The conformance suite with ``args`` in a subprocess, writing its JUnit XML and its report into ``out``."""
+    junit, report = out / "junit.xml", out / "index.html"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance", *args, f"--junitxml={junit}",
+                           f"--report={report}", "-q", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=900, env={**os.environ, **(env or {})})
+    return SuiteRun(proc, junit, report)
+
+
 @pytest.fixture(scope="session")
 def numpy_suite(tmp_path_factory) -> SuiteRun:
-    """The numpy suite in float32, run once with a JUnit XML and a report, for the tests that read what a run
-    writes (test_cli, test_junit; the ``numpy-suite`` xdist group keeps them on one worker, so it runs once)."""
-    out = tmp_path_factory.mktemp("numpy-suite")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance", "--impl=numpy", "--dtype=float32", "-q",
-                           "-p", "no:cacheprovider", "-p", "no:xdist", f"--junitxml={out / 'junit.xml'}",
-                           f"--report={out / 'index.html'}"], cwd=ROOT, capture_output=True, text=True, timeout=900)
-    return SuiteRun(proc, out / "junit.xml", out / "index.html")
+    """The numpy suite in float32, run once, for the tests that read what a run writes (test_cli, test_junit; the
+    ``numpy-suite`` xdist group keeps them on one worker, so it runs once)."""
+    return run_suite_into(tmp_path_factory.mktemp("numpy-suite"), "--impl=numpy", "--dtype=float32", "-p", "no:xdist")
 
 
 # -- comparing exact values -----------------------------------------------------------------------

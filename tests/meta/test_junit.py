@@ -4,16 +4,12 @@ results JSON names the JUnit test case it came from."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.meta.conftest import SuiteRun, run_suite_into
 
 BROKEN = '''
     """A candidate whose MSE is a little off and which implements nothing else."""
@@ -36,20 +32,12 @@ BROKEN = '''
 '''
 
 
-def run_suite(tmp_path: Path, *args, env=None):
-    xml = tmp_path / "junit.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance", *args, f"--junitxml={xml}",
-                           f"--report={tmp_path / 'index.html'}", "-q", "-p", "no:cacheprovider"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900, env={**os.environ, **(env or {})})
-    return read(proc, xml, tmp_path / "index.html")
-
-
-def read(proc, xml: Path, report: Path):
+def read(run: SuiteRun):
     """(the process, its JUnit test cases, its report's records)."""
-    assert xml.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    cases = list(ET.parse(xml).getroot().iter("testcase"))
-    records = json.loads(report.with_suffix(".json").read_text())["records"]
-    return proc, cases, records
+    assert run.junit.exists(), run.proc.stdout[-3000:] + run.proc.stderr[-3000:]
+    cases = list(ET.parse(run.junit).getroot().iter("testcase"))
+    records = json.loads(run.report.with_suffix(".json").read_text())["records"]
+    return run.proc, cases, records
 
 
 def outcome(case: ET.Element) -> tuple[str, str, str]:
@@ -67,7 +55,7 @@ def param_id(case: ET.Element) -> str:
 
 @pytest.mark.xdist_group("numpy-suite")
 def test_junit_xml_of_the_numpy_suite(numpy_suite):
-    proc, cases, records = read(numpy_suite.proc, numpy_suite.junit, numpy_suite.report)
+    proc, cases, records = read(numpy_suite)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert len(cases) > 50
     ids = {param_id(c) for c in cases}
@@ -88,8 +76,8 @@ def test_junit_xml_carries_failures_and_unsupported_reasons(tmp_path):
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "adapter.py").write_text(textwrap.dedent(BROKEN))
-    proc, cases, records = run_suite(tmp_path, "--impl=brokenpkg.adapter:Broken", "--dtype=float64",
-                                     env={"PYTHONPATH": str(tmp_path)})
+    proc, cases, records = read(run_suite_into(tmp_path, "--impl=brokenpkg.adapter:Broken", "--dtype=float64",
+                                               env={"PYTHONPATH": str(tmp_path)}))
     assert proc.returncode == 1  # the suite fails, and says where
     failures = [outcome(c)[2] for c in cases if outcome(c)[0] == "failure"]
     assert failures and any("broken[default] mean_squared_error" in f and ": numeric" in f for f in failures)

@@ -51,7 +51,7 @@ def test_the_tests_of_one_dtype_and_loss_run_on_one_worker(tmp_path):
                              "mean_squared_error or hinge", "-v", "-p", "no:randomly", "-n", "2", "--dist", "loadgroup"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stdout[-3000:]
-    ran = re.findall(r"^\[(gw\d)\] .*? (?:PASSED|SKIPPED|XFAIL)\S* tests/conformance/\S+?\[numpy-\S+?-float32-(\w+?)-\w+\](@\w+)?",
+    ran = re.findall(r"^\[(gw\d)\] .*? (?:PASSED|SKIPPED|XFAIL)\S* tests/conformance/\S+?\[numpy-\S+?-float32-(\w+?)-\w+\](@\S+)?",
                      result.stdout, re.M)
     assert len(ran) > 20, result.stdout[-3000:]
     assert all(group for _, _, group in ran), [r for r in ran if not r[2]][:3]  # every test carries its group
