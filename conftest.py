@@ -110,7 +110,7 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
 
 
-_AXES = ("impl_axes", "property_axes", "relation_axes")  # parameters whose first two fields are (impl, variant)
+_AXES = ("impl_axes", "property_axes", "gradient_axes", "relation_axes")  # parameters whose first two fields are (impl, variant)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the xdist_group marks into the node ids
@@ -135,7 +135,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _group_by_loss(items) -> None:
-    """The property and relation tests of one (dtype, loss), whatever the implementation, variant, regime or
+    """The property, gradient and relation tests of one (dtype, loss), whatever the implementation, variant, regime or
     relation, run on one worker in collection order. Each replays what a serial run replays (the tests sharing an
     example database, conformance.strategies.shared_database, are in one group), and the cases they share (the
     moderate regime's draws are every relation's) are compiled by JAX and evaluated by the oracle once."""
@@ -145,6 +145,8 @@ def _group_by_loss(items) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "property_axes" in params:
             item.add_marker(pytest.mark.xdist_group(worker_group(*params["property_axes"][3:5])))
+        elif "gradient_axes" in params:
+            item.add_marker(pytest.mark.xdist_group(worker_group(*params["gradient_axes"][3:5])))
         elif "relation_axes" in params:
             item.add_marker(pytest.mark.xdist_group(worker_group(*params["relation_axes"][2:4])))
 

@@ -20,6 +20,12 @@ and implements three steps:
   run(call)    -> the value(s) the library returned, a numpy array in its own dtype
   source(call) -> str    the reproducer: the text of what ``run`` runs, a few lines a user can paste
 
+and, to have its gradients checked (optional; without it every gradient case is ``unsupported``, with the reason):
+
+  gradient(call, wrt, cotangent)        -> {input name: array}  the framework's own reverse-mode derivative of
+                                           what ``run`` returns (its autodiff, never a formula of the adapter's)
+  gradient_source(call, wrt, cotangent) -> str   the reproducer: framework code that computes that gradient
+
 ``supports(case)`` is "the plan succeeds" (after the loss, device and variant checks below) and is asked
 before the oracle, so an unsupported case costs no exact evaluation. ``compute(case)`` is ``run(plan(case))``
 and ``reproducer(case)`` is ``source(plan(case))``: the harness calls these three.
@@ -100,6 +106,26 @@ class Adapter:
     def run(self, call: Call) -> np.ndarray:
         return self.to_numpy(getattr(self, call.case.loss)(call.case), call.case)
 
+    # -- the gradient part of the contract (optional) --------------------------------------------
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> dict[str, np.ndarray]:
+        """The vector-Jacobian product of what ``run(call)`` returns, through the framework's own autodiff.
+
+        ``wrt`` names the differentiated inputs by the spec's names (``sample_weight`` for the weights); each
+        gradient comes back in that input's canonical layout and shape, as a numpy array in the dtype the framework
+        returned. ``cotangent`` is an array shaped like the result (reduction ``none``), or None for a scalar result,
+        whose gradient is then the plain derivative. An input the result does not depend on has a zero gradient."""
+        raise Unsupported(f"{self.name} does not implement the gradient part of the adapter contract")
+
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> str:
+        """Default: replay the gradient case through this adapter; framework adapters return their framework's code."""
+        return (
+            "import numpy as np\nfrom core.case import Case\nfrom adapters.registry import resolve_direct\n"
+            f"adapter = resolve_direct({self.name!r}); adapter.setup()\n"
+            f"case = Case.from_dict({call.case.to_dict()!r})\n"
+            f"cotangent = {None if cotangent is None else f'np.array({np.asarray(cotangent).tolist()!r})'}\n"
+            f"print(adapter.compute_gradient(case, {tuple(wrt)!r}, cotangent))"
+        )
+
     def source(self, call: Call) -> str:
         """Default: replay the case through this adapter; framework adapters return their framework's code."""
         return (
@@ -123,6 +149,13 @@ class Adapter:
             return str(exc)
         return True
 
+    def gradient_support(self, case: Case) -> bool | str:
+        """True, or why the gradient of ``case`` cannot be asked for: the gradient part of the contract, then
+        ``supports``. Asked before the oracle, so an adapter without gradients costs no exact derivative."""
+        if type(self).gradient is Adapter.gradient:
+            return f"{self.name} does not implement the gradient part of the adapter contract"
+        return self.supports(case)
+
     def compute(self, case: Case) -> np.ndarray:
         return self.run(self.plan(case))
 
@@ -132,6 +165,16 @@ class Adapter:
         except Unsupported:
             return Adapter.source(self, Call(case, ""))
         return self.source(call)
+
+    def compute_gradient(self, case: Case, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> dict[str, np.ndarray]:
+        return self.gradient(self.plan(case), tuple(wrt), cotangent)
+
+    def gradient_reproducer(self, case: Case, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> str:
+        try:
+            call = self.plan(case)
+        except Unsupported:
+            return Adapter.gradient_source(self, Call(case, ""), tuple(wrt), cotangent)
+        return self.gradient_source(call, tuple(wrt), cotangent)
 
     # -- helpers for subclasses ------------------------------------------------------------------
     @staticmethod

@@ -33,7 +33,10 @@ Conventions worth knowing (see docs/semantics.md#optax):
 
 ``plan`` writes the computation as one expression over the optax call's inputs and ``sample_weight`` (the Call's
 ``detail``, with the prepared numpy inputs as its ``kwargs``); ``run`` evaluates that very text and ``source``
-prints it, so the two cannot drift apart.
+prints it, so the two cannot drift apart. ``gradient`` is ``jax.vjp`` of the same expression (``autodiff.jax_vjp``,
+the whole pullback jitted for ``jit``) with respect to the inputs optax receives as they are, the canonical sample
+weights aligned inside it; ``gradient_source`` prints it. An input laid out on numpy before the call (reshaped labels
+or rows, CTC's paddings) or holding integers has no gradient (Unsupported).
 ``jax_module``, ``jax_tensor``, ``jax_device`` and ``jax_environment`` are shared with the Keras adapter on
 the JAX backend.
 """
@@ -45,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adapters import mapping, reproduce
+from adapters import autodiff, mapping, reproduce
 from adapters.base import Adapter, Call, Unsupported
 from adapters.optax_losses import CALLS, optax_call
 from core.case import Case
@@ -115,9 +118,13 @@ class _Expression:
     reduction: str | None
     jit: bool
 
-    def as_function(self, inputs) -> str:
-        """The expression as a lambda over the inputs' names, in their order."""
-        return f"lambda {', '.join(inputs)}: {self.text}"
+    def as_function(self, inputs, reshaped: dict | None = None) -> str:
+        """The expression as a lambda over the inputs' names, in their order (any other name it uses is free: the
+        caller's variable); ``reshaped`` ({name: shape}) reshapes those inputs first, inside the lambda."""
+        text = self.text
+        for name, shape in (reshaped or {}).items():
+            text = f"(lambda {name}: {text})({name}.reshape({tuple(shape)!r}))"
+        return f"lambda {', '.join(inputs)}: {text}"
 
 
 class JaxOptaxAdapter(Adapter):
@@ -171,24 +178,82 @@ class JaxOptaxAdapter(Adapter):
     def run(self, call: Call) -> np.ndarray:
         """Evaluates the very text ``source`` prints (``jax.jit`` of it for the ``jit`` variant)."""
         jax = jax_module()
-        import optax
-
-        fn = eval(call.detail.as_function(call.kwargs), {"jnp": jax.numpy, "optax": optax})
+        fn = _evaluate(call.detail.as_function(call.kwargs))
         if call.detail.jit:
             fn = jax.jit(fn)
         with jax_device(call.case):
             return np.asarray(fn(**{n: jax_tensor(a) for n, a in call.kwargs.items()}))
 
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
+        """jax.vjp of the expression ``run`` evaluates, with respect to the differentiated inputs in their canonical
+        shape (sample weights aligned inside); the other inputs are arguments too, so that ``jit`` compiles the whole
+        pullback over all its inputs as ``run`` compiles the expression."""
+        case, leaves = call.case, _leaves(call, wrt)
+        constants = [n for n in call.kwargs if n not in leaves]
+        fn = _evaluate(call.detail.as_function([*leaves, *constants], _aligned(call, leaves)))
+        with jax_device(case):
+            grads = autodiff.jax_vjp(fn, {v: jax_tensor(autodiff.wrt_array(case, name)) for v, name in leaves.items()},
+                                     cotangent, jit=call.detail.jit,
+                                     constants={n: jax_tensor(call.kwargs[n]) for n in constants})
+        return {leaves[v]: g for v, g in grads.items()}
+
     def source(self, call: Call) -> str:
         """jax/optax code for the case: the expression ``run`` evaluates, over literal inputs."""
-        case, inputs, expression = call.case, call.kwargs, call.detail.text
-        body = [reproduce.array("jax", a, n) for n, a in inputs.items()]
-        if "sample_weight" in inputs:
-            body.insert(len(body) - 1, reproduce.comment("canonical sample weights align with the leading axes of the losses"))
+        inputs = call.kwargs
         if call.detail.jit:
-            body.append(f"loss = jax.jit({call.detail.as_function(inputs)})({', '.join(inputs)})")
+            loss = f"jax.jit({call.detail.as_function(inputs)})({', '.join(inputs)})"
         else:
-            body.append(f"loss = {expression}")
-        if case.device == "cuda":
-            body = reproduce.device_block(body, "jax.default_device(jax.devices('gpu')[0])")
-        return reproduce.script("jax", case, body + [reproduce.printed("jax", "loss")], extra_imports=["import optax"])
+            loss = call.detail.text
+        return _script(call, inputs, [f"loss = {loss}"], [reproduce.printed("jax", "loss")])
+
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
+        """jax/optax code for the gradient: the inputs (the differentiated ones in their canonical shape), then
+        jax.vjp of the lambda ``gradient`` differentiates."""
+        leaves = _leaves(call, wrt)
+        inputs = {**call.kwargs, **{v: autodiff.wrt_array(call.case, name) for v, name in leaves.items()}}
+        renamed = [reproduce.comment(f"{v} is the loss's input {name}") for v, name in leaves.items() if v != name]
+        lines = autodiff.jax_source(list(leaves), call.detail.as_function(leaves, _aligned(call, leaves)), cotangent,
+                                    jit=call.detail.jit, constants=[n for n in call.kwargs if n not in leaves])
+        return _script(call, inputs, renamed + lines)
+
+
+def _evaluate(function: str):
+    """A lambda's text as a function (its free names: jnp and optax)."""
+    import optax
+
+    return eval(function, {"jnp": jax_module().numpy, "optax": optax})
+
+
+def _leaves(call: Call, wrt: tuple[str, ...]) -> dict[str, str]:
+    """{expression variable: differentiated input}: the variable bound to the canonical array itself (optax_call may
+    name it otherwise, e.g. CTC's log_probs as logits), or ``sample_weight`` (aligned inside, see ``_aligned``).
+    An input the plan laid out on numpy (reshaped labels or rows, CTC's paddings) reaches optax as a copy:
+    Unsupported, saying so."""
+    leaves = {}
+    for name in wrt:
+        canonical = autodiff.wrt_array(call.case, name)
+        found = ["sample_weight"] if name == "sample_weight" else [v for v, a in call.kwargs.items() if a is canonical]
+        if not found:
+            raise Unsupported(f"{call.target} gets {name} as a copy the adapter laid out on numpy, not the input "
+                              "itself: it has no gradient to give")
+        leaves[found[0]] = name
+    return leaves
+
+
+def _aligned(call: Call, leaves: dict[str, str]) -> dict[str, tuple]:
+    """{variable: shape} for differentiated sample weights: the expression aligns the canonical weights with the
+    losses' leading axes itself (the reshape plan made, ``as_function(reshaped=)``), so their gradient comes back
+    in the canonical shape."""
+    return {v: call.kwargs[v].shape for v, name in leaves.items()
+            if name == "sample_weight" and call.kwargs[v].shape != call.case.sample_weight.shape}
+
+
+def _script(call: Call, inputs: dict, lines: list[str], after: list[str] = ()) -> str:
+    """A jax/optax reproducer: ``inputs`` as literals, then ``lines`` (on the case's device), then ``after``."""
+    body = [reproduce.array("jax", a, n) for n, a in inputs.items()]
+    if "sample_weight" in inputs:
+        body.insert(len(body) - 1, reproduce.comment("canonical sample weights align with the leading axes of the losses"))
+    body += lines
+    if call.case.device == "cuda":
+        body = reproduce.device_block(body, "jax.default_device(jax.devices('gpu')[0])")
+    return reproduce.script("jax", call.case, [*body, *after], extra_imports=["import optax"])

@@ -49,21 +49,26 @@ Dice/Tversky ``axes`` (none: a scalar), one axis fewer than y_pred otherwise.
 ``KerasLossesAdapter`` is the part Keras 2 (``adapters/tf_keras.py``) shares: the handle table, ``plan`` (every
 guard, the handle, its keywords with the reduction spelled as Keras spells it, the targets and weights as Keras
 takes them: plain numpy, no framework touched), ``run`` (the backend's tensors, under its device scope, the class
-call compiled for the xla/jit variant), ``source`` (the reproducer of that same call) and the handle identities.
-The backend specifics (tensors, devices, compilation, environment, reproducer spelling) live in small runtime
-classes, shared with the plain TF, JAX and torch adapters through their helpers.
+call compiled for the xla/jit variant), ``source`` (the reproducer of that same call), ``gradient`` and
+``gradient_source`` (the backend's autodiff of that call: a GradientTape, jax.vjp or torch.autograd, the whole
+gradient compiled for the xla/jit variant; the canonical inputs are the leaves, CTC's log_probs passed as y_pred and
+the sample weights aligned inside the differentiated function; integer labels and CTC's rewritten targets are
+Unsupported) and the handle identities. The backend specifics (tensors, devices, compilation, differentiation,
+environment, reproducer spelling) live in small runtime classes, shared with the plain TF, JAX and torch adapters
+through their helpers.
 """
 from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import functools
 import os
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 import specs
-from adapters import mapping, reproduce
+from adapters import autodiff, mapping, reproduce
 from adapters.base import Adapter, Call, Unsupported
 from core.case import Case
 
@@ -75,10 +80,11 @@ def _dist_version(name: str) -> str:
         return "not installed"
 
 
-# -- backend runtimes: how one framework makes tensors, places and compiles a call, and reports itself --------
+# -- backend runtimes: how one framework makes tensors, places, compiles and differentiates a call, and reports itself
 class TensorFlowRuntime:
     backend, framework, ftz = "tensorflow", "tf", True  # Eigen's CPU kernels run with FTZ/DAZ set
     compiled_variant = "xla"
+    array_namespace = "tf"  # the reproducers' module of array functions (tf.reshape)
 
     def __init__(self, imports: tuple[str, ...] = ()):
         self.imports = imports  # reproducer lines after "import tensorflow as tf"
@@ -117,8 +123,23 @@ class TensorFlowRuntime:
 
         return tf_module().function(fn, jit_compile=True)
 
+    def reshape(self, tensor, shape: tuple[int, ...]):
+        from adapters.tf_runtime import tf_module
+
+        return tf_module().reshape(tensor, shape)
+
+    def vjp(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict) -> dict[str, np.ndarray]:
+        """A GradientTape; compiled: the tape and its gradient in one tf.function(jit_compile=True), which captures
+        the ``constants`` (fn's other tensors) as it captures them in a reproducer."""
+        return autodiff.tf_vjp(functools.partial(fn, **constants), leaves, cotangent,
+                               compile=self.compile if compiled else None)
+
     def reproducer_compile(self, callee: str) -> str:
         return f"tf.function({callee}, jit_compile=True)"
+
+    def reproducer_gradient(self, names: list[str], expression: str, cotangent, compiled: bool,
+                            constants: list[str]) -> list[str]:
+        return autodiff.tf_tape_source(names, expression, cotangent, self.reproducer_compile if compiled else None)
 
     def reproducer_device(self, case: Case) -> str | None:
         return "tf.device('/GPU:0')" if case.device == "cuda" else None
@@ -130,6 +151,7 @@ class TensorFlowRuntime:
 class JaxRuntime:
     backend, framework, ftz = "jax", "jax", True  # XLA's CPU code flushes subnormals (measured in environment())
     compiled_variant = "jit"
+    array_namespace = "jnp"
     imports = ("import os", "os.environ['KERAS_BACKEND'] = 'jax'  # before keras is imported", "import keras")
 
     def setup(self) -> None:
@@ -165,8 +187,23 @@ class JaxRuntime:
 
         return jax_module().jit(fn)
 
+    def reshape(self, tensor, shape: tuple[int, ...]):
+        from adapters.jax_optax import jax_module
+
+        return jax_module().numpy.reshape(tensor, shape)
+
+    def vjp(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict) -> dict[str, np.ndarray]:
+        """jax.vjp; compiled: jax.jit of the whole pullback, the ``constants`` (fn's other tensors) its arguments as
+        the jitted class call takes its inputs."""
+        return autodiff.jax_vjp(fn, leaves, cotangent, jit=compiled, constants=constants)
+
     def reproducer_compile(self, callee: str) -> str:
         return f"jax.jit({callee})"
+
+    def reproducer_gradient(self, names: list[str], expression: str, cotangent, compiled: bool,
+                            constants: list[str]) -> list[str]:
+        return autodiff.jax_source(names, f"lambda {', '.join(names)}: {expression}", cotangent, jit=compiled,
+                                   constants=constants)
 
     def reproducer_device(self, case: Case) -> str | None:
         return "jax.default_device(jax.devices('gpu')[0])" if case.device == "cuda" else None
@@ -178,6 +215,7 @@ class JaxRuntime:
 class TorchRuntime:
     backend, framework, ftz = "torch", "torch", False  # torch keeps subnormals
     compiled_variant = None
+    array_namespace = "torch"
     imports = ("import os", "os.environ['KERAS_BACKEND'] = 'torch'  # before keras is imported", "import keras")
 
     def setup(self) -> None:
@@ -210,8 +248,21 @@ class TorchRuntime:
 
         return torch_to_numpy(value)
 
+    def reshape(self, tensor, shape: tuple[int, ...]):
+        return tensor.reshape(shape)
+
+    def vjp(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict) -> dict[str, np.ndarray]:
+        """torch.autograd.grad (no compiled variant: see the module docstring)."""
+        return autodiff.torch_vjp(functools.partial(fn, **constants), leaves, cotangent)
+
     def reproducer_device(self, case: Case) -> str | None:
         return f"keras.device({case.device!r})"
+
+    def reproducer_gradient(self, names: list[str], expression: str, cotangent, compiled: bool,
+                            constants: list[str]) -> list[str]:
+        """The leaves made differentiable (requires_grad=True) before the call."""
+        leaves = [f"{n}.requires_grad_(True)" for n in names]
+        return leaves + [f"loss = {expression}", *autodiff.torch_source(names, cotangent)]
 
     def version(self) -> str:
         return f"torch {_dist_version('torch')}"
@@ -305,6 +356,7 @@ class KerasLossesAdapter(Adapter):
     UNREDUCED = ("the Keras function handle returns unreduced per-sample losses; "
                  "reductions and sample weights belong to the Loss class")
     scce_last_axis_only: str | None = None  # why sparse_categorical_crossentropy takes only axis=-1 here, if it does
+    ARGUMENTS = {"log_probs": "y_pred"}  # the Keras argument an input is passed as, where it has another name (CTC)
     runtime = TensorFlowRuntime()
 
     # -- hooks ---------------------------------------------------------------------------------------
@@ -416,44 +468,118 @@ class KerasLossesAdapter(Adapter):
         return len(spec.per_sample_shape(np.shape(y_pred), {**case.kwargs, **fixed}))
 
     def run(self, call: Call) -> np.ndarray:
-        case, detail = call.case, call.detail
-        losses = self.losses_module()
-        with self.runtime.device(case):
-            y_true = self.runtime.tensor(detail.y_true, case)
-            y_pred = self.runtime.tensor(detail.y_pred, case)
-            if detail.handle == "class":
-                loss = getattr(losses, detail.name)(**call.kwargs)
-                fn = self.runtime.compile(loss) if detail.compiled else loss
-                if detail.sample_weight is None:
-                    value = fn(y_true, y_pred)
-                else:
-                    value = fn(y_true, y_pred, sample_weight=self.runtime.tensor(detail.sample_weight, case))
-            else:
-                fn = getattr(losses, detail.name) if detail.handle == "function" else losses.get(detail.name)
-                value = fn(y_true, y_pred, **call.kwargs)
+        with self.runtime.device(call.case):
+            value = self._invoke(call, self._callee(call, call.detail.compiled), **self._tensors(call))
         return self.runtime.to_numpy(value)
+
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
+        """The backend's autodiff of ``run``'s call (the xla/jit variant: the whole gradient compiled). Each
+        differentiated input is the canonical array; the sample weights are aligned inside the differentiated
+        function, so their gradient comes back in the canonical shape."""
+        case, detail = call.case, call.detail
+        arguments = self._arguments(call, wrt)
+        with self.runtime.device(case):
+            tensors = self._tensors(call)
+            constants = {k: tensors[k] for k in self._constants(call, arguments.values())}
+            callee = self._callee(call, compiled=False)  # compiled, the vjp compiles the call with its gradient
+            leaves = {name: self.runtime.tensor(autodiff.wrt_array(case, name), case) for name in wrt}
+
+            def loss(**given):  # the leaves by input name, the constants by Keras argument
+                given = {arguments.get(n, n): t for n, t in given.items()}
+                if "sample_weight" in arguments:  # canonical weights, aligned here
+                    given["sample_weight"] = self.runtime.reshape(given["sample_weight"], detail.sample_weight.shape)
+                return self._invoke(call, callee, **given)
+
+            return self.runtime.vjp(loss, leaves, cotangent, detail.compiled, constants)
+
+    def _arguments(self, call: Call, wrt: tuple[str, ...]) -> dict[str, str]:
+        """{input name: the Keras argument it is passed as} for the differentiated inputs, or Unsupported for one
+        that is not a float array passed as it is."""
+        arguments = {}
+        for name in wrt:
+            autodiff.wrt_array(call.case, name)  # Unsupported for an unknown or integer input, or absent weights
+            arguments[name] = self.ARGUMENTS.get(name, name)
+            if arguments[name] not in ("y_true", "y_pred", "sample_weight"):
+                raise Unsupported(f"{self.flavour} {call.detail.name} is not passed {name} as it is "
+                                  f"({call.detail.note or 'no such argument'}): not differentiable")
+        return arguments
+
+    @staticmethod
+    def _constants(call: Call, differentiated) -> list[str]:
+        """The Keras arguments the call is given that are not differentiated (the jit variant's other arguments)."""
+        given = ("y_true", "y_pred") + (("sample_weight",) if call.detail.sample_weight is not None else ())
+        return [name for name in given if name not in differentiated]
+
+    def _tensors(self, call: Call) -> dict:
+        """The backend's tensors ``run`` passes: y_true, y_pred and the aligned sample weights (None without)."""
+        case, detail = call.case, call.detail
+        weights = None if detail.sample_weight is None else self.runtime.tensor(detail.sample_weight, case)
+        return {"y_true": self.runtime.tensor(detail.y_true, case), "y_pred": self.runtime.tensor(detail.y_pred, case),
+                "sample_weight": weights}
+
+    def _callee(self, call: Call, compiled: bool):
+        """The Loss instance (compiled by the backend's compiler if ``compiled``), the function or the alias."""
+        losses, detail = self.losses_module(), call.detail
+        if detail.handle == "class":
+            loss = getattr(losses, detail.name)(**call.kwargs)
+            return self.runtime.compile(loss) if compiled else loss
+        return getattr(losses, detail.name) if detail.handle == "function" else losses.get(detail.name)
+
+    @staticmethod
+    def _invoke(call: Call, callee, y_true, y_pred, sample_weight=None):
+        """The call of the handle: the class with its sample weights if any, the others with their keywords."""
+        if call.detail.handle != "class":
+            return callee(y_true, y_pred, **call.kwargs)
+        if sample_weight is None:
+            return callee(y_true, y_pred)
+        return callee(y_true, y_pred, sample_weight=sample_weight)
 
     def source(self, call: Call) -> str:
         """Framework code for the call's handle (Loss class, compiled class call, function or compile alias), as
         ``run`` calls it."""
+        case, fw = call.case, self.runtime.framework
+        body, text = self._source_lines(call)
+        body = reproduce.device_block(body + [f"loss = {text}"], self.runtime.reproducer_device(case))
+        return reproduce.script(fw, case, body + [reproduce.printed(fw, "loss")], extra_imports=self.runtime.imports)
+
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
+        """``source``'s call differentiated by the backend's autodiff, as ``gradient`` does; the leaves are named as
+        Keras' arguments (CTC's log_probs is y_pred)."""
+        names = list(self._arguments(call, wrt).values())
+        body, text = self._source_lines(call, names)
+        body += self.runtime.reproducer_gradient(names, text, cotangent, call.detail.compiled,
+                                                 self._constants(call, names))
+        body = reproduce.device_block(body, self.runtime.reproducer_device(call.case))
+        return reproduce.script(self.runtime.framework, call.case, body, extra_imports=self.runtime.imports)
+
+    def _source_lines(self, call: Call, differentiated: list[str] | None = None) -> tuple[list[str], str]:
+        """The lines making the inputs (and the Loss instance) as ``run`` does, and the text of the call.
+
+        ``differentiated``: the Keras arguments a gradient reproducer differentiates. The call is then left
+        uncompiled (the gradient computation is compiled as a whole) and differentiated sample weights are written
+        in their canonical shape, aligned inside the call."""
         case, detail = call.case, call.detail
         fw = self.runtime.framework
         body = [reproduce.comment(detail.note)] if detail.note else []
         body += [reproduce.array(fw, detail.y_true, "y_true", device=case.device),
                  reproduce.array(fw, detail.y_pred, "y_pred", device=case.device)]
         kwargs = {k: reproduce.Source(repr(v)) if isinstance(v, tuple) else v for k, v in call.kwargs.items()}
-        if detail.handle == "class":
-            body.append(f"loss_fn = {call.target}({reproduce.call_args(keywords=kwargs)})")
-            callee = self.runtime.reproducer_compile("loss_fn") if detail.compiled else "loss_fn"
-            text = f"{callee}(y_true, y_pred)"
-            if detail.sample_weight is not None:
-                body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
-                         reproduce.array(fw, detail.sample_weight, "sample_weight", device=case.device)]
-                text = f"{callee}(y_true, y_pred, sample_weight=sample_weight)"
+        if detail.handle != "class":
+            return body, f"{call.target}({reproduce.call_args(['y_true', 'y_pred'], kwargs)})"
+        body.append(f"loss_fn = {call.target}({reproduce.call_args(keywords=kwargs)})")
+        callee = self.runtime.reproducer_compile("loss_fn") if detail.compiled and differentiated is None else "loss_fn"
+        if detail.sample_weight is None:
+            return body, f"{callee}(y_true, y_pred)"
+        if "sample_weight" in (differentiated or ()):
+            body += [reproduce.comment("canonical sample weights, aligned with the leading axes of the losses in the "
+                                       "call"),
+                     reproduce.array(fw, case.sample_weight, "sample_weight", device=case.device)]
+            weights = f"{self.runtime.array_namespace}.reshape(sample_weight, {tuple(detail.sample_weight.shape)})"
         else:
-            text = f"{call.target}({reproduce.call_args(['y_true', 'y_pred'], kwargs)})"
-        body = reproduce.device_block(body + [f"loss = {text}"], self.runtime.reproducer_device(case))
-        return reproduce.script(fw, case, body + [reproduce.printed(fw, "loss")], extra_imports=self.runtime.imports)
+            body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
+                     reproduce.array(fw, detail.sample_weight, "sample_weight", device=case.device)]
+            weights = "sample_weight"
+        return body, f"{callee}(y_true, y_pred, sample_weight={weights})"
 
     def known_aliases(self) -> dict[str, list[str]]:
         """Every name the specs give each loss in this Keras, at the installed version (specs/<loss>.yaml ``aliases``)."""

@@ -28,6 +28,10 @@ Conventions worth knowing:
   Called eagerly with a scalar weight it counts the pairs of the whole batch (spec: semantics ``tf1_eager``);
   the adapter declares the documented ``tf1`` and the eager miscount is a recorded finding.
 
+Gradients (``gradient``/``gradient_source``): a GradientTape around the same eager call, the canonical inputs as
+leaves and the sample weights aligned inside the taped function. softmax_cross_entropy stops the gradient of its
+labels (``labels_stop_gradient`` in losses_impl.py): their gradient is TF's zero.
+
 Binary cross-entropy has two TF1 spellings, chosen by ``from_logits``. An adapter declares one semantics per
 loss and the suite asks for it before any parameter is drawn (``semantics_for(loss)``; variants never reach
 it), so neither a variant nor a parameter can switch semantics. It declares ``tf1_log_loss``: on probabilities
@@ -43,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from adapters import mapping, reproduce
+from adapters import autodiff, mapping, reproduce
 from adapters.base import Adapter, Call, Unsupported
 from adapters.tf_runtime import gpu_available, tf_device, tf_environment, tf_module
 from core.case import Case
@@ -171,24 +175,80 @@ class TF1Adapter(Adapter):
         return {kw: case.kwargs.get(p, defaults[p]["default"]) for p, kw in f.params.items()}
 
     def run(self, call: Call) -> np.ndarray:
+        with tf_device(call.case):
+            return self.to_numpy(self._loss(call, **self._tensors(call)), call.case)
+
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
+        """A GradientTape around ``run``'s eager call. Each differentiated input is the canonical array; the sample
+        weights are aligned inside the taped function, so their gradient comes back in the canonical shape."""
         case, d = call.case, call.detail
+        arrays = {name: autodiff.wrt_array(case, name) for name in wrt}  # Unsupported for an integer input
         tf = tf_module()
-        v1 = tf.compat.v1.losses
-        keywords = {} if d.reduction is None else {"reduction": getattr(v1.Reduction, d.reduction)}
         with tf_device(case):
-            weights = 1.0 if d.weights is None else tf.constant(case.sample_weight.reshape(d.weights))
-            value = getattr(v1, call.target.rpartition(".")[2])(
-                tf.constant(case.y_true), tf.constant(case.y_pred), weights=weights, loss_collection=None,
-                **keywords, **call.kwargs)
-        return self.to_numpy(value, case)
+            given = self._tensors(call)
+            leaves = {name: tf.constant(array) for name, array in arrays.items()}
+
+            def loss(**differentiated):
+                tensors = {**given, **{n: t for n, t in differentiated.items() if n != "sample_weight"}}
+                if "sample_weight" in differentiated:
+                    tensors["weights"] = tf.reshape(differentiated["sample_weight"], d.weights)
+                return self._loss(call, **tensors)
+
+            return autodiff.tf_vjp(loss, leaves, cotangent)
+
+    @staticmethod
+    def _tensors(call: Call) -> dict:
+        """The tensors ``run`` passes: y_true, y_pred and the aligned weights (the float 1.0 without sample weights)."""
+        tf, case, d = tf_module(), call.case, call.detail
+        weights = 1.0 if d.weights is None else tf.constant(case.sample_weight.reshape(d.weights))
+        return {"y_true": tf.constant(case.y_true), "y_pred": tf.constant(case.y_pred), "weights": weights}
+
+    @staticmethod
+    def _loss(call: Call, y_true, y_pred, weights):
+        """The tf.compat.v1.losses function called eagerly with the call's keywords and reduction."""
+        v1 = tf_module().compat.v1.losses
+        d = call.detail
+        keywords = {} if d.reduction is None else {"reduction": getattr(v1.Reduction, d.reduction)}
+        return getattr(v1, call.target.rpartition(".")[2])(y_true, y_pred, weights=weights, loss_collection=None,
+                                                          **keywords, **call.kwargs)
 
     def source(self, call: Call) -> str:
         """``tf.compat.v1.losses`` code for the call, as ``run`` makes it (weights aligned, reduction spelled)."""
+        body, text = self._source_lines(call)
+        body = reproduce.device_block(body + [f"loss = {text}"], self._reproducer_device(call.case))
+        return reproduce.script("tf", call.case, body + [reproduce.printed("tf", "loss")])
+
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
+        """``source``'s call under a GradientTape, as ``gradient`` runs it; the leaves are named as the function's
+        arguments (labels, predictions or logits, weights)."""
+        for name in wrt:
+            autodiff.wrt_array(call.case, name)  # Unsupported as ``gradient`` raises it
+        labels, predictions = call.detail.args
+        names = [{"y_true": labels, "y_pred": predictions, "sample_weight": "weights"}[n] for n in wrt]
+        body, text = self._source_lines(call, names)
+        body = reproduce.device_block(body + autodiff.tf_tape_source(names, text, cotangent),
+                                      self._reproducer_device(call.case))
+        return reproduce.script("tf", call.case, body)
+
+    @staticmethod
+    def _reproducer_device(case: Case) -> str | None:
+        return "tf.device('/GPU:0')" if case.device == "cuda" else None
+
+    @staticmethod
+    def _source_lines(call: Call, differentiated: list[str] = ()) -> tuple[list[str], str]:
+        """The lines making the inputs as ``run`` does, and the text of the call. ``differentiated``: the arguments a
+        gradient reproducer differentiates; differentiated weights are written in their canonical shape, aligned
+        inside the call."""
         case, d = call.case, call.detail
         labels, predictions = d.args
         body = [reproduce.array("tf", case.y_true, labels), reproduce.array("tf", case.y_pred, predictions)]
         keywords = {"weights": reproduce.Source("1.0")}
-        if d.weights is not None:
+        if d.weights is not None and "weights" in differentiated:
+            body += [reproduce.comment("canonical sample weights, aligned with the leading axes of the losses in the "
+                                       "call"),
+                     reproduce.array("tf", case.sample_weight, "weights")]
+            keywords["weights"] = reproduce.Source(f"tf.reshape(weights, {tuple(d.weights)})")
+        elif d.weights is not None:
             body += [reproduce.comment("canonical sample weights align with the leading axes of the losses"),
                      reproduce.array("tf", case.sample_weight.reshape(d.weights), "weights")]
             keywords["weights"] = reproduce.Source("weights")
@@ -196,6 +256,4 @@ class TF1Adapter(Adapter):
             keywords["reduction"] = reproduce.Source(f"tf.compat.v1.losses.Reduction.{d.reduction}")
         keywords["loss_collection"] = None
         keywords.update(call.kwargs)
-        text = f"{call.target}({reproduce.call_args([labels, predictions], keywords)})"
-        body = reproduce.device_block(body + [f"loss = {text}"], "tf.device('/GPU:0')" if case.device == "cuda" else None)
-        return reproduce.script("tf", case, body + [reproduce.printed("tf", "loss")])
+        return body, f"{call.target}({reproduce.call_args([labels, predictions], keywords)})"

@@ -1,7 +1,8 @@
 """Keras 2 (the legacy ``tf_keras`` package, what ``tf.keras`` was before TF 2.16), semantics ``keras2+ftz``.
 
 The same three handles as Keras 3 (``adapters/keras3.py``, whose ``KerasLossesAdapter`` this shares: the
-handle table, ``plan``/``run``/``source`` and the handle identities), on TensorFlow:
+handle table, ``plan``/``run``/``source``, ``gradient``/``gradient_source`` through a GradientTape, and the handle
+identities), on TensorFlow:
 
   class     tf_keras.losses.BinaryCrossentropy(..., reduction=...)(y, p, sample_weight=w)
   function  tf_keras.losses.binary_crossentropy(y, p, ...)

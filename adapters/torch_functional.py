@@ -10,6 +10,10 @@
 ``plan`` is the loss's ``_call_<loss>(case)``: every guard (Unsupported), the reduction's spelling and the
 layout of the arguments, on numpy arrays, touching no torch; it returns the ``Call`` of ``F.<fn>``
 (``torch_losses.torch_call``). ``run`` makes the tensors and calls torch; ``source`` prints the same Call.
+``gradient`` differentiates that very function with torch.autograd (``autodiff.torch_vjp``), its leaves made from
+the canonical inputs, so torch's own moves and broadcasts map the gradient back to their layout; an input that
+reaches torch as a numpy copy (squeezed labels, rows of a flattened input) or as integers has none (Unsupported);
+``gradient_source`` prints it.
 Whether this torch's ``F.<fn>`` takes ``weight=`` (``mse_loss``, ``l1_loss``, ``huber_loss`` gained it in 2.x)
 is asked of torch once, in ``setup``.
 
@@ -44,7 +48,7 @@ import inspect
 
 import numpy as np
 
-from adapters import reproduce
+from adapters import autodiff, reproduce
 from adapters.base import Adapter, Call, Unsupported
 from adapters.torch_losses import (MEAN, Broadcast, Moved, TorchLossesMixin, reduction as torch_reduction, torch_call,
                                    _class_weight, _labels)
@@ -218,38 +222,81 @@ class TorchAdapter(TorchLossesMixin, Adapter):
             raise Unsupported(f"torch {self._torch_version} mse_loss has no weight= argument")
         return self._elementwise("mse_loss", case, broadcast=True)  # weight=: sum(w l)/sum(w), mean_with_sample_weight
 
-    # -- run and source: the Call, executed and printed ------------------------------------------
+    # -- run, gradient and source: the Call, executed, differentiated and printed ------------------
     def run(self, call: Call) -> np.ndarray:
+        return self.to_numpy(self._loss(call)(), call.case)
+
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
+        """torch.autograd of the very function ``run`` calls (compiled the same way for ``compile``), its leaves made
+        from the canonical arrays: moves, alignment and broadcasts happen inside, so the gradients come back in the
+        canonical layout."""
+        case = call.case
+        leaves = {name: self._tensor(autodiff.wrt_array(case, name), case) for name in wrt}
+        return autodiff.torch_vjp(self._loss(call, _feeds(call, wrt)), leaves, cotangent)
+
+    def _loss(self, call: Call, feeds: dict[str, str] | None = None):
+        """The function ``run`` calls with no arguments: the Call's tensors made, then ``F.<fn>`` (through
+        torch.compile for ``compile``), the result reshaped to ``out_shape``. ``feeds`` ({argument: input}, see
+        ``_feeds``) names the arguments made from the differentiated inputs, which it then takes as keywords."""
         case, detail, torch = call.case, call.detail, _torch()
-
-        def tensor(value):
-            if isinstance(value, Moved):  # torch's class dim is 1 (0 for a single 1-D sample)
-                t = self._tensor(value.array, case)
-                return t if t.ndim < 2 else torch.movedim(t, value.axis, 1)  # torch itself rejects an axis out of range
-            return self._tensor(value, case) if isinstance(value, np.ndarray) else value
-
-        args = {name: tensor(value) for name, value in detail.args}
-        kwargs = {name: torch.broadcast_to(self._tensor(value.array, case), args[value.like].shape)
-                  if isinstance(value, Broadcast) else tensor(value) for name, value in call.kwargs.items()}
+        feeds = feeds or {}
         fn = getattr(torch.nn.functional, _function(call))
         if detail.compile:  # compiled afresh for this case: static shapes, one graph
             torch._dynamo.reset()  # no guards or recompile limits carried over from other cases
             fn = torch.compile(fn, dynamic=False, fullgraph=True)
-        result = fn(*args.values(), **kwargs)
-        return self.to_numpy(result if detail.out_shape is None else result.reshape(detail.out_shape), case)
+
+        def loss(**leaves):
+            def tensor(name, value):
+                array = value.array if isinstance(value, (Moved, Broadcast)) else value
+                if not isinstance(array, np.ndarray):
+                    return value
+                t = self._tensor(array, case) if name not in feeds else _shaped(leaves[feeds[name]], array.shape)
+                if isinstance(value, Moved) and t.ndim >= 2:  # torch's class dim is 1 (0 for a single 1-D sample)
+                    t = torch.movedim(t, value.axis, 1)  # torch itself rejects an axis out of range
+                return t
+
+            args = {name: tensor(name, value) for name, value in detail.args}
+            kwargs = {name: torch.broadcast_to(tensor(name, value), args[value.like].shape)
+                      if isinstance(value, Broadcast) else tensor(name, value) for name, value in call.kwargs.items()}
+            result = fn(*args.values(), **kwargs)
+            return result if detail.out_shape is None else result.reshape(detail.out_shape)
+
+        return loss
 
     def source(self, call: Call) -> str:
         """The Call as torch.nn.functional code: its arrays as tensors named after the argument, then the call."""
-        case, detail = call.case, call.detail
+        return reproduce.script("torch", call.case, self._source_lines(call) + [reproduce.printed("torch", "loss")])
+
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
+        """``source``'s lines, the differentiated inputs defined in their canonical layout (requires_grad), then
+        torch.autograd.grad."""
+        return reproduce.script("torch", call.case, self._source_lines(call, _feeds(call, wrt))
+                                + autodiff.torch_source(list(wrt), cotangent))
+
+    def _source_lines(self, call: Call, feeds: dict[str, str] | None = None) -> list[str]:
+        """The lines that make the Call's tensors and compute ``loss``; an argument in ``feeds`` is made from its
+        differentiated input, a leaf named after it (reshaped as ``_loss`` reshapes it)."""
+        case, detail, feeds = call.case, call.detail, feeds or {}
         body = [reproduce.comment(note) for note in detail.notes]
+
+        def define(name, array) -> list[str]:
+            if name not in feeds:
+                return [reproduce.array("torch", array, name, device=case.device)]
+            leaf = feeds[name]
+            canonical = autodiff.wrt_array(case, leaf)
+            lines = [reproduce.array("torch", canonical, leaf, device=case.device), f"{leaf}.requires_grad_(True)"]
+            if leaf != name:
+                reshape = "" if canonical.shape == array.shape else f".reshape({tuple(array.shape)!r})"
+                lines.append(f"{name} = {leaf}{reshape}")
+            return lines
+
         positional, keywords = [], {}
         for name, value in detail.args:
-            body.append(reproduce.array("torch", value.array if isinstance(value, Moved) else value, name, device=case.device))
+            body += define(name, value.array if isinstance(value, Moved) else value)
             positional.append(_moved_source(name, value) if isinstance(value, Moved) else name)
         for name, value in call.kwargs.items():
             if isinstance(value, (np.ndarray, Broadcast)):
-                array = value.array if isinstance(value, Broadcast) else value
-                body.append(reproduce.array("torch", array, name, device=case.device))
+                body += define(name, value.array if isinstance(value, Broadcast) else value)
                 keywords[name] = reproduce.Source(f"torch.broadcast_to({name}, {value.like}.shape)"
                                                   if isinstance(value, Broadcast) else name)
             elif value is not None:
@@ -261,7 +308,30 @@ class TorchAdapter(TorchLossesMixin, Adapter):
         expression = f"{fn}({reproduce.call_args(positional, keywords)})"
         if detail.out_shape is not None:
             expression += f".reshape({tuple(detail.out_shape)!r})"
-        return reproduce.script("torch", case, body + [f"loss = {expression}", reproduce.printed("torch", "loss")])
+        return body + [f"loss = {expression}"]
+
+
+def _feeds(call: Call, wrt: tuple[str, ...]) -> dict[str, str]:
+    """{argument name: differentiated input} for the Call's arguments made from the inputs in ``wrt``: an argument
+    that is the canonical array itself (plan passed it as it is, or ``Moved`` for torch to move), or the sample
+    weights that torch broadcasts (``Broadcast``, aligned by a reshape). Any other input reached torch as a copy laid
+    out on numpy (squeezed labels, CTC's label counts, rows of a flattened input...): Unsupported, saying so."""
+    arguments = [*call.detail.args, *call.kwargs.items()]
+    feeds = {}
+    for name in wrt:
+        canonical = autodiff.wrt_array(call.case, name)
+        fed = [arg for arg, value in arguments if (name == "sample_weight" if isinstance(value, Broadcast) else
+                                                   (value.array if isinstance(value, Moved) else value) is canonical)]
+        if not fed:
+            raise Unsupported(f"torch.nn.functional.{_function(call)} gets {name} as a copy the adapter laid out on "
+                              "numpy, not the input itself: it has no gradient to give")
+        feeds.update(dict.fromkeys(fed, name))
+    return feeds
+
+
+def _shaped(tensor, shape: tuple):
+    """A leaf as its argument's shape: the canonical sample weights aligned with the leading axes (a reshape)."""
+    return tensor if tuple(tensor.shape) == tuple(shape) else tensor.reshape(shape)
 
 
 def _function(call: Call) -> str:

@@ -25,7 +25,7 @@ in the specs (oracle/losses/torch_family.py and ctc.py):
   cosine_similarity     F.cosine_embedding_loss(y_pred, y_true, ones, margin=0): 1 - cos, the spec's torch semantics
   triplet_margin        F.triplet_margin_loss(anchor, positive, negative, margin=, p=, eps=, swap=)
   nll                   F.nll_loss(y_pred with its class axis at 1, labels, weight=, ignore_index=)
-  ctc                   F.ctc_loss(log_probs as (T, B, C), targets, input_lengths, label counts, blank=, zero_infinity=)
+  ctc                   F.ctc_loss(log_probs.movedim(0, 1), targets, input_lengths, label counts, blank=, zero_infinity=)
 
 ``MEAN`` is the one table of what torch's reduction="mean" computes per loss (for the four losses of
 torch_functional.py too).
@@ -100,8 +100,9 @@ def reduction(case: Case, weighted: bool = False) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Moved:
-    """A tensor whose class axis ``torch.movedim`` moves to dim 1, torch's class dim (a 1-D tensor is one sample
-    whose class dim is 0: left as it is). The move is torch's (a view), as a torch user writes it."""
+    """A tensor whose ``axis`` ``torch.movedim`` moves to dim 1: torch's class dim (a 1-D tensor is one sample
+    whose class dim is 0: left as it is), or CTC's batch dim of (T, B, C). The move is torch's (a view), as a torch
+    user writes it, so the array stays the canonical input itself and its gradient comes back in its layout."""
 
     array: np.ndarray
     axis: int
@@ -150,6 +151,13 @@ def _class_weight(values, case: Case):
 def _inputs(case: Case, *names: str) -> list[tuple[str, np.ndarray]]:
     """The named inputs, as torch's positional arguments of the same names."""
     return [(name, case.inputs[name]) for name in names]
+
+
+def _axis_last(array, axis: int) -> np.ndarray:
+    """``array`` with ``axis`` moved last: the input itself where it is last already (then it reaches torch as it is,
+    and has a gradient), else a numpy copy laid out for torch."""
+    array = np.asarray(array)
+    return array if array.ndim and axis in (-1, array.ndim - 1) else np.moveaxis(array, axis, -1)
 
 
 def _labels(case: Case, axis: int = -1) -> np.ndarray:
@@ -238,12 +246,11 @@ class TorchLossesMixin:
     def _call_nll(self, case: Case) -> Call:
         _no_sample_weight(case, "nll_loss")
         p = _params(case)
-        axis, pred = p["axis"], np.asarray(case.y_pred)
+        axis = p["axis"]
         weight = _class_weight(p["class_weight"], case)
         # torch's class dim is 1 (0 for one 1-D sample); ignore_class=None is torch's default ignore_index=-100
-        moved = pred if pred.ndim < 2 else np.moveaxis(pred, axis, 1)
         ignore = p["ignore_class"]
-        return torch_call(case, "nll_loss", [("y_pred", moved), ("labels", _labels(case, axis))],
+        return torch_call(case, "nll_loss", [("y_pred", Moved(case.y_pred, axis)), ("labels", _labels(case, axis))],
                           {"weight": weight, "ignore_index": -100 if ignore is None else int(ignore),
                            "reduction": reduction(case, weighted=weight is not None)})
 
@@ -268,7 +275,7 @@ class TorchLossesMixin:
         # of a 2-D input, so the feature axis goes last and the leading axes are flattened (and restored).
         _no_sample_weight(case, "cosine_embedding_loss")
         axis = _params(case)["axis"]
-        pred, true = (np.moveaxis(np.asarray(a), axis, -1) for a in (case.y_pred, case.y_true))
+        pred, true = (_axis_last(a, axis) for a in (case.y_pred, case.y_true))
         rows = pred.shape[:-1]
         flat = (lambda a: a) if len(rows) <= 1 else (lambda a: a.reshape(-1, a.shape[-1]))
         ones = np.ones(flat(pred).shape[:-1], dtype=pred.dtype)
@@ -294,7 +301,7 @@ class TorchLossesMixin:
         # the label count of each row: its entries before the first -1 (the canonical padding)
         padded = np.concatenate([labels, np.full((labels.shape[0], 1), -1, dtype=np.int64)], axis=1)
         counts = np.argmax(padded < 0, axis=1).astype(np.int64)
-        return torch_call(case, "ctc_loss", [("log_probs", np.swapaxes(case.inputs["log_probs"], 0, 1)), ("targets", labels),
+        return torch_call(case, "ctc_loss", [("log_probs", Moved(case.inputs["log_probs"], 0)), ("targets", labels),
                                              ("input_lengths", case.inputs["input_lengths"]), ("target_lengths", counts)],
                           {"blank": int(p["blank"]), "reduction": reduction(case), "zero_infinity": bool(p["zero_infinity"])},
                           notes=["log_probs is batch-major (B, T, C): torch takes (T, B, C); a row of targets is its labels, "

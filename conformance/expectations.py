@@ -9,7 +9,8 @@ the verdict observed, a reason, an upstream link where one exists and the librar
     link: https://github.com/...
     versions: ">=2.21,<2.22"
 
-A match value may be a list (any of); so may ``verdict``. An entry that matches a record which passes is
+A match value may be a list (any of); so may ``verdict``. An entry is about values unless its match
+says ``quantity: gradient`` (then only about derivatives). An entry that matches a record which passes is
 *stale* and is reported as a failure, so the file does not rot. Entries meant for random draws (property
 tests) put the verdict inside ``match`` too: a draw that passes then simply does not match.
 
@@ -103,8 +104,12 @@ def expects(entry: dict | None, verdict: str) -> bool:
 
 
 def find(impl: str, record: dict) -> dict | None:
-    """The expectation entry covering ``record``, if any."""
+    """The expectation entry covering ``record``, if any. An entry speaks of values unless its match says
+    ``quantity: gradient``: a finding about a loss's value never excuses one about its derivative, nor back."""
+    quantity = record.get("quantity", "value")
     for entry in load(impl):
-        if _matches(record, entry["match"]) and _version_ok(entry, record.get("version")):
+        if entry["match"].get("quantity", "value") != quantity:
+            continue
+        if _matches({**record, "quantity": quantity}, entry["match"]) and _version_ok(entry, record.get("version")):
             return entry
     return None

@@ -22,7 +22,7 @@ from conformance.worker import IsolationFailure, WorkerRaised
 from oracle import reductions
 
 
-def _got_list(got: np.ndarray) -> list:
+def got_list(got: np.ndarray) -> list:
     return [float(v) for v in np.asarray(got, dtype=np.float64).ravel()]
 
 
@@ -73,7 +73,8 @@ def _reproducer(adapter: Adapter, case: Case) -> str | None:
         return f"# no reproducer: {type(exc).__name__}: {exc}"
 
 
-def _base_record(adapter: Adapter, case: Case) -> dict:
+def base_record(adapter: Adapter, case: Case, reproducer: str | None = None) -> dict:
+    """The fields every record of ``case`` has; ``reproducer`` given (a gradient's), the value's is not asked for."""
     return {
         "impl": adapter.name,
         "library": adapter.library,
@@ -88,7 +89,7 @@ def _base_record(adapter: Adapter, case: Case) -> dict:
         "origin": case.origin,
         "inputs": {**case.to_dict()["inputs"], "sample_weight": case.to_dict()["sample_weight"]},  # by the spec's names
         "oracle_reproducer": case.reproducer(),
-        "reproducer": _reproducer(adapter, case),
+        "reproducer": _reproducer(adapter, case) if reproducer is None else reproducer,
         "expectation": None,
         "hazard": None,
         "matched_semantics": None,
@@ -105,7 +106,7 @@ def run(adapter: Adapter, case: Case):
     try:
         support = adapter.supports(case)
     except Exception as exc:
-        return _outcome_of(exc)
+        return outcome_of(exc)
     return ("unsupported", str(support)) if support is not True else compute(adapter, case)
 
 
@@ -115,10 +116,10 @@ def compute(adapter: Adapter, case: Case):
     try:
         return "value", adapter.compute(case)
     except Exception as exc:
-        return _outcome_of(exc)
+        return outcome_of(exc)
 
 
-def _outcome_of(exc: Exception):
+def outcome_of(exc: Exception):
     if isinstance(exc, Unsupported):
         return "unsupported", str(exc)
     if isinstance(exc, IsolationFailure):
@@ -142,7 +143,7 @@ def supported(adapter: Adapter, case: Case) -> bool | str:
 
 @phases.timed("judge")
 def judge(adapter: Adapter, case: Case) -> dict:
-    record = _base_record(adapter, case)
+    record = base_record(adapter, case)
     support = supported(adapter, case)
     if support is not True:  # nothing to compare: spare the oracle
         return {**record, "kind": "conformance", "verdict": verdicts.UNSUPPORTED, "explanation": str(support)}
@@ -158,9 +159,9 @@ def judge(adapter: Adapter, case: Case) -> dict:
     record["ulp_dtype"] = exact.ulp_dtype
     outcome, payload = compute(adapter, case)
     if outcome != "value":
-        return _without_value(record, outcome, payload, raised=(verdicts.ERROR, "raised on valid input"))
+        return without_value(record, outcome, payload, raised=(verdicts.ERROR, "raised on valid input"))
     got = np.asarray(payload)
-    record["got"] = _got_list(got)
+    record["got"] = got_list(got)
     record["got_dtype"] = str(got.dtype)
     values = np.asarray(exact.value, dtype=object)
     lazy = tolerance.LazyTolerance(exact, lambda: oracle.condition(case))
@@ -221,7 +222,7 @@ def _fidelity(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance) ->
                                 f"from the ideal (tolerance {float(np.max(tol.ulps)):.3g})")
 
 
-def _without_value(record: dict, outcome: str, payload: str, raised: tuple[str, str]) -> dict:
+def without_value(record: dict, outcome: str, payload: str, raised: tuple[str, str]) -> dict:
     """The record of a call that returned no value: unsupported, failed (hung or died), or raised —
     whose verdict depends on whether the input was valid (``raised`` = (verdict, explanation))."""
     if outcome == "unsupported":
@@ -235,8 +236,8 @@ def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> d
     record.update(kind="invalid", invalid_reason=reason)
     outcome, payload = run(adapter, case)
     if outcome != "value":
-        return _without_value(record, outcome, payload, raised=(verdicts.PASS, f"raised on invalid input ({reason})"))
-    record["got"] = _got_list(payload)
+        return without_value(record, outcome, payload, raised=(verdicts.PASS, f"raised on invalid input ({reason})"))
+    record["got"] = got_list(payload)
     if not np.all(np.isfinite(np.asarray(payload, dtype=np.float64))):
         # NaN or inf propagated from the bad input: the caller is told, as IEEE arithmetic intends
         return {**record, "verdict": verdicts.PASS, "explanation": f"returned inf/NaN for invalid input ({reason})"}
@@ -246,5 +247,5 @@ def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> d
 
 def crash_record(adapter: Adapter, case: Case, exc: BaseException) -> dict:
     """The record of a case where the suite itself failed (never lost, never silent)."""
-    return {**_base_record(adapter, case), "kind": "conformance", "verdict": verdicts.ERROR,
+    return {**base_record(adapter, case), "kind": "conformance", "verdict": verdicts.ERROR,
             "explanation": "lossconf failed on this case: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()}

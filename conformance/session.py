@@ -121,7 +121,8 @@ class Session:
     def summary(self) -> list[str]:
         counts = collections.defaultdict(collections.Counter)
         for r in self.records:
-            counts[r.get("impl", "docs")][r["verdict"] + ("(expected)" if r.get("expectation") else "")] += 1
+            who = r.get("impl", "docs") + (" gradients" if r.get("quantity") == "gradient" else "")
+            counts[who][r["verdict"] + ("(expected)" if r.get("expectation") else "")] += 1
         return [
             *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
@@ -134,8 +135,8 @@ COMPACT_DROP = ("inputs", "reproducer", "oracle_reproducer")
 
 
 def cell(record: dict) -> tuple:
-    """The report cell a record belongs to: (impl, variant, device, loss, reduction, dtype)."""
-    return tuple(record.get(k) for k in ("impl", "variant", "device", "loss", "reduction", "dtype"))
+    """The report cell a record belongs to: (impl, variant, device, loss, reduction, dtype, quantity)."""
+    return tuple(record.get(k) for k in ("impl", "variant", "device", "loss", "reduction", "dtype", "quantity"))
 
 
 def severity(record: dict) -> float:

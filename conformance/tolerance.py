@@ -23,6 +23,21 @@ smallest normal. The tolerance in ULPs is tol_abs / ulp(f) in the dtype that the
 reduction "none" each element gets its own tolerance from its own conditioning. Nothing here is
 tuned per framework or per test, and nothing may be loosened to make one pass: a case beyond its
 tolerance is a finding.
+
+A derivative g (one component of a gradient, oracle.gradient) gets, in the same terms,
+
+    tol_abs = u * ( GRADIENT_ULPS * (kappa + |g|)  +  (r - 1) * (|g| + N)  +  (d - 1) * |g| )
+
+  kappa = sum_j |dg/dx_j * x_j| (oracle.gradient.gradient_condition): the derivative's own conditioning;
+  GRADIENT_ULPS = 2 * ELEMENTWISE_ULPS: the backward pass evaluates each elementwise function's derivative after
+          the function itself, about twice the roundings of the value;
+  r, N  = the terms each per-sample loss sums (a row of C classes: C), and the part of the loss's normalising sum
+          that the derivative carries (oracle.gradient: a softmax's p_k, a renormalisation's sum of targets): the
+          derivative of a log of a sum carries that sum's rounding;
+  d     = the weights summed into the denominator of a weighted mean (its rounding scales every derivative);
+
+plus (GRADIENT_ULPS + r) * eta for gradual underflow. Any value between the two one-sided derivatives conforms
+(a kink's subdifferential); the error is the distance to the nearer of them.
 """
 from __future__ import annotations
 
@@ -37,6 +52,7 @@ from core import dtypes
 # Correctly rounded arithmetic gives 1/2 ULP per operation; libm/Eigen/SLEEF log, exp and log1p are
 # within 1-2 ULPs; one elementwise loss term chains a few of them.
 ELEMENTWISE_ULPS = 4
+GRADIENT_ULPS = 2 * ELEMENTWISE_ULPS
 
 
 @dataclass(frozen=True)
@@ -99,3 +115,25 @@ class LazyTolerance:
         if errors.size and np.all(errors <= self.lower.ulps):
             return self.lower, "lower bound without conditioning (sufficient)"
         return self.full(), "derived with conditioning"
+
+
+def derive_gradient(exact, name: str, kappa=None) -> Tolerance:
+    """The tolerance of every component of the gradient with respect to input ``name`` of ``exact``
+    (oracle.gradient.ExactGradient), given the derivative's conditioning ``kappa`` (None: zero, a lower bound)."""
+    dtype, flush = exact.ulp_dtype, exact.flush
+    u = dtypes.float_format(dtype).unit_roundoff
+    eta = dtypes.ulp(0, dtype, flush) / 2
+    left = np.asarray(exact.left[name], dtype=object).ravel()
+    right = np.asarray(exact.right[name], dtype=object).ravel()
+    scale = np.asarray(exact.normaliser_share[name], dtype=object).ravel()
+    kappas = np.full(left.size, mpmath.mpf(0), dtype=object) if kappa is None else np.asarray(kappa, dtype=object).ravel()
+    r, d = exact.row_terms, exact.denominator_terms
+    elementwise, summation = [], []
+    for lo, hi, n, k in zip(left, right, scale, kappas):
+        sides = [abs(v) for v in (lo, hi) if v is not None and mpmath.isfinite(v)]
+        magnitude = max(sides) if sides else mpmath.mpf(0)
+        gap = dtypes.ulp(magnitude, dtype, flush)
+        elementwise.append(float((GRADIENT_ULPS * u * (k + magnitude) + GRADIENT_ULPS * eta) / gap))
+        summation.append(float((u * ((r - 1) * (magnitude + n) + (d - 1) * magnitude) + r * eta) / gap))
+    e, s = np.array(elementwise), np.array(summation)
+    return Tolerance(np.maximum(e + s, 1.0), e, s)

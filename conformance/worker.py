@@ -193,6 +193,15 @@ class IsolatedAdapter(Adapter):
     def reproducer(self, case) -> str:
         return self._call("reproducer", case)
 
+    def gradient_support(self, case):
+        return self._call("gradient_support", case)
+
+    def compute_gradient(self, case, wrt, cotangent):
+        return self._call("compute_gradient", case, tuple(wrt), cotangent)
+
+    def gradient_reproducer(self, case, wrt, cotangent) -> str:
+        return self._call("gradient_reproducer", case, tuple(wrt), cotangent)
+
 
 def serve(target: str) -> None:
     """The worker's loop: answer (op, *args) requests until told to exit or the pipe closes."""

@@ -94,6 +94,12 @@ def params(p) -> str:
     return fmt(p)
 
 
+def subject(r: dict) -> str:
+    """What a record checks: its loss's value, or its loss's gradient (a row of its own, beside the value's)."""
+    loss = str(r.get("loss"))
+    return f"{loss} (gradient)" if r.get("quantity") == "gradient" else loss
+
+
 def vclass(verdict) -> str:
     """A CSS class from a known verdict only; record data never reaches a class name unchecked."""
     known = verdict in SEVERITY or verdict in DOC_VERDICTS or verdict in ("xfail", "xpass")

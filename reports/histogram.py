@@ -18,6 +18,8 @@ BAR, GAP, LEFT, TOP, PLOT_H, BOTTOM = 16, 3, 30, 14, 80, 30
 
 
 def _short(v: float) -> str:
+    if not math.isfinite(v):  # the last edge of errors near the largest float overflows: it is still a label
+        return "inf"
     if v < 1:
         return f"{v:g}"
     if v < 1024:

@@ -17,17 +17,17 @@ from core import results, verdicts
 from reports import environment, examples, findings, invalid, matrix, summary
 from reports.records import collect
 from reports.formatting import (EXPLAIN, JUDGED, LABELS, VERDICTS, array_text, badge, fmt, g, is_expected, lines, order,
-                                params, shape_text, ulp_vs_tol, vclass, vkey)
+                                params, shape_text, subject, ulp_vs_tol, vclass, vkey)
 
 cell = matrix.cell  # kept importable from here
 
 
 def _coverage(judged: list[dict], impls: list[str]) -> list[dict]:
     rows = []
-    for loss in order({r.get("loss") for r in judged}):
+    for loss in order({subject(r) for r in judged}):  # value and gradient: a row each
         cells = []
         for impl in impls:
-            mine = [r for r in judged if r.get("loss") == loss and r.get("impl") == impl]
+            mine = [r for r in judged if subject(r) == loss and r.get("impl") == impl]
             unsup = Counter(str(r.get("explanation") or "(no reason given)") for r in mine if r.get("verdict") == verdicts.UNSUPPORTED)
             cells.append({"run": bool(mine), "checked": len(mine) - sum(unsup.values()), "unsupported": sum(unsup.values()),
                           "reasons": sorted(unsup.items(), key=lambda kv: (-kv[1], kv[0]))})

@@ -1,6 +1,6 @@
 """The overview matrix and the drill-down of each of its cells.
 
-Rows are loss × reduction, columns implementation × device × dtype (side by side when several were run).
+Rows are loss × reduction (a loss's gradient is a row of its own, beside its value), columns implementation × device × dtype (side by side when several were run).
 A cell holds every judged record of that combination (all variants, all origins); it shows its worst
 verdict, the ULP error / tolerance of the record furthest beyond its tolerance, and the median ULP error.
 Its drill-down holds the worst case with its inputs, the value every implementation returned for that
@@ -17,7 +17,7 @@ from core import verdicts
 from core.case import REDUCTIONS
 from reports import histogram
 from reports.formatting import (DEVICE_ORDER, DTYPE_ORDER, LABELS, badge, g, is_expected, num, order, ratio, sev,
-                                vclass, vkey)
+                                subject, vclass, vkey)
 
 REDUCTION_ORDER = REDUCTIONS  # the canonical order, one list
 
@@ -123,7 +123,7 @@ def build(judged: list[dict], impls: list[str]) -> dict:
     impl_rank = {name: i for i, name in enumerate(impls)}
     by_cell, by_case = defaultdict(list), defaultdict(list)
     for r in judged:
-        by_cell[(r.get("loss"), r.get("reduction")), (r.get("impl"), r.get("device"), r.get("dtype"))].append(r)
+        by_cell[(subject(r), r.get("reduction")), (r.get("impl"), r.get("device"), r.get("dtype"))].append(r)
         by_case[case_key(r)].append(r)
 
     columns = []
@@ -178,4 +178,4 @@ def build(judged: list[dict], impls: list[str]) -> dict:
 
 def cell_id(r: dict, ids: dict) -> str | None:
     """The id of the drill-down holding record ``r``."""
-    return ids.get((r.get("loss"), r.get("reduction"), r.get("impl"), r.get("device"), r.get("dtype")))
+    return ids.get((subject(r), r.get("reduction"), r.get("impl"), r.get("device"), r.get("dtype")))

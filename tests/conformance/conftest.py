@@ -54,6 +54,21 @@ def pytest_generate_tests(metafunc):
                     params.append((adapter.name, variant, device, dtype, loss, regime))
                     ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")
         metafunc.parametrize("property_axes", params, ids=ids)
+    elif "gradient_axes" in metafunc.fixturenames:
+        import specs
+        from tests.conformance.test_gradients import regimes
+
+        params, ids = [], []
+        for adapter, variant, device, dtype in _impl_axes(config):
+            if config.lossconf.profile != "full" and variant != adapter.variants[0]:
+                continue  # quick: the primary handle, as the value properties
+            for loss, spec in specs.all_specs().items():
+                if loss not in adapter.semantics:
+                    continue
+                for regime in regimes(spec):
+                    params.append((adapter.name, variant, device, dtype, loss, regime))
+                    ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")
+        metafunc.parametrize("gradient_axes", params, ids=ids)
     elif "relation_axes" in metafunc.fixturenames:
         import specs
         from tests.conformance.test_relations import RELATIONS

@@ -275,3 +275,11 @@ def test_cli_rejects_incompatible_file_with_one_line(tmp_path, content):
 def test_the_invalid_input_matrix_says_what_each_implementation_did(page):
     matrix = section(page, "invalid")
     assert "v-accepted_invalid" in matrix and "accepted " in matrix
+
+
+def test_histogram_of_errors_near_the_largest_float_has_labels():
+    """Errors of 1e308 ULPs (a float64 gradient off by the largest float) make the last bin's edge overflow."""
+    from reports import histogram
+
+    layout = histogram.histogram([{"ulp_error": 1.7e308, "tolerance_ulps": 4.0}, {"ulp_error": 2.0, "tolerance_ulps": 4.0}])
+    assert layout["labels"][-1]["text"] == "inf"

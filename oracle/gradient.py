@@ -1,0 +1,394 @@
+"""The exact derivative of a loss: the vector-Jacobian product of the oracle's own expression, certified.
+
+    evaluate_gradient(case, wrt, cotangent=None, semantics=None) -> ExactGradient
+
+There is no second formula per loss: the derivative is taken of the very per-sample expression that ``evaluate``
+reduces (``oracle._per_sample``), by one-sided difference quotients at a working precision far beyond the step:
+
+    D+ f(x) = (-3 f(x) + 4 f(x + h) - f(x + 2h)) / 2h,   D- f(x) = (3 f(x) - 4 f(x - h) + f(x - 2h)) / 2h
+
+with h = 2**-q |x| (2**-q at x = 0) and 3q bits of working precision: the truncation error (h**2 f''') and the
+rounding error (2**-3q f / h) are both about 2**-2q relative. Each derivative is computed at q and 2q and only the
+bits both agree on are certified, as ``precision.certify`` does for values; a kink or a clip bound within 2h of x
+shows up as disagreement, and q doubles. One-sided quotients give both sides at a kink (|x| at 0, the hinge at its
+margin, Huber at |e| = delta, a clip at its bound), and an input on the edge of its domain (a probability of 1) has
+only the side that stays inside it. Roundings a framework performs between operations (``common.intermediate``)
+are read as the identity, as autodiff reads them.
+
+The reductions are linear in the per-sample losses l, so the gradient of the result R is sum_i c_i dl_i/dx with
+c_i = <cotangent, R(e_i)>: each coefficient is the reduction evaluated on a unit vector (exact), never a formula.
+The partial derivatives dl_i/dx do not depend on the reduction: they are computed once per draw and input (and
+kept in the oracle's memo), and every reduction of the draw only contracts them with its own coefficients.
+Per-sample losses that depend on their own row only (the ``same``/``sparse`` layouts that drop the class axis, and
+elementwise losses) are differentiated a column at a time for every row at once; any other layout one element at a
+time, every per-sample loss at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from core import dtypes, phases
+from core.case import Case
+from core.semantics import Semantics
+from oracle import cache, precision, reductions
+from oracle.losses.common import smooth_intermediates
+
+REQUIRED_BITS = 60  # a derivative is compared in ULPs of float64 at most
+Q_BITS = (64, 128)  # steps 2**-q tried in turn, each checked against 2q
+
+
+@dataclass(frozen=True)
+class ExactGradient:
+    """The one-sided derivatives of a case's result with respect to each input in ``wrt`` (object arrays of mpf in
+    the input's canonical shape; None where that side leaves the loss's domain or the loss is infinite).
+
+    ``left == right`` wherever the loss is differentiable; any value between them conforms (the subdifferential of
+    a kink). ``row_terms`` is how many terms each per-sample loss sums over (what the derivative's own sums add up),
+    ``normaliser_share`` per input element the part of a normalising sum its derivative carries (tolerance.py)."""
+    wrt: tuple[str, ...]
+    left: dict
+    right: dict
+    certified_bits: int  # the least over every component
+    bits: dict  # per input, per component: the certified bits (an int array)
+    ulp_dtype: str
+    flush: bool
+    row_terms: int
+    normaliser_share: dict
+    denominator_terms: int  # weights summed into the reduction's denominator (a weighted mean), else 1
+
+
+def _object(values, shape) -> np.ndarray:
+    return np.array(list(values) + [None], dtype=object)[:-1].reshape(shape)
+
+
+def _coefficients(per, w, batch, raw, case: Case, sem: Semantics, cotangent) -> np.ndarray:
+    """c_i = <cotangent, R(e_i)> for every per-sample loss i (R linear in l: exact, one reduction per i)."""
+    shape = per.values.shape
+    out = []
+    for i in range(per.values.size):
+        unit = np.full(per.values.size, mpmath.mpf(0), dtype=object)
+        unit[i] = mpmath.mpf(1)
+        r = reductions.reduce(unit.reshape(shape), w, per.mask, case.reduction, sem, batch, raw, per.lengths)
+        if case.reduction == "none":
+            v = np.asarray(cotangent, dtype=object).ravel()
+            r = mpmath.fsum(a * b for a, b in zip(v, np.asarray(r, dtype=object).ravel()) if b != 0)
+        out.append(r)
+    return _object(out, shape)
+
+
+def _layout(spec, params, x: np.ndarray, per_shape: tuple) -> tuple[str, int | None]:
+    """How an input maps onto the per-sample losses: ("element", None) each element is its own loss's,
+    ("rows", axis) each loss reads its own row along ``axis``, or ("coupled", None)."""
+    if x.shape == per_shape and (spec.inputs.get("per_sample", "drop_axis") == "element" or spec.inputs["shapes"] != "custom"):
+        return "element", None
+    if spec.inputs["shapes"] in ("same", "sparse") and x.ndim >= 1:
+        axis = params.get("axis", -1) % x.ndim
+        if tuple(np.delete(x.shape, axis)) == per_shape:
+            return "rows", axis
+    return "coupled", None
+
+
+def _steps(x: np.ndarray, q: int) -> np.ndarray:
+    """2**-q |x| (2**-q at 0); 0 for an infinite input, which has no finite neighbour to difference with."""
+    two = mpmath.ldexp(1, -q)
+    return _object((mpmath.mpf(0) if not mpmath.isfinite(v) else abs(v) * two if v != 0 else two for v in x.ravel()), x.shape)
+
+
+def _column(shape: tuple, axis: int, k: int) -> np.ndarray:
+    """The k-th column along ``axis`` of every row, as a mask."""
+    mask = np.zeros(shape, bool)
+    index = [slice(None)] * len(shape)
+    index[axis] = k
+    mask[tuple(index)] = True
+    return mask
+
+
+def _one_sided(f0, f1, f2, h, side: int):
+    """side * (-3 f0 + 4 f1 - f2) / 2h, or None where the side leaves the domain or the loss is not finite."""
+    if h == 0 or not all(mpmath.isfinite(v) for v in (f0, f1, f2)):
+        return None
+    return side * (-3 * f0 + 4 * f1 - f2) / (2 * h)
+
+
+@dataclass(frozen=True)
+class _Partials:
+    """dl_i/dx of one input, both sides: shaped like x for the "element" and "rows" layouts (each element's own
+    loss), (number of losses, *x.shape) for "coupled" (every loss by every element)."""
+    layout: str
+    axis: int | None
+    left: np.ndarray
+    right: np.ndarray
+
+
+def _losses(spec, params, sem, case, arrays) -> np.ndarray:
+    from oracle import _per_sample
+
+    return np.asarray(_per_sample(spec, params, sem, case, arrays)[0].values, dtype=object)
+
+
+def _working_bits(arrays: dict, h: np.ndarray, q: int) -> int:
+    """Bits that resolve a step h against the largest operand: 3q where the steps are as large as the inputs (about
+    1), and as many more as the smallest step lies below the largest magnitude (an input of 1e-214 beside targets of
+    order 1 moves a mean of squares by 1e-214 * 2**-q: 800 more bits; else its difference quotient would be 0)."""
+    magnitudes = [abs(v) for a in arrays.values() if isinstance(a, np.ndarray) and a.dtype == object
+                  for v in a.ravel() if v is not None and mpmath.isfinite(v) and v != 0]
+    steps = [v for v in h.ravel() if v != 0 and mpmath.isfinite(v)]
+    if not steps:
+        return 3 * q
+    with mpmath.workprec(64):
+        span = int(mpmath.ceil(mpmath.log(max(magnitudes + [mpmath.mpf(1)]) / min(steps), 2)))
+    return 2 * q + max(q, span) + 16
+
+
+RESOLVED_BITS = 64  # significant bits a difference -3 f0 + 4 f1 - f2 must keep beside the losses it cancels
+
+
+def _partials(spec, params, sem, case, arrays: dict, name: str, q: int) -> _Partials:
+    """The one-sided partial derivatives of every per-sample loss with respect to input ``name`` at step 2**-q, at
+    the working precision that resolves the step (``_working_bits``). A difference that cancels below
+    RESOLVED_BITS (a derivative far smaller than the loss over x: 1e-314 beside a loss of 1e4) is computed again with
+    enough bits to resolve any derivative down to the dtype's smallest subnormal: else a tiny derivative and a flat
+    loss (a clip) would both read as an exact 0."""
+    x = arrays[name]
+    h = _steps(x, q)
+    bits = _working_bits(arrays, h, q)
+    with mpmath.workprec(bits):
+        partials, unresolved, largest = _partials_at(spec, params, sem, case, arrays, name, h, bits, final=False)
+    steps = [v for v in h.ravel() if v != 0]
+    if not unresolved or not steps or largest == 0:
+        return partials
+    fmt = dtypes.float_format(case.dtype)
+    with mpmath.workprec(64):
+        needed = int(mpmath.ceil(mpmath.log(largest / min(steps), 2))) - (fmt.min_exponent - fmt.mantissa_bits + 1) + 96
+    with mpmath.workprec(max(needed, bits)):
+        return _partials_at(spec, params, sem, case, arrays, name, h, max(needed, bits), final=True)[0]
+
+
+def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray, bits: int, final: bool):
+    """(_Partials, whether some difference cancelled below RESOLVED_BITS, the largest finite loss) at ``bits``.
+    ``final``: the bits resolve every derivative the dtype can hold, so a difference still below RESOLVED_BITS is
+    rounding noise of a flat loss (mpmath's last bits vary between calls): its derivative is 0."""
+    x = arrays[name]
+    f0 = _losses(spec, params, sem, case, arrays)
+    layout, axis = _layout(spec, params, x, f0.shape)
+    at = lambda moved: _losses(spec, params, sem, case, {**arrays, name: moved})
+    unresolved = False
+
+    def quotient(a, b, c, step, side):
+        nonlocal unresolved
+        d = _one_sided(a, b, c, step, side)
+        if d is not None:
+            scale = max(abs(a), abs(b), abs(c))
+            if scale != 0 and abs(-3 * a + 4 * b - c) < scale * mpmath.ldexp(1, RESOLVED_BITS - bits):
+                unresolved = True
+                return mpmath.mpf(0) if final else d
+        return d
+
+    sides = []
+    for side in (-1, 1):
+        if layout == "coupled":
+            out = np.full((f0.size,) + x.shape, None, dtype=object)
+            for idx in np.ndindex(x.shape):
+                f = []
+                for k in (1, 2):
+                    moved = x.copy()
+                    moved[idx] = x[idx] + side * k * h[idx]
+                    f.append(at(moved).ravel())
+                for i in range(f0.size):
+                    out[(i,) + idx] = quotient(f0.ravel()[i], f[0][i], f[1][i], h[idx], side)
+        else:
+            out = np.full(x.shape, None, dtype=object)
+            groups = [np.ones(x.shape, bool)] if layout == "element" else [_column(x.shape, axis, k) for k in range(x.shape[axis])]
+            for group in groups:
+                f = [at(np.where(group, x + side * k * h, x)) for k in (1, 2)]
+                for idx in zip(*np.nonzero(group)):
+                    own = idx if layout == "element" else tuple(np.delete(np.array(idx), axis))
+                    out[idx] = quotient(f0[own], f[0][own], f[1][own], h[idx], side)
+        sides.append(out)
+    largest = max((abs(v) for v in f0.ravel() if mpmath.isfinite(v)), default=mpmath.mpf(0))
+    return _Partials(layout, axis, sides[0], sides[1]), unresolved, largest
+
+
+def _agreement(low, high, prec: int) -> np.ndarray:
+    """Per element, the leading bits on which two evaluations of a one-sided derivative agree (a side that exists
+    at one precision only agrees on none)."""
+    def bits(a, b):
+        if a is None or b is None:
+            return prec if a is None and b is None else 0
+        return precision.agreeing_bits(a, b, prec)
+    return np.frompyfunc(bits, 2, 1)(low, high).astype(int) if np.size(low) else np.zeros(np.shape(low), int)
+
+
+def _certified_partials(spec, params, sem, case, name: str):
+    """(_Partials at the higher precision, certified bits per entry): steps 2**-q and 2**-2q (3q and 6q bits of
+    working precision) must agree, q doubling while they do not. Shared by every reduction of the draw."""
+    from oracle import _inputs, _memo_key, _remember
+
+    def compute():
+        for q in Q_BITS:
+            runs = []
+            for step in (q, 2 * q):
+                with smooth_intermediates():
+                    runs.append(_partials(spec, params, sem, case, _inputs(case, sem), name, step))
+            bits = np.minimum(_agreement(runs[0].left, runs[1].left, 3 * q), _agreement(runs[0].right, runs[1].right, 3 * q))
+            if bits.size == 0 or bits.min() >= REQUIRED_BITS:
+                break
+        return runs[1], bits
+
+    return _remember(_memo_key(case, sem, ("gradient partials", name)), compute)
+
+
+def _contract(partials: _Partials, bits: np.ndarray, c: np.ndarray, x_shape: tuple):
+    """(left, right, bits) of the gradient: each partial times its loss's coefficient (0 where c_i = 0: a masked or
+    unweighted loss contributes nothing, whatever its slope), summed over the losses for a coupled layout."""
+    def scale(ci, d):
+        return mpmath.mpf(0) if ci == 0 else (None if d is None else ci * d)
+
+    if partials.layout != "coupled":
+        own = c if partials.layout == "element" else np.expand_dims(c, partials.axis)
+        own = np.broadcast_to(own, x_shape)
+        f = np.frompyfunc(scale, 2, 1)
+        return np.asarray(f(own, partials.left), dtype=object), np.asarray(f(own, partials.right), dtype=object), bits
+    flat_c = np.asarray(c, dtype=object).ravel()
+    out_bits = np.zeros(x_shape, int)
+    sides = []
+    for side in (partials.left, partials.right):
+        g = np.full(x_shape, None, dtype=object)
+        for idx in np.ndindex(x_shape):
+            terms = [(ci, side[(i,) + idx], bits[(i,) + idx]) for i, ci in enumerate(flat_c) if ci != 0]
+            if any(d is None for _, d, _ in terms):
+                continue
+            total = mpmath.fsum(ci * d for ci, d, _ in terms)
+            size = mpmath.fsum(abs(ci * d) for ci, d, _ in terms)
+            lost = 0 if total == 0 or size == 0 else int(mpmath.ceil(mpmath.log(size / abs(total), 2)))
+            g[idx] = total
+            out_bits[idx] = min([b for _, _, b in terms], default=REQUIRED_BITS * 2) - lost
+        sides.append(g)
+    return sides[0], sides[1], out_bits
+
+
+@phases.timed("oracle")
+def evaluate_gradient(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None) -> ExactGradient:
+    """The certified one-sided derivatives of ``case``'s result with respect to the inputs ``wrt`` (the spec's names),
+    contracted with ``cotangent`` (an array shaped like the result, for reduction ``none``; None for a scalar)."""
+    from oracle import _inputs, _per_sample, _ulp_dtype, prepare
+    from core.semantics import flushes
+
+    spec, params, declared = prepare(case)
+    sem = semantics or declared
+    if case.reduction == "none" and cotangent is None:
+        raise ValueError("reduction 'none' has a non-scalar result: give the cotangent to contract it with")
+    if "sample_weight" in wrt:
+        raise ValueError("the oracle does not yet differentiate with respect to the sample weights")
+    k = cache.key(case, sem, repr(("gradient", tuple(wrt), None if cotangent is None else np.asarray(cotangent).tolist())))
+    hit = cache.get(k)
+    if hit is not None:
+        return hit
+    with mpmath.workprec(6 * Q_BITS[-1]):
+        arrays = _inputs(case, sem)
+        per, w, batch = _per_sample(spec, params, sem, case, arrays)
+        raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
+        c = _coefficients(per, w, batch, raw, case, sem, cotangent)
+        left, right, bits, share = {}, {}, {}, {}
+        for n in wrt:
+            partials, partial_bits = _certified_partials(spec, params, sem, case, n)
+            left[n], right[n], bits[n] = _contract(partials, partial_bits, c, arrays[n].shape)
+            share[n] = _normaliser_share(spec, params, case, arrays, per, c, n, right[n])
+    ulp_dtype = _ulp_dtype(sem, case)
+    counted = int(per.mask.sum()) if per.mask is not None else per.values.size
+    weighted = case.reduction in ("mean_with_sample_weight", "weighted_mean") and case.sample_weight is not None
+    exact = ExactGradient(tuple(wrt), left, right, min((int(b.min()) for b in bits.values() if b.size), default=0), bits,
+                          ulp_dtype, flushes(sem, ulp_dtype), max(1, per.inner_terms), share, counted if weighted else 1)
+    cache.put(k, exact)
+    return exact
+
+
+def _targets(spec, case, arrays, name: str, axis: int | None) -> np.ndarray | None:
+    """The target each element of prediction ``name`` is compared with (soft targets as given, class labels one-hot),
+    where the layout has one: what a log-of-a-sum derivative subtracts from its share of the sum."""
+    if name != "y_pred" or not spec.two_inputs:
+        return None
+    if spec.inputs["shapes"] == "same" and "y_true" in arrays:
+        return np.asarray(arrays["y_true"], dtype=object)
+    if spec.inputs["shapes"] == "sparse" and axis is not None:
+        from oracle import domain
+
+        labels = domain.sparse_labels(case.y_true, case.y_pred, axis)
+        classes = np.arange(case.y_pred.shape[axis]).reshape([-1 if a == axis else 1 for a in range(case.y_pred.ndim)])
+        return np.where(np.expand_dims(labels, axis) == classes, mpmath.mpf(1), mpmath.mpf(0))
+    return None
+
+
+def _normaliser_share(spec, params, case, arrays, per, c, name: str, derivative: np.ndarray) -> np.ndarray:
+    """Per element, how much of its per-sample loss's normalising sum (PerSample.normaliser: sum exp z or sum p)
+    its derivative carries, times |c_i|: the derivative of log(sum) with respect to one element is that element's
+    share of the sum, at most the whole normaliser and at most |g| + |c t| (a softmax's p_k = g_k / c + t_k).
+    Zero for a loss without a normaliser."""
+    x = arrays[name]
+    if per.normaliser is None:
+        return np.full(x.shape, mpmath.mpf(0), dtype=object)
+    whole = np.frompyfunc(lambda ci, n: abs(ci) * abs(n), 2, 1)(c, np.asarray(per.normaliser, dtype=object))
+    layout, axis = _layout(spec, params, x, per.values.shape)
+    if layout == "coupled":
+        return np.full(x.shape, mpmath.fsum(np.asarray(whole, dtype=object).ravel()), dtype=object)
+    if layout == "rows":
+        whole, c = np.expand_dims(whole, axis), np.expand_dims(c, axis)
+    whole = np.broadcast_to(whole, x.shape)
+    targets = _targets(spec, case, arrays, name, axis)
+    if targets is None:
+        return np.asarray(whole, dtype=object).copy()
+    own = np.frompyfunc(lambda g, ci, t: (abs(g) if g is not None and mpmath.isfinite(g) else mpmath.mpf(0)) + abs(ci * t), 3, 1)(
+        derivative, np.broadcast_to(c, x.shape), targets)
+    return np.asarray(np.frompyfunc(min, 2, 1)(whole, own), dtype=object)
+
+
+CONDITION_STEP = -24  # the relative step of the directional differences (a magnitude needs few bits)
+
+
+@phases.timed("oracle")
+def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None) -> dict:
+    """Per input in ``wrt``, per element, an estimate of sum_j |dg/dx_j * x_j| for each derivative g: how much the
+    derivative moves when every floating input moves by its own rounding, the gradient's counterpart of
+    ``oracle.condition``. It is estimated along two directions over every floating input (x itself and |x|), by
+    one-sided differences that stay on the derivative's own side (a kink at x is not a steep slope); each is a
+    lower bound of the sum, and a tolerance needs only its order of magnitude. Computed only when a derivative
+    misses the tolerance without it (conformance.gradient_judge)."""
+    from oracle import _inputs, _measured, _per_sample, prepare
+
+    spec, params, declared = prepare(case)
+    sem = semantics or declared
+    k = cache.key(case, sem, repr(("gradient_condition", tuple(wrt), None if cotangent is None else np.asarray(cotangent).tolist())))
+    hit = cache.get(k)
+    if hit is not None:
+        return hit
+    q = Q_BITS[0]
+    with mpmath.workprec(3 * q), smooth_intermediates():
+        base = _inputs(case, sem)
+        per, w, batch = _per_sample(spec, params, sem, case, base)
+        raw = mpmath.fsum(np.asarray(base["sample_weight"], dtype=object).ravel()) if "sample_weight" in base else None
+        c = _coefficients(per, w, batch, raw, case, sem, cotangent)
+
+        def gradient(arrays, n):
+            p = _partials(spec, params, sem, case, arrays, n, q)
+            return _contract(p, np.zeros(p.left.shape, int), c, arrays[n].shape)[:2]
+
+        at = {n: gradient(base, n) for n in wrt}
+        t = mpmath.ldexp(1, CONDITION_STEP)
+        total = {n: np.full(base[n].shape, mpmath.mpf(0), dtype=object) for n in wrt}
+        for direction in (lambda v: v, abs):
+            slopes = []
+            for side in (-1, 1):
+                moved = {**base, **{n: base[n] + np.frompyfunc(lambda v: side * t * direction(v), 1, 1)(base[n])
+                                    for n in _measured(spec, base)}}
+                slopes.append({n: gradient(moved, n)[1 if side > 0 else 0] for n in wrt})
+            for n in wrt:
+                for idx in np.ndindex(base[n].shape):
+                    ups = [(slopes[1][n][idx], at[n][1][idx]), (at[n][0][idx], slopes[0][n][idx])]
+                    found = [abs(a - b) / t for a, b in ups if a is not None and b is not None and mpmath.isfinite(a - b)]
+                    if found:
+                        total[n][idx] = max(total[n][idx], min(found))
+    cache.put(k, total)
+    return total

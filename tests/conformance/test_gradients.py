@@ -1,0 +1,69 @@
+"""Gradient conformance: each framework's own derivative of each loss, judged against the oracle's exact one.
+
+The draws are the value properties' (the same strategies, regimes and seed), and every draw is judged under every
+reduction: the derivative with respect to each differentiable input (conformance.gradient_judge), contracted with a
+cotangent for reduction ``none``. An adapter without the gradient part of the contract has every case reported
+``unsupported`` with the reason.
+"""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, seed, settings, target
+from hypothesis import strategies as st
+
+import specs
+from conformance import gradient_judge, outcome, session as session_mod, strategies
+from core import phases
+from tests.conformance.test_properties import MAX_CLASSES, MAX_ELEMENTS, MAX_WORK, _failure
+
+# The large regime differentiates thousands of elements in mpmath (the oracle's derivative costs one evaluation
+# of every row per column), and the infinite one has no finite step to take: neither is drawn for gradients yet.
+SKIPPED_REGIMES = ("large", "infinite")
+
+
+def regimes(spec) -> tuple[str, ...]:
+    return tuple(r for r in strategies.regimes_for(spec) if r not in SKIPPED_REGIMES)
+
+
+def test_gradient_agrees_with_oracle(lossconf, gradient_axes):
+    impl, variant, device, dtype, loss, regime = gradient_axes
+    adapter = lossconf.adapter(impl)
+    spec = specs.all_specs()[loss]
+    semantics = adapter.semantics_for(loss) or "ideal"
+    elementwise = spec.semantics(semantics)["axis_reduction"] == "none"
+    wrt = gradient_judge.differentiable_inputs(spec)
+    cells = set()
+
+    @seed(lossconf.seed)
+    @settings(suppress_health_check=list(HealthCheck), deadline=None,
+              database=strategies.shared_database("gradients", gradient_axes[2:]))
+    @given(data=st.data())
+    def check(data):
+        with phases.timed("draw"):
+            inputs, params, weights = data.draw(
+                strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise,
+                                       max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
+                label="inputs")
+        failures, worst = [], 0.0
+        for reduction in strategies.reductions_for(spec):
+            case = specs.make_case(loss, inputs=inputs, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
+                                   semantics=semantics, device=device, variant=variant,
+                                   origin=f"seed={lossconf.seed} regime={regime} gradient")
+            with lossconf.timed(impl):
+                record = gradient_judge.judge_gradient(adapter, case, wrt)
+            record.update(regime=regime, test_id=f"{impl}-{variant}-{device}-{dtype}-{loss}-{regime}-gradient")
+            failed = _failure(record)
+            cells.add(session_mod.cell(record))
+            session_mod.add_draw(lossconf, record, keep_full=failed)
+            worst = max(worst, min(session_mod.severity(record), 1e6))
+            if failed:
+                failures.append(record)
+        target(worst, label="gradient ULP error / tolerance")
+        assert not failures, "\n\n".join(outcome.message(r) for r in failures)
+
+    if not wrt:
+        pytest.skip(f"{loss} has no differentiable input")
+    try:
+        check()
+    finally:
+        session_mod.flush_worst(lossconf, cells)

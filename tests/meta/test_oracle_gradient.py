@@ -1,0 +1,137 @@
+"""The oracle's derivatives against derivatives known in closed form, at kinks, and through every layout."""
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+import oracle
+import specs
+from conformance import tolerance
+from oracle import gradient
+from oracle.gradient import evaluate_gradient, gradient_condition
+
+
+def _case(loss, reduction="sum", dtype="float64", params=None, semantics="ideal", **inputs):
+    return specs.make_case(loss, inputs={k: np.asarray(v) for k, v in inputs.items()}, params=params or {}, dtype=dtype,
+                           reduction=reduction, semantics=semantics)
+
+
+def _floats(a) -> np.ndarray:
+    return np.vectorize(lambda v: np.nan if v is None else float(v), otypes=[float])(a)
+
+
+@pytest.fixture(autouse=True)
+def _no_disk_cache(monkeypatch):
+    monkeypatch.setenv("LOSSCONF_ORACLE_CACHE", "off")
+
+
+def test_softmax_cross_entropy_gradient_is_softmax_minus_target():
+    z, y = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]]), np.array([[0.0, 1.0, 0.0], [0.25, 0.25, 0.5]])
+    g = evaluate_gradient(_case("categorical_crossentropy", y_true=y, y_pred=z, params={"from_logits": True}), ("y_pred",))
+    softmax = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    assert np.allclose(_floats(g.right["y_pred"]), softmax - y, rtol=1e-14, atol=0)
+    assert g.certified_bits >= gradient.REQUIRED_BITS
+    assert np.allclose(_floats(g.left["y_pred"]), _floats(g.right["y_pred"]), rtol=1e-15)  # smooth: both sides agree
+
+
+def test_mean_squared_error_gradient_under_each_reduction():
+    y, p = np.array([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]]), np.array([[0.5, 0.5], [1.0, 1.0], [0.5, 0.75]])
+    per_element = 2 * (p - y) / p.shape[1]  # d/dp of the mean over the last axis
+    w = np.array([1.0, 3.0, 0.5])
+    for reduction, factor in [("sum", np.ones(3)), ("sum_over_batch_size", np.full(3, 1 / 3)),
+                              ("mean_with_sample_weight", w / w.sum())]:
+        case = specs.make_case("mean_squared_error", inputs={"y_true": y, "y_pred": p}, dtype="float64", reduction=reduction,
+                               sample_weight=w if reduction == "mean_with_sample_weight" else None)
+        g = evaluate_gradient(case, ("y_pred",))
+        assert np.allclose(_floats(g.right["y_pred"]), per_element * factor[:, None], rtol=1e-15), reduction
+
+
+def test_reduction_none_is_the_vector_jacobian_product_with_the_cotangent():
+    z, y = np.array([[0.5], [-2.0], [4.0]]), np.array([[1.0], [0.0], [1.0]])
+    cotangent = np.array([2.0, -1.0, 3.0])
+    g = evaluate_gradient(_case("binary_crossentropy", "none", y_true=y, y_pred=z, params={"from_logits": True}),
+                          ("y_pred",), cotangent)
+    sigmoid = 1 / (1 + np.exp(-z))
+    assert np.allclose(_floats(g.right["y_pred"]), cotangent[:, None] * (sigmoid - y), rtol=1e-14)
+    with pytest.raises(ValueError, match="cotangent"):
+        evaluate_gradient(_case("binary_crossentropy", "none", y_true=y, y_pred=z, params={"from_logits": True}), ("y_pred",))
+
+
+def test_a_kink_has_both_one_sided_derivatives():
+    # |p - y| at p = y (mean absolute error), and the hinge max(0, 1 - y p) at its margin y p = 1
+    mae = evaluate_gradient(_case("mean_absolute_error", y_true=[[0.5, 2.0]], y_pred=[[0.5, 1.0]]), ("y_pred",))
+    assert _floats(mae.left["y_pred"]).tolist() == [[-0.5, -0.5]]
+    assert _floats(mae.right["y_pred"]).tolist() == [[0.5, -0.5]]
+    hinge = evaluate_gradient(_case("hinge", y_true=[[1.0]], y_pred=[[1.0]]), ("y_pred",))
+    assert _floats(hinge.left["y_pred"]).tolist() == [[-1.0]] and _floats(hinge.right["y_pred"]).tolist() == [[0.0]]
+
+
+def test_a_clip_zeroes_the_derivative_beyond_its_bound_and_not_before():
+    """Keras clips probabilities to [eps, 1 - eps]: below eps the loss is flat; above it is -log p."""
+    eps = 1e-7
+    below = evaluate_gradient(_case("binary_crossentropy", y_true=[[1.0]], y_pred=[[1e-9]], semantics="keras"), ("y_pred",))
+    assert _floats(below.right["y_pred"]).tolist() == [[0.0]]
+    above = evaluate_gradient(_case("binary_crossentropy", y_true=[[1.0]], y_pred=[[10 * eps]], semantics="keras"), ("y_pred",))
+    assert np.isclose(_floats(above.right["y_pred"])[0, 0], -1 / np.float64(10 * eps), rtol=1e-6)
+
+
+def test_coupled_layout_agrees_with_the_row_layout(monkeypatch):
+    """The element-at-a-time path (any layout) gives what the column-at-a-time path gives where both apply."""
+    case = _case("categorical_crossentropy", y_true=np.eye(3)[[0, 2]], y_pred=[[1.0, 2.0, -1.0], [0.0, 0.5, 3.0]],
+                 params={"from_logits": True})
+    rows = evaluate_gradient(case, ("y_pred",))
+    monkeypatch.setattr(gradient, "_layout", lambda *a: ("coupled", None))
+    oracle.forget()  # the draw's partials are memoised: compute them again, the other way
+    coupled = evaluate_gradient(case, ("y_pred",))
+    assert np.array_equal(_floats(rows.right["y_pred"]).round(14), _floats(coupled.right["y_pred"]).round(14))
+
+
+def test_every_input_of_a_custom_layout():
+    a, p, n = [[0.0, 1.0], [1.0, 1.0]], [[0.0, 2.5], [1.0, 0.0]], [[2.0, 1.0], [1.0, 3.5]]
+    g = evaluate_gradient(_case("triplet_margin", anchor=a, positive=p, negative=n, params={"margin": 1.0}),
+                          ("anchor", "positive", "negative"))
+    a, p, n = map(np.asarray, (a, p, n))
+    d_ap, d_an = np.linalg.norm(a - p, axis=1), np.linalg.norm(a - n, axis=1)
+    active = (d_ap - d_an + 1.0) > 0
+    expected = ((a - p) / d_ap[:, None] - (a - n) / d_an[:, None]) * active[:, None]
+    assert np.allclose(_floats(g.right["anchor"]), expected, atol=1e-9)
+    assert np.allclose(_floats(g.right["negative"]), ((a - n) / d_an[:, None]) * active[:, None], atol=1e-9)
+
+
+def test_the_tolerance_grows_with_the_derivatives_conditioning():
+    case = _case("categorical_crossentropy", dtype="float32", y_true=[[0.0, 1.0, 0.0]], y_pred=[[30.0, 2.0, -40.0]],
+                 params={"from_logits": True})
+    g = evaluate_gradient(case, ("y_pred",))
+    kappa = gradient_condition(case, ("y_pred",))
+    lower, full = tolerance.derive_gradient(g, "y_pred"), tolerance.derive_gradient(g, "y_pred", kappa["y_pred"])
+    assert np.all(full.ulps >= lower.ulps) and full.ulps[2] > 10 * lower.ulps[2]  # exp(-40) moves with z: |z| = 40
+    # the tiny softmax component keeps a tolerance of ULPs of its own size, not of the row's (its share is tiny)
+    assert lower.ulps[2] < 16
+
+
+def test_uncertifiable_derivatives_say_so(monkeypatch):
+    """Too few bits of working precision for the step to converge: the record keeps the bits it certified."""
+    monkeypatch.setattr(gradient, "Q_BITS", (4,))
+    g = evaluate_gradient(_case("mean_squared_error", y_true=[[0.0]], y_pred=[[mpmath.mpf(1) / 3]]), ("y_pred",))
+    assert g.certified_bits < gradient.REQUIRED_BITS
+
+
+def test_a_derivative_far_below_the_loss_is_resolved_not_read_as_zero():
+    """torch's cosine similarity of subnormal vectors divides by its eps: a derivative of -9.9e-312 whose quotient
+    moves the loss (about -1e-630) by 2**-1100 of itself per step."""
+    g = evaluate_gradient(_case("cosine_similarity", y_true=[[1e-323, 1e-323]], y_pred=[[1e-323, 1e-323]], semantics="torch"),
+                          ("y_pred",))
+    assert np.allclose(_floats(g.right["y_pred"]), -9.88131295631e-312, rtol=1e-9, atol=0)
+    assert g.certified_bits >= gradient.REQUIRED_BITS
+    # a prediction of 1e-214 beside targets of order 1: a mean of squares moves by 1e-214 * 2**-q per step
+    g = evaluate_gradient(_case("mean_squared_error", y_true=[[1.0, -3.0]], y_pred=[[-1.03e-214, 5e-324]]), ("y_pred",))
+    assert _floats(g.right["y_pred"]).tolist() == [[-1.0, 3.0]]
+
+
+def test_a_flat_loss_has_a_zero_derivative_with_every_bit_certified():
+    """Below the clip bound Keras' binary cross-entropy is constant: its derivative is 0, not mpmath's rounding noise."""
+    g = evaluate_gradient(_case("binary_crossentropy", dtype="float32", y_true=[[1.0]], y_pred=[[1e-9]], semantics="keras"),
+                          ("y_pred",))
+    assert _floats(g.left["y_pred"]).tolist() == [[0.0]] and _floats(g.right["y_pred"]).tolist() == [[0.0]]
+    assert g.certified_bits >= gradient.REQUIRED_BITS
