@@ -37,7 +37,7 @@ from oracle import cache, precision, reductions
 from oracle.losses.common import smooth_intermediates
 
 REQUIRED_BITS = 60  # a derivative is compared in ULPs of float64 at most
-Q_BITS = (64, 128)  # steps 2**-q tried in turn, each checked against 2q
+Q_BITS = (48, 96)  # steps 2**-q tried in turn, each checked against 2q (2**-96 and 2**-192 accurate)
 
 
 @dataclass(frozen=True)
@@ -79,31 +79,39 @@ def _coefficients(per, w, batch, raw, case: Case, sem: Semantics, cotangent) -> 
     return _object(out, shape)
 
 
-def _layout(spec, params, x: np.ndarray, per_shape: tuple) -> tuple[str, int | None]:
-    """How an input maps onto the per-sample losses: ("element", None) each element is its own loss's,
-    ("rows", axis) each loss reads its own row along ``axis``, or ("coupled", None)."""
-    if x.shape == per_shape and (spec.inputs.get("per_sample", "drop_axis") == "element" or spec.inputs["shapes"] != "custom"):
+def _layout(spec, params, x: np.ndarray, per_shape: tuple) -> tuple[str, tuple | None]:
+    """How an input maps onto the per-sample losses: ("element", None) each element is its own loss's; ("rows",
+    axes) each loss reads only its own block, the input's elements that share its index on the other axes (the class
+    axis a loss reduces; for a loss of one value per sample, every axis but the batch); ("coupled", None) any other
+    way (a loss over the whole batch, ``inputs.batch_coupled`` in its spec)."""
+    if spec.inputs.get("batch_coupled"):
+        return "coupled", None
+    if x.shape == per_shape:
         return "element", None
-    if spec.inputs["shapes"] in ("same", "sparse") and x.ndim >= 1:
+    if x.ndim >= 1:
         axis = params.get("axis", -1) % x.ndim
         if tuple(np.delete(x.shape, axis)) == per_shape:
-            return "rows", axis
+            return "rows", (axis,)
+        if spec.inputs.get("per_sample") == "batch" and per_shape == x.shape[:1]:
+            return "rows", tuple(range(1, x.ndim))
     return "coupled", None
+
+
+def _blocks(shape: tuple, axes: tuple):
+    """(mask, index along ``axes``) of each position along the reduced axes, for every block at once."""
+    for position in np.ndindex(tuple(shape[a] for a in axes)):
+        mask = np.zeros(shape, bool)
+        index = [slice(None)] * len(shape)
+        for a, i in zip(axes, position):
+            index[a] = i
+        mask[tuple(index)] = True
+        yield mask
 
 
 def _steps(x: np.ndarray, q: int) -> np.ndarray:
     """2**-q |x| (2**-q at 0); 0 for an infinite input, which has no finite neighbour to difference with."""
     two = mpmath.ldexp(1, -q)
     return _object((mpmath.mpf(0) if not mpmath.isfinite(v) else abs(v) * two if v != 0 else two for v in x.ravel()), x.shape)
-
-
-def _column(shape: tuple, axis: int, k: int) -> np.ndarray:
-    """The k-th column along ``axis`` of every row, as a mask."""
-    mask = np.zeros(shape, bool)
-    index = [slice(None)] * len(shape)
-    index[axis] = k
-    mask[tuple(index)] = True
-    return mask
 
 
 def _one_sided(f0, f1, f2, h, side: int):
@@ -118,7 +126,7 @@ class _Partials:
     """dl_i/dx of one input, both sides: shaped like x for the "element" and "rows" layouts (each element's own
     loss), (number of losses, *x.shape) for "coupled" (every loss by every element)."""
     layout: str
-    axis: int | None
+    axis: tuple | None  # the reduced axes of a "rows" layout
     left: np.ndarray
     right: np.ndarray
 
@@ -140,9 +148,10 @@ def _working_bits(arrays: dict, h: np.ndarray, q: int) -> int:
         return 3 * q
     with mpmath.workprec(64):
         span = int(mpmath.ceil(mpmath.log(max(magnitudes + [mpmath.mpf(1)]) / min(steps), 2)))
-    return 2 * q + max(q, span) + 16
+    return min(2 * q + max(q, span) + 16, MAX_WORKING_BITS)
 
 
+MAX_WORKING_BITS = 8192  # beyond it a derivative is left uncertified (and unjudged) rather than computed for minutes
 RESOLVED_BITS = 64  # significant bits a difference -3 f0 + 4 f1 - f2 must keep beside the losses it cancels
 
 
@@ -163,6 +172,9 @@ def _partials(spec, params, sem, case, arrays: dict, name: str, q: int) -> _Part
     fmt = dtypes.float_format(case.dtype)
     with mpmath.workprec(64):
         needed = int(mpmath.ceil(mpmath.log(largest / min(steps), 2))) - (fmt.min_exponent - fmt.mantissa_bits + 1) + 96
+    if needed > MAX_WORKING_BITS:  # a loss of exp(1e300): its small derivatives stay unresolved, hence uncertified
+        with mpmath.workprec(MAX_WORKING_BITS):
+            return _partials_at(spec, params, sem, case, arrays, name, h, MAX_WORKING_BITS, final=False)[0]
     with mpmath.workprec(max(needed, bits)):
         return _partials_at(spec, params, sem, case, arrays, name, h, max(needed, bits), final=True)[0]
 
@@ -201,11 +213,11 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
                     out[(i,) + idx] = quotient(f0.ravel()[i], f[0][i], f[1][i], h[idx], side)
         else:
             out = np.full(x.shape, None, dtype=object)
-            groups = [np.ones(x.shape, bool)] if layout == "element" else [_column(x.shape, axis, k) for k in range(x.shape[axis])]
+            groups = [np.ones(x.shape, bool)] if layout == "element" else _blocks(x.shape, axis)
             for group in groups:
                 f = [at(np.where(group, x + side * k * h, x)) for k in (1, 2)]
                 for idx in zip(*np.nonzero(group)):
-                    own = idx if layout == "element" else tuple(np.delete(np.array(idx), axis))
+                    own = idx if layout == "element" else tuple(i for a, i in enumerate(idx) if a not in axis)
                     out[idx] = quotient(f0[own], f[0][own], f[1][own], h[idx], side)
         sides.append(out)
     largest = max((abs(v) for v in f0.ravel() if mpmath.isfinite(v)), default=mpmath.mpf(0))
@@ -306,16 +318,17 @@ def evaluate_gradient(case: Case, wrt: tuple[str, ...], cotangent=None, semantic
     return exact
 
 
-def _targets(spec, case, arrays, name: str, axis: int | None) -> np.ndarray | None:
+def _targets(spec, case, arrays, name: str, axes: tuple | None) -> np.ndarray | None:
     """The target each element of prediction ``name`` is compared with (soft targets as given, class labels one-hot),
     where the layout has one: what a log-of-a-sum derivative subtracts from its share of the sum."""
     if name != "y_pred" or not spec.two_inputs:
         return None
     if spec.inputs["shapes"] == "same" and "y_true" in arrays:
         return np.asarray(arrays["y_true"], dtype=object)
-    if spec.inputs["shapes"] == "sparse" and axis is not None:
+    if spec.inputs["shapes"] == "sparse" and axes is not None and len(axes) == 1:
         from oracle import domain
 
+        axis = axes[0]
         labels = domain.sparse_labels(case.y_true, case.y_pred, axis)
         classes = np.arange(case.y_pred.shape[axis]).reshape([-1 if a == axis else 1 for a in range(case.y_pred.ndim)])
         return np.where(np.expand_dims(labels, axis) == classes, mpmath.mpf(1), mpmath.mpf(0))
@@ -337,7 +350,7 @@ def _normaliser_share(spec, params, case, arrays, per, c, name: str, derivative:
     if layout == "rows":
         whole, c = np.expand_dims(whole, axis), np.expand_dims(c, axis)
     whole = np.broadcast_to(whole, x.shape)
-    targets = _targets(spec, case, arrays, name, axis)
+    targets = _targets(spec, case, arrays, name, axis if layout == "rows" else None)
     if targets is None:
         return np.asarray(whole, dtype=object).copy()
     own = np.frompyfunc(lambda g, ci, t: (abs(g) if g is not None and mpmath.isfinite(g) else mpmath.mpf(0)) + abs(ci * t), 3, 1)(
