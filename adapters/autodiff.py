@@ -1,6 +1,6 @@
 """Reverse-mode derivatives through each framework's own autodiff, shared by the adapters' ``gradient``.
 
-    torch_vjp(fn, leaves, cotangent)            torch.autograd.grad
+    torch_vjp(fn, leaves, cotangent, to_numpy)  torch.autograd.grad
     tf_vjp(fn, leaves, cotangent)               tf.GradientTape
     jax_vjp(fn, leaves, cotangent, jit=False, constants=None)
                                                 jax.vjp (jax.jit of the whole pullback for ``jit``)
@@ -56,16 +56,16 @@ def _printed(framework: str, names) -> list[str]:
 
 
 # -- torch --------------------------------------------------------------------------------------------------
-def torch_vjp(fn, leaves: dict, cotangent) -> dict[str, np.ndarray]:
-    from adapters.torch_functional import _torch, torch_to_numpy
+def torch_vjp(fn, leaves: dict, cotangent, to_numpy) -> dict[str, np.ndarray]:
+    """``to_numpy``: the adapter's tensor-to-numpy conversion (this module imports no adapter: they import it)."""
+    import torch
 
-    torch = _torch()
     leaves = {n: t.detach().clone().requires_grad_(True) for n, t in leaves.items()}
     out = fn(**leaves)
     seed = torch.ones_like(out) if cotangent is None else \
         torch.as_tensor(np.asarray(cotangent, dtype=np.float64), device=out.device).to(out.dtype).reshape(out.shape)
     grads = torch.autograd.grad(out, list(leaves.values()), grad_outputs=seed, allow_unused=True)
-    return {n: torch_to_numpy(torch.zeros_like(t) if g is None else g) for (n, t), g in zip(leaves.items(), grads)}
+    return {n: to_numpy(torch.zeros_like(t) if g is None else g) for (n, t), g in zip(leaves.items(), grads)}
 
 
 def torch_source(names, cotangent) -> list[str]:
@@ -136,9 +136,8 @@ def jax_vjp(fn, leaves: dict, cotangent, jit: bool = False, constants: dict | No
     """``constants`` (name -> array): ``fn``'s other keyword arguments, not differentiated; under ``jit`` they are
     arguments of the compiled computation like the leaves and the cotangent (as a jitted loss takes its inputs), not
     values baked into it, which XLA could fold."""
-    from adapters.jax_optax import jax_module
+    import jax  # configured (x64) by the adapter's setup before any case
 
-    jax = jax_module()
     names = list(leaves)
 
     def gradients(tensors, given, seed):

@@ -253,7 +253,7 @@ class TorchRuntime:
 
     def vjp(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict) -> dict[str, np.ndarray]:
         """torch.autograd.grad (no compiled variant: see the module docstring)."""
-        return autodiff.torch_vjp(functools.partial(fn, **constants), leaves, cotangent)
+        return autodiff.torch_vjp(functools.partial(fn, **constants), leaves, cotangent, self.to_numpy)
 
     def reproducer_device(self, case: Case) -> str | None:
         return f"keras.device({case.device!r})"

@@ -232,7 +232,7 @@ class TorchAdapter(TorchLossesMixin, Adapter):
         canonical layout."""
         case = call.case
         leaves = {name: self._tensor(autodiff.wrt_array(case, name), case) for name in wrt}
-        return autodiff.torch_vjp(self._loss(call, _feeds(call, wrt)), leaves, cotangent)
+        return autodiff.torch_vjp(self._loss(call, _feeds(call, wrt)), leaves, cotangent, torch_to_numpy)
 
     def _loss(self, call: Call, feeds: dict[str, str] | None = None):
         """The function ``run`` calls with no arguments: the Call's tensors made, then ``F.<fn>`` (through

@@ -54,7 +54,7 @@ def test_gradient_agrees_with_oracle(lossconf, gradient_axes):
                                    origin=f"seed={lossconf.seed} regime={regime} gradient")
             with lossconf.timed(impl):
                 record = gradient_judge.judge_gradient(adapter, case, wrt)
-            record.update(regime=regime, test_id=f"{impl}-{variant}-{device}-{dtype}-{loss}-{regime}-gradient")
+            record.update(regime=regime, test_id=f"{impl}-{variant}-{device}-{dtype}-{loss}-{regime}")
             failed = _failure(record)
             cells.add(session_mod.cell(record))
             session_mod.add_draw(lossconf, record, keep_full=failed)
