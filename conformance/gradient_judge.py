@@ -20,9 +20,9 @@ import mpmath
 import numpy as np
 
 import oracle
-from adapters.base import Adapter, Unsupported
+from adapters.base import Adapter
 from conformance import tolerance
-from conformance.judge import base_record, got_list, outcome_of, without_value
+from conformance.judge import base_record, got_list, outcome_of, supported, without_value
 from core import dtypes, phases, verdicts
 from core.case import Case
 from oracle.gradient import evaluate_gradient, gradient_condition
@@ -54,17 +54,6 @@ def compute_gradient(adapter: Adapter, case: Case, wrt, cotangent):
 
 
 @phases.timed("framework")
-def _gradient_support(adapter: Adapter, case: Case) -> bool | str:
-    """``adapter.gradient_support(case)``; a worker that dies answering counts as supported (judge.supported)."""
-    try:
-        return adapter.gradient_support(case)
-    except Unsupported as exc:
-        return str(exc)
-    except Exception:
-        return True
-
-
-@phases.timed("framework")
 def _reproducer(adapter: Adapter, case: Case, wrt, cotangent) -> str:
     try:
         return adapter.gradient_reproducer(case, wrt, cotangent)
@@ -87,7 +76,7 @@ def _distance(got: float, lo, hi, dtype: str, flush: bool) -> float:
 @phases.timed("judge")
 def judge_gradient(adapter: Adapter, case: Case, wrt: tuple[str, ...]) -> dict:
     record = {**base_record(adapter, case, reproducer=""), "quantity": "gradient", "wrt": list(wrt), "kind": "conformance"}
-    support = _gradient_support(adapter, case)
+    support = supported(adapter, case, gradient=True)
     if support is not True:
         return {**record, "verdict": verdicts.UNSUPPORTED, "explanation": str(support)}
     try:
