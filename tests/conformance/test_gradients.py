@@ -8,13 +8,11 @@ cotangent for reduction ``none``. An adapter without the gradient part of the co
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings, target
-from hypothesis import strategies as st
+from hypothesis import target
 
 import specs
 from conformance import gradient_judge, outcome, session as session_mod, strategies
-from core import phases
-from tests.conformance.test_properties import MAX_CLASSES, MAX_WORK, _failure
+from tests.conformance.test_properties import _failure, drawn
 
 # The large regime differentiates thousands of elements in mpmath (the oracle's derivative costs one evaluation
 # of every row per column), and the infinite one has no finite step to take: neither is drawn for gradients yet.
@@ -37,16 +35,8 @@ def test_gradient_agrees_with_oracle(lossconf, gradient_axes):
     wrt = gradient_judge.differentiable_inputs(spec)
     cells = set()
 
-    @seed(lossconf.seed)
-    @settings(suppress_health_check=list(HealthCheck), deadline=None,
-              database=strategies.shared_database("gradients", gradient_axes[2:]))
-    @given(data=st.data())
-    def check(data):
-        with phases.timed("draw"):
-            inputs, params, weights = data.draw(
-                strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise,
-                                       max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
-                label="inputs")
+    @drawn(lossconf, "gradients", gradient_axes[2:], spec, regime, dtype, elementwise, MAX_ELEMENTS[lossconf.profile])
+    def check(data, inputs, params, weights):
         failures, worst = [], 0.0
         for reduction in strategies.reductions_for(spec):
             case = specs.make_case(loss, inputs=inputs, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,

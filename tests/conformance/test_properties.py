@@ -42,6 +42,25 @@ def _negative_where_nonnegative(record: dict) -> bool:
     return all(e is not None and not str(e).startswith("-") for e in exact) and any(g < 0 for g in got)
 
 
+def drawn(lossconf, test: str, cell, spec, regime: str, dtype: str, elementwise: bool, max_elements: int):
+    """Makes ``body(data, inputs, params, weights)`` a hypothesis test of one cell: the run's seed, the example
+    database of ``test`` and ``cell`` (strategies.shared_database), and the loss's inputs drawn in ``regime`` (timed
+    as the "draw" phase). The value properties and the gradient tests draw alike."""
+    def wrap(body):
+        @seed(lossconf.seed)
+        @settings(suppress_health_check=list(HealthCheck), deadline=None, database=strategies.shared_database(test, cell))
+        @given(data=st.data())
+        def check(data):
+            with phases.timed("draw"):
+                inputs, params, weights = data.draw(
+                    strategies.loss_inputs(spec, regime, dtype, max_elements, elementwise,
+                                           max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
+                    label="inputs")
+            body(data, inputs, params, weights)
+        return check
+    return wrap
+
+
 def test_agrees_with_oracle(lossconf, property_axes):
     impl, variant, device, dtype, loss, regime = property_axes
     adapter = lossconf.adapter(impl)
@@ -53,16 +72,8 @@ def test_agrees_with_oracle(lossconf, property_axes):
     # one example database per (device, dtype, loss, regime), shared by every implementation and variant: with the
     # same seed they draw the same inputs, so results compare side by side, a worst case found for one is replayed
     # for the others, and implementations declaring the same semantics share the oracle's cached values
-    @seed(lossconf.seed)
-    @settings(suppress_health_check=list(HealthCheck), deadline=None,
-              database=strategies.shared_database("properties", property_axes[2:]))
-    @given(data=st.data())
-    def check(data):
-        with phases.timed("draw"):
-            inputs, params, weights = data.draw(
-                strategies.loss_inputs(spec, regime, dtype, MAX_ELEMENTS[lossconf.profile], elementwise,
-                                       max_classes=MAX_CLASSES[lossconf.profile], max_work=MAX_WORK[lossconf.profile]),
-                label="inputs")
+    @drawn(lossconf, "properties", property_axes[2:], spec, regime, dtype, elementwise, MAX_ELEMENTS[lossconf.profile])
+    def check(data, inputs, params, weights):
         # every reduction on every draw (covered on purpose, not left to chance); the large regime draws one
         applicable = strategies.reductions_for(spec)
         reductions = [data.draw(st.sampled_from(applicable), label="reduction")] if regime == "large" else applicable
