@@ -64,8 +64,13 @@ def _object(values, shape) -> np.ndarray:
     return np.array(list(values) + [None], dtype=object)[:-1].reshape(shape)
 
 
-def _coefficients(per, w, batch, raw, case: Case, sem: Semantics, cotangent) -> np.ndarray:
-    """c_i = <cotangent, R(e_i)> for every per-sample loss i (R linear in l: exact, one reduction per i)."""
+def _coefficients(spec, params, sem: Semantics, case: Case, arrays: dict, cotangent):
+    """(PerSample of the case, c) with c_i = <cotangent, R(e_i)> for every per-sample loss i (R is linear in l: exact,
+    one reduction per i)."""
+    from oracle import _per_sample
+
+    per, w, batch = _per_sample(spec, params, sem, case, arrays)
+    raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
     shape = per.values.shape
     out = []
     for i in range(per.values.size):
@@ -76,7 +81,7 @@ def _coefficients(per, w, batch, raw, case: Case, sem: Semantics, cotangent) -> 
             v = np.asarray(cotangent, dtype=object).ravel()
             r = mpmath.fsum(a * b for a, b in zip(v, np.asarray(r, dtype=object).ravel()) if b != 0)
         out.append(r)
-    return _object(out, shape)
+    return per, _object(out, shape)
 
 
 def _layout(spec, params, x: np.ndarray, per_shape: tuple) -> tuple[str, tuple | None]:
@@ -286,7 +291,7 @@ def _contract(partials: _Partials, bits: np.ndarray, c: np.ndarray, x_shape: tup
 def evaluate_gradient(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None) -> ExactGradient:
     """The certified one-sided derivatives of ``case``'s result with respect to the inputs ``wrt`` (the spec's names),
     contracted with ``cotangent`` (an array shaped like the result, for reduction ``none``; None for a scalar)."""
-    from oracle import _inputs, _per_sample, _ulp_dtype, prepare
+    from oracle import _inputs, _ulp_dtype, prepare
     from core.semantics import flushes
 
     spec, params, declared = prepare(case)
@@ -301,9 +306,7 @@ def evaluate_gradient(case: Case, wrt: tuple[str, ...], cotangent=None, semantic
         return hit
     with mpmath.workprec(6 * Q_BITS[-1]):
         arrays = _inputs(case, sem)
-        per, w, batch = _per_sample(spec, params, sem, case, arrays)
-        raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
-        c = _coefficients(per, w, batch, raw, case, sem, cotangent)
+        per, c = _coefficients(spec, params, sem, case, arrays, cotangent)
         left, right, bits, share = {}, {}, {}, {}
         for n in wrt:
             partials, partial_bits = _certified_partials(spec, params, sem, case, n)
@@ -369,7 +372,7 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
     one-sided differences that stay on the derivative's own side (a kink at x is not a steep slope); each is a
     lower bound of the sum, and a tolerance needs only its order of magnitude. Computed only when a derivative
     misses the tolerance without it (conformance.gradient_judge)."""
-    from oracle import _inputs, _measured, _per_sample, prepare
+    from oracle import _inputs, _measured, prepare
 
     spec, params, declared = prepare(case)
     sem = semantics or declared
@@ -380,9 +383,7 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
     q = Q_BITS[0]
     with mpmath.workprec(3 * q), smooth_intermediates():
         base = _inputs(case, sem)
-        per, w, batch = _per_sample(spec, params, sem, case, base)
-        raw = mpmath.fsum(np.asarray(base["sample_weight"], dtype=object).ravel()) if "sample_weight" in base else None
-        c = _coefficients(per, w, batch, raw, case, sem, cotangent)
+        _, c = _coefficients(spec, params, sem, case, base, cotangent)
 
         def gradient(arrays, n):
             p = _partials(spec, params, sem, case, arrays, n, q)
