@@ -110,7 +110,7 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
 
 
-_AXES = ("impl_axes", "property_axes", "gradient_axes", "relation_axes")  # parameters whose first two fields are (impl, variant)
+_AXES = ("impl_axes", "property_axes", "gradient_axes", "relation_axes", "gradient_relation_axes")  # parameters whose first two fields are (impl, variant)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the xdist_group marks into the node ids
@@ -149,6 +149,8 @@ def _group_by_loss(items) -> None:
             item.add_marker(pytest.mark.xdist_group(worker_group(*params["gradient_axes"][3:5])))
         elif "relation_axes" in params:
             item.add_marker(pytest.mark.xdist_group(worker_group(*params["relation_axes"][2:4])))
+        elif "gradient_relation_axes" in params:
+            item.add_marker(pytest.mark.xdist_group(worker_group(*params["gradient_relation_axes"][2:4])))
 
 
 def pytest_report_header(config):

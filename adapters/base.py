@@ -22,9 +22,13 @@ and implements three steps:
 
 and, to have its gradients checked (optional; without it every gradient case is ``unsupported``, with the reason):
 
-  gradient(call, wrt, cotangent)        -> {input name: array}  the framework's own reverse-mode derivative of
-                                           what ``run`` returns (its autodiff, never a formula of the adapter's)
-  gradient_source(call, wrt, cotangent) -> str   the reproducer: framework code that computes that gradient
+  gradient(call, wrt, cotangent, mode)        -> {input name: array}  the framework's own derivative of what
+                                                 ``run`` returns (its autodiff, never a formula of the adapter's)
+  gradient_source(call, wrt, cotangent, mode) -> str   the reproducer: framework code that computes that gradient
+
+  ``mode`` is one of ``gradient_modes``: "reverse" (vjp, grad: every adapter with gradients) and, where the
+  framework has it, "forward" (the same derivative built from forward-mode products: jacfwd, torch.func.jacfwd,
+  tf.autodiff.ForwardAccumulator). Each mode is judged, and reported, on its own.
 
 ``supports(case)`` is "the plan succeeds" (after the loss, device and variant checks below) and is asked
 before the oracle, so an unsupported case costs no exact evaluation. ``compute(case)`` is ``run(plan(case))``
@@ -40,6 +44,7 @@ default plan calls that method, which may still raise Unsupported while it runs.
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 from dataclasses import dataclass, field
@@ -67,6 +72,15 @@ class Call:
     detail: Any = None
 
 
+@functools.lru_cache(maxsize=None)
+def _distribution_version(library: str) -> str:
+    """The installed version of a distribution (read once: the metadata lookup costs ~10 ms, and every record asks)."""
+    try:
+        return importlib.metadata.version(library)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 class Adapter:
     name: ClassVar[str] = ""
     library: ClassVar[str] = ""
@@ -77,10 +91,7 @@ class Adapter:
 
     # -- identity and environment ----------------------------------------------------------------
     def version(self) -> str:
-        try:
-            return importlib.metadata.version(self.library) if self.library else "n/a"
-        except importlib.metadata.PackageNotFoundError:
-            return "not installed"
+        return _distribution_version(self.library) if self.library else "n/a"
 
     def setup(self) -> None:
         """Import the library and configure it; called once before the first case."""
@@ -107,8 +118,12 @@ class Adapter:
         return self.to_numpy(getattr(self, call.case.loss)(call.case), call.case)
 
     # -- the gradient part of the contract (optional) --------------------------------------------
-    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> dict[str, np.ndarray]:
-        """The vector-Jacobian product of what ``run(call)`` returns, through the framework's own autodiff.
+    gradient_modes: tuple[str, ...] = ("reverse",)
+
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent: np.ndarray | None,
+                 mode: str = "reverse") -> dict[str, np.ndarray]:
+        """The vector-Jacobian product of what ``run(call)`` returns, through the framework's own autodiff in
+        ``mode`` (one of ``gradient_modes``; forward mode builds the same product from Jacobian-vector products).
 
         ``wrt`` names the differentiated inputs by the spec's names (``sample_weight`` for the weights); each
         gradient comes back in that input's canonical layout and shape, as a numpy array in the dtype the framework
@@ -116,14 +131,14 @@ class Adapter:
         whose gradient is then the plain derivative. An input the result does not depend on has a zero gradient."""
         raise Unsupported(f"{self.name} does not implement the gradient part of the adapter contract")
 
-    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> str:
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent: np.ndarray | None, mode: str = "reverse") -> str:
         """Default: replay the gradient case through this adapter; framework adapters return their framework's code."""
         return (
             "import numpy as np\nfrom core.case import Case\nfrom adapters.registry import resolve_direct\n"
             f"adapter = resolve_direct({self.name!r}); adapter.setup()\n"
             f"case = Case.from_dict({call.case.to_dict()!r})\n"
             f"cotangent = {None if cotangent is None else f'np.array({np.asarray(cotangent).tolist()!r})'}\n"
-            f"print(adapter.compute_gradient(case, {tuple(wrt)!r}, cotangent))"
+            f"print(adapter.compute_gradient(case, {tuple(wrt)!r}, cotangent, {mode!r}))"
         )
 
     def source(self, call: Call) -> str:
@@ -149,11 +164,13 @@ class Adapter:
             return str(exc)
         return True
 
-    def gradient_support(self, case: Case) -> bool | str:
-        """True, or why the gradient of ``case`` cannot be asked for: the gradient part of the contract, then
-        ``supports``. Asked before the oracle, so an adapter without gradients costs no exact derivative."""
+    def gradient_support(self, case: Case, mode: str = "reverse") -> bool | str:
+        """True, or why the gradient of ``case`` cannot be asked for in ``mode``: the gradient part of the contract,
+        the mode, then ``supports``. Asked before the oracle, so an adapter without gradients costs no exact derivative."""
         if type(self).gradient is Adapter.gradient:
             return f"{self.name} does not implement the gradient part of the adapter contract"
+        if mode not in self.gradient_modes:
+            return f"{self.name} has no {mode}-mode derivative (its modes: {', '.join(self.gradient_modes)})"
         return self.supports(case)
 
     def compute(self, case: Case) -> np.ndarray:
@@ -166,15 +183,16 @@ class Adapter:
             return Adapter.source(self, Call(case, ""))
         return self.source(call)
 
-    def compute_gradient(self, case: Case, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> dict[str, np.ndarray]:
-        return self.gradient(self.plan(case), tuple(wrt), cotangent)
+    def compute_gradient(self, case: Case, wrt: tuple[str, ...], cotangent: np.ndarray | None,
+                         mode: str = "reverse") -> dict[str, np.ndarray]:
+        return self.gradient(self.plan(case), tuple(wrt), cotangent, mode)
 
-    def gradient_reproducer(self, case: Case, wrt: tuple[str, ...], cotangent: np.ndarray | None) -> str:
+    def gradient_reproducer(self, case: Case, wrt: tuple[str, ...], cotangent: np.ndarray | None, mode: str = "reverse") -> str:
         try:
             call = self.plan(case)
         except Unsupported:
-            return Adapter.gradient_source(self, Call(case, ""), tuple(wrt), cotangent)
-        return self.gradient_source(call, tuple(wrt), cotangent)
+            return Adapter.gradient_source(self, Call(case, ""), tuple(wrt), cotangent, mode)
+        return self.gradient_source(call, tuple(wrt), cotangent, mode)
 
     # -- helpers for subclasses ------------------------------------------------------------------
     @staticmethod

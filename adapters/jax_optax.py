@@ -33,10 +33,11 @@ Conventions worth knowing (see docs/semantics.md#optax):
 
 ``plan`` writes the computation as one expression over the optax call's inputs and ``sample_weight`` (the Call's
 ``detail``, with the prepared numpy inputs as its ``kwargs``); ``run`` evaluates that very text and ``source``
-prints it, so the two cannot drift apart. ``gradient`` is ``jax.vjp`` of the same expression (``autodiff.jax_vjp``,
-the whole pullback jitted for ``jit``) with respect to the inputs optax receives as they are, the canonical sample
-weights aligned inside it; ``gradient_source`` prints it. An input laid out on numpy before the call (reshaped labels
-or rows, CTC's paddings) or holding integers has no gradient (Unsupported).
+prints it, so the two cannot drift apart. ``gradient`` is ``jax.vjp`` of the same expression (``autodiff.jax_vjp``;
+in forward mode ``jax.jacfwd``, ``autodiff.jax_jacfwd``; the whole derivative jitted for ``jit``) with respect to
+the inputs optax receives as they are, the canonical sample weights aligned inside it; ``gradient_source`` prints it.
+An input laid out on numpy before the call (reshaped labels or rows, CTC's paddings) or holding integers has no
+gradient (Unsupported).
 ``jax_module``, ``jax_tensor``, ``jax_device`` and ``jax_environment`` are shared with the Keras adapter on
 the JAX backend.
 """
@@ -133,6 +134,7 @@ class JaxOptaxAdapter(Adapter):
     semantics = {loss: "optax+ftz" for loss in CALLS}
     devices = ("cpu", "cuda")
     variants = ("default", "jit")
+    gradient_modes = ("reverse", "forward")  # jax.vjp, jax.jacfwd
 
     def version(self) -> str:
         return f"optax {_version('optax')}, jax {_version('jax')}"
@@ -184,17 +186,19 @@ class JaxOptaxAdapter(Adapter):
         with jax_device(call.case):
             return np.asarray(fn(**{n: jax_tensor(a) for n, a in call.kwargs.items()}))
 
-    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
-        """jax.vjp of the expression ``run`` evaluates, with respect to the differentiated inputs in their canonical
-        shape (sample weights aligned inside); the other inputs are arguments too, so that ``jit`` compiles the whole
-        pullback over all its inputs as ``run`` compiles the expression."""
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> dict[str, np.ndarray]:
+        """jax.vjp (jax.jacfwd in forward mode) of the expression ``run`` evaluates, with respect to the
+        differentiated inputs in their canonical shape (sample weights aligned inside); the other inputs are
+        arguments too, so that ``jit`` compiles the whole derivative over all its inputs as ``run`` compiles the
+        expression."""
         case, leaves = call.case, _leaves(call, wrt)
         constants = [n for n in call.kwargs if n not in leaves]
         fn = _evaluate(call.detail.as_function([*leaves, *constants], _aligned(call, leaves)))
+        derivative = autodiff.jax_jacfwd if mode == "forward" else autodiff.jax_vjp
         with jax_device(case):
-            grads = autodiff.jax_vjp(fn, {v: jax_tensor(autodiff.wrt_array(case, name)) for v, name in leaves.items()},
-                                     cotangent, jit=call.detail.jit,
-                                     constants={n: jax_tensor(call.kwargs[n]) for n in constants})
+            grads = derivative(fn, {v: jax_tensor(autodiff.wrt_array(case, name)) for v, name in leaves.items()},
+                               cotangent, jit=call.detail.jit,
+                               constants={n: jax_tensor(call.kwargs[n]) for n in constants})
         return {leaves[v]: g for v, g in grads.items()}
 
     def source(self, call: Call) -> str:
@@ -206,14 +210,15 @@ class JaxOptaxAdapter(Adapter):
             loss = call.detail.text
         return _script(call, inputs, [f"loss = {loss}"], [reproduce.printed("jax", "loss")])
 
-    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> str:
         """jax/optax code for the gradient: the inputs (the differentiated ones in their canonical shape), then
-        jax.vjp of the lambda ``gradient`` differentiates."""
+        jax.vjp (jax.jacfwd in forward mode) of the lambda ``gradient`` differentiates."""
         leaves = _leaves(call, wrt)
         inputs = {**call.kwargs, **{v: autodiff.wrt_array(call.case, name) for v, name in leaves.items()}}
         renamed = [reproduce.comment(f"{v} is the loss's input {name}") for v, name in leaves.items() if v != name]
-        lines = autodiff.jax_source(list(leaves), call.detail.as_function(leaves, _aligned(call, leaves)), cotangent,
-                                    jit=call.detail.jit, constants=[n for n in call.kwargs if n not in leaves])
+        derivative = autodiff.jax_jacfwd_source if mode == "forward" else autodiff.jax_source
+        lines = derivative(list(leaves), call.detail.as_function(leaves, _aligned(call, leaves)), cotangent,
+                           jit=call.detail.jit, constants=[n for n in call.kwargs if n not in leaves])
         return _script(call, inputs, renamed + lines)
 
 

@@ -50,9 +50,10 @@ Dice/Tversky ``axes`` (none: a scalar), one axis fewer than y_pred otherwise.
 guard, the handle, its keywords with the reduction spelled as Keras spells it, the targets and weights as Keras
 takes them: plain numpy, no framework touched), ``run`` (the backend's tensors, under its device scope, the class
 call compiled for the xla/jit variant), ``source`` (the reproducer of that same call), ``gradient`` and
-``gradient_source`` (the backend's autodiff of that call: a GradientTape, jax.vjp or torch.autograd, the whole
-gradient compiled for the xla/jit variant; the canonical inputs are the leaves, CTC's log_probs passed as y_pred and
-the sample weights aligned inside the differentiated function; integer labels and CTC's rewritten targets are
+``gradient_source`` (the backend's autodiff of that call: a GradientTape, jax.vjp or torch.autograd; in forward
+mode ForwardAccumulator JVPs, jax.jacfwd or torch.func.jacfwd; the whole derivative compiled for the xla/jit
+variant; the canonical inputs are the leaves, CTC's log_probs passed as y_pred and the sample weights aligned
+inside the differentiated function; integer labels and CTC's rewritten targets are
 Unsupported) and the handle identities. The backend specifics (tensors, devices, compilation, differentiation,
 environment, reproducer spelling) live in small runtime classes, shared with the plain TF, JAX and torch adapters
 through their helpers.
@@ -128,18 +129,22 @@ class TensorFlowRuntime:
 
         return tf_module().reshape(tensor, shape)
 
-    def vjp(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict) -> dict[str, np.ndarray]:
-        """A GradientTape; compiled: the tape and its gradient in one tf.function(jit_compile=True), which captures
-        the ``constants`` (fn's other tensors) as it captures them in a reproducer."""
-        return autodiff.tf_vjp(functools.partial(fn, **constants), leaves, cotangent,
-                               compile=self.compile if compiled else None)
+    def derivative(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict,
+                   mode: str) -> dict[str, np.ndarray]:
+        """A GradientTape (forward mode: ForwardAccumulator JVPs); compiled: the whole derivative in one
+        tf.function(jit_compile=True), which captures the ``constants`` (fn's other tensors) as it captures them in
+        a reproducer."""
+        differentiate = autodiff.tf_jacfwd if mode == "forward" else autodiff.tf_vjp
+        return differentiate(functools.partial(fn, **constants), leaves, cotangent,
+                             compile=self.compile if compiled else None)
 
     def reproducer_compile(self, callee: str) -> str:
         return f"tf.function({callee}, jit_compile=True)"
 
     def reproducer_gradient(self, names: list[str], expression: str, cotangent, compiled: bool,
-                            constants: list[str]) -> list[str]:
-        return autodiff.tf_tape_source(names, expression, cotangent, self.reproducer_compile if compiled else None)
+                            constants: list[str], mode: str) -> list[str]:
+        source = autodiff.tf_jacfwd_source if mode == "forward" else autodiff.tf_tape_source
+        return source(names, expression, cotangent, self.reproducer_compile if compiled else None)
 
     def reproducer_device(self, case: Case) -> str | None:
         return "tf.device('/GPU:0')" if case.device == "cuda" else None
@@ -192,18 +197,20 @@ class JaxRuntime:
 
         return jax_module().numpy.reshape(tensor, shape)
 
-    def vjp(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict) -> dict[str, np.ndarray]:
-        """jax.vjp; compiled: jax.jit of the whole pullback, the ``constants`` (fn's other tensors) its arguments as
-        the jitted class call takes its inputs."""
-        return autodiff.jax_vjp(fn, leaves, cotangent, jit=compiled, constants=constants)
+    def derivative(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict,
+                   mode: str) -> dict[str, np.ndarray]:
+        """jax.vjp (forward mode: jax.jacfwd); compiled: jax.jit of the whole derivative, the ``constants`` (fn's
+        other tensors) its arguments as the jitted class call takes its inputs."""
+        differentiate = autodiff.jax_jacfwd if mode == "forward" else autodiff.jax_vjp
+        return differentiate(fn, leaves, cotangent, jit=compiled, constants=constants)
 
     def reproducer_compile(self, callee: str) -> str:
         return f"jax.jit({callee})"
 
     def reproducer_gradient(self, names: list[str], expression: str, cotangent, compiled: bool,
-                            constants: list[str]) -> list[str]:
-        return autodiff.jax_source(names, f"lambda {', '.join(names)}: {expression}", cotangent, jit=compiled,
-                                   constants=constants)
+                            constants: list[str], mode: str) -> list[str]:
+        source = autodiff.jax_jacfwd_source if mode == "forward" else autodiff.jax_source
+        return source(names, f"lambda {', '.join(names)}: {expression}", cotangent, jit=compiled, constants=constants)
 
     def reproducer_device(self, case: Case) -> str | None:
         return "jax.default_device(jax.devices('gpu')[0])" if case.device == "cuda" else None
@@ -251,18 +258,19 @@ class TorchRuntime:
     def reshape(self, tensor, shape: tuple[int, ...]):
         return tensor.reshape(shape)
 
-    def vjp(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict) -> dict[str, np.ndarray]:
-        """torch.autograd.grad (no compiled variant: see the module docstring)."""
-        return autodiff.torch_vjp(functools.partial(fn, **constants), leaves, cotangent, self.to_numpy)
+    def derivative(self, fn, leaves: dict, cotangent, compiled: bool, constants: dict,
+                   mode: str) -> dict[str, np.ndarray]:
+        """torch.autograd.grad (forward mode: torch.func.jacfwd); no compiled variant: see the module docstring."""
+        differentiate = autodiff.torch_jacfwd if mode == "forward" else autodiff.torch_vjp
+        return differentiate(functools.partial(fn, **constants), leaves, cotangent, self.to_numpy)
 
     def reproducer_device(self, case: Case) -> str | None:
         return f"keras.device({case.device!r})"
 
     def reproducer_gradient(self, names: list[str], expression: str, cotangent, compiled: bool,
-                            constants: list[str]) -> list[str]:
-        """The leaves made differentiable (requires_grad=True) before the call."""
-        leaves = [f"{n}.requires_grad_(True)" for n in names]
-        return leaves + [f"loss = {expression}", *autodiff.torch_source(names, cotangent)]
+                            constants: list[str], mode: str) -> list[str]:
+        source = autodiff.torch_jacfwd_source if mode == "forward" else autodiff.torch_vjp_source
+        return source(names, [f"loss = {expression}"], cotangent)
 
     def version(self) -> str:
         return f"torch {_dist_version('torch')}"
@@ -314,6 +322,7 @@ class KerasLossesAdapter(Adapter):
     ``flavour`` and the tables below where they differ, and implements ``losses_module``."""
 
     variants = ("class", "function", "alias")
+    gradient_modes = ("reverse", "forward")  # every backend has forward mode (see the runtimes' ``derivative``)
     flavour = "keras 3"
     namespace = "keras.losses"
     reductions = mapping.KERAS3
@@ -472,16 +481,16 @@ class KerasLossesAdapter(Adapter):
             value = self._invoke(call, self._callee(call, call.detail.compiled), **self._tensors(call))
         return self.runtime.to_numpy(value)
 
-    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
-        """The backend's autodiff of ``run``'s call (the xla/jit variant: the whole gradient compiled). Each
-        differentiated input is the canonical array; the sample weights are aligned inside the differentiated
-        function, so their gradient comes back in the canonical shape."""
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> dict[str, np.ndarray]:
+        """The backend's autodiff of ``run``'s call in ``mode`` (the xla/jit variant: the whole derivative
+        compiled). Each differentiated input is the canonical array; the sample weights are aligned inside the
+        differentiated function, so their gradient comes back in the canonical shape."""
         case, detail = call.case, call.detail
         arguments = self._arguments(call, wrt)
         with self.runtime.device(case):
             tensors = self._tensors(call)
             constants = {k: tensors[k] for k in self._constants(call, arguments.values())}
-            callee = self._callee(call, compiled=False)  # compiled, the vjp compiles the call with its gradient
+            callee = self._callee(call, compiled=False)  # compiled, the derivative compiles the call with it
             leaves = {name: self.runtime.tensor(autodiff.wrt_array(case, name), case) for name in wrt}
 
             def loss(**given):  # the leaves by input name, the constants by Keras argument
@@ -490,7 +499,7 @@ class KerasLossesAdapter(Adapter):
                     given["sample_weight"] = self.runtime.reshape(given["sample_weight"], detail.sample_weight.shape)
                 return self._invoke(call, callee, **given)
 
-            return self.runtime.vjp(loss, leaves, cotangent, detail.compiled, constants)
+            return self.runtime.derivative(loss, leaves, cotangent, detail.compiled, constants, mode)
 
     def _arguments(self, call: Call, wrt: tuple[str, ...]) -> dict[str, str]:
         """{input name: the Keras argument it is passed as} for the differentiated inputs, or Unsupported for one
@@ -542,13 +551,13 @@ class KerasLossesAdapter(Adapter):
         body = reproduce.device_block(body + [f"loss = {text}"], self.runtime.reproducer_device(case))
         return reproduce.script(fw, case, body + [reproduce.printed(fw, "loss")], extra_imports=self.runtime.imports)
 
-    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> str:
         """``source``'s call differentiated by the backend's autodiff, as ``gradient`` does; the leaves are named as
         Keras' arguments (CTC's log_probs is y_pred)."""
         names = list(self._arguments(call, wrt).values())
         body, text = self._source_lines(call, names)
         body += self.runtime.reproducer_gradient(names, text, cotangent, call.detail.compiled,
-                                                 self._constants(call, names))
+                                                 self._constants(call, names), mode)
         body = reproduce.device_block(body, self.runtime.reproducer_device(call.case))
         return reproduce.script(self.runtime.framework, call.case, body, extra_imports=self.runtime.imports)
 

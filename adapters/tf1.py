@@ -28,8 +28,9 @@ Conventions worth knowing:
   Called eagerly with a scalar weight it counts the pairs of the whole batch (spec: semantics ``tf1_eager``);
   the adapter declares the documented ``tf1`` and the eager miscount is a recorded finding.
 
-Gradients (``gradient``/``gradient_source``): a GradientTape around the same eager call, the canonical inputs as
-leaves and the sample weights aligned inside the taped function. softmax_cross_entropy stops the gradient of its
+Gradients (``gradient``/``gradient_source``): a GradientTape (forward mode: ``tf.autodiff.ForwardAccumulator``
+JVPs, ``autodiff.tf_jacfwd``) around the same eager call, the canonical inputs as leaves and the sample weights
+aligned inside the differentiated function. softmax_cross_entropy stops the gradient of its
 labels (``labels_stop_gradient`` in losses_impl.py): their gradient is TF's zero.
 
 Binary cross-entropy has two TF1 spellings, chosen by ``from_logits``. An adapter declares one semantics per
@@ -119,6 +120,7 @@ class TF1Adapter(Adapter):
     library = "tensorflow-cpu"
     semantics = {f.loss: "tf1+ftz" for f in _FUNCTIONS} | {"binary_crossentropy": "tf1_log_loss+ftz"}
     devices = ("cpu", "cuda")
+    gradient_modes = ("reverse", "forward")  # GradientTape, ForwardAccumulator
 
     def setup(self) -> None:
         tf_module()
@@ -178,9 +180,10 @@ class TF1Adapter(Adapter):
         with tf_device(call.case):
             return self.to_numpy(self._loss(call, **self._tensors(call)), call.case)
 
-    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
-        """A GradientTape around ``run``'s eager call. Each differentiated input is the canonical array; the sample
-        weights are aligned inside the taped function, so their gradient comes back in the canonical shape."""
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> dict[str, np.ndarray]:
+        """A GradientTape (forward mode: ForwardAccumulator JVPs) around ``run``'s eager call. Each differentiated
+        input is the canonical array; the sample weights are aligned inside the differentiated function, so their
+        gradient comes back in the canonical shape."""
         case, d = call.case, call.detail
         arrays = {name: autodiff.wrt_array(case, name) for name in wrt}  # Unsupported for an integer input
         tf = tf_module()
@@ -194,7 +197,7 @@ class TF1Adapter(Adapter):
                     tensors["weights"] = tf.reshape(differentiated["sample_weight"], d.weights)
                 return self._loss(call, **tensors)
 
-            return autodiff.tf_vjp(loss, leaves, cotangent)
+            return (autodiff.tf_jacfwd if mode == "forward" else autodiff.tf_vjp)(loss, leaves, cotangent)
 
     @staticmethod
     def _tensors(call: Call) -> dict:
@@ -218,15 +221,17 @@ class TF1Adapter(Adapter):
         body = reproduce.device_block(body + [f"loss = {text}"], self._reproducer_device(call.case))
         return reproduce.script("tf", call.case, body + [reproduce.printed("tf", "loss")])
 
-    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
-        """``source``'s call under a GradientTape, as ``gradient`` runs it; the leaves are named as the function's
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> str:
+        """``source``'s call under a GradientTape (forward mode: in the function whose JVPs are taken), as
+        ``gradient`` runs it; the leaves are named as the function's
         arguments (labels, predictions or logits, weights)."""
         for name in wrt:
             autodiff.wrt_array(call.case, name)  # Unsupported as ``gradient`` raises it
         labels, predictions = call.detail.args
         names = [{"y_true": labels, "y_pred": predictions, "sample_weight": "weights"}[n] for n in wrt]
         body, text = self._source_lines(call, names)
-        body = reproduce.device_block(body + autodiff.tf_tape_source(names, text, cotangent),
+        derivative = autodiff.tf_jacfwd_source if mode == "forward" else autodiff.tf_tape_source
+        body = reproduce.device_block(body + derivative(names, text, cotangent),
                                       self._reproducer_device(call.case))
         return reproduce.script("tf", call.case, body)
 

@@ -10,10 +10,10 @@
 ``plan`` is the loss's ``_call_<loss>(case)``: every guard (Unsupported), the reduction's spelling and the
 layout of the arguments, on numpy arrays, touching no torch; it returns the ``Call`` of ``F.<fn>``
 (``torch_losses.torch_call``). ``run`` makes the tensors and calls torch; ``source`` prints the same Call.
-``gradient`` differentiates that very function with torch.autograd (``autodiff.torch_vjp``), its leaves made from
-the canonical inputs, so torch's own moves and broadcasts map the gradient back to their layout; an input that
-reaches torch as a numpy copy (squeezed labels, rows of a flattened input) or as integers has none (Unsupported);
-``gradient_source`` prints it.
+``gradient`` differentiates that very function with torch.autograd (``autodiff.torch_vjp``; in forward mode
+torch.func.jacfwd, ``autodiff.torch_jacfwd``), its leaves made from the canonical inputs, so torch's own moves and
+broadcasts map the gradient back to their layout; an input that reaches torch as a numpy copy (squeezed labels, rows
+of a flattened input) or as integers has none (Unsupported); ``gradient_source`` prints it.
 Whether this torch's ``F.<fn>`` takes ``weight=`` (``mse_loss``, ``l1_loss``, ``huber_loss`` gained it in 2.x)
 is asked of torch once, in ``setup``.
 
@@ -38,8 +38,10 @@ Conventions worth knowing (see docs/semantics.md#torchnnfunctional):
   compiled afresh for each case after ``torch._dynamo.reset()`` (no recompile limit can fall back to eager
   silently; ``fullgraph`` makes a graph break an error). CPU inductor generates and builds C++ for every
   case (about a second each, more for the first), so it is listed in ``expensive_variants`` and runs
-  with ``--profile full`` only. ``torch_tensor``, ``torch_to_numpy`` and ``torch_environment`` are shared
-  with the Keras adapter on the torch backend.
+  with ``--profile full`` only. Its reverse-mode gradient differentiates the compiled call; its forward-mode one
+  compiles the whole ``torch.func.jacfwd`` (torch.func cannot differentiate a compiled function called from eager
+  code: dynamo raises "Unsupported functorch tracing attempt"). ``torch_tensor``, ``torch_to_numpy`` and
+  ``torch_environment`` are shared with the Keras adapter on the torch backend.
 """
 from __future__ import annotations
 
@@ -139,6 +141,7 @@ class TorchAdapter(TorchLossesMixin, Adapter):
     # "compile": the same calls through torch.compile (CPU inductor generates and builds C++; seconds a case)
     variants = ("default", "compile")
     expensive_variants = ("compile",)
+    gradient_modes = ("reverse", "forward")  # torch.autograd, torch.func.jacfwd
 
     _weighted: frozenset[str] | None = None  # weighted_functions() and torch.__version__, probed in setup
     _torch_version: str = ""
@@ -226,69 +229,95 @@ class TorchAdapter(TorchLossesMixin, Adapter):
     def run(self, call: Call) -> np.ndarray:
         return self.to_numpy(self._loss(call)(), call.case)
 
-    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent) -> dict[str, np.ndarray]:
-        """torch.autograd of the very function ``run`` calls (compiled the same way for ``compile``), its leaves made
-        from the canonical arrays: moves, alignment and broadcasts happen inside, so the gradients come back in the
-        canonical layout."""
-        case = call.case
+    def gradient(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> dict[str, np.ndarray]:
+        """torch.autograd of the very function ``run`` calls (compiled the same way for ``compile``), or
+        torch.func.jacfwd of it in forward mode (for ``compile``, the whole jacfwd compiled), its leaves made from the
+        canonical arrays: moves, alignment and broadcasts happen inside, so the gradients come back in the canonical
+        layout."""
+        case, feeds = call.case, _feeds(call, wrt)
         leaves = {name: self._tensor(autodiff.wrt_array(case, name), case) for name in wrt}
-        return autodiff.torch_vjp(self._loss(call, _feeds(call, wrt)), leaves, cotangent, torch_to_numpy)
+        if mode == "forward":  # compile: the whole jacfwd compiled (torch.func cannot take a compiled function)
+            return autodiff.torch_jacfwd(self._loss(call, feeds, compile_call=False), leaves, cotangent, torch_to_numpy,
+                                         compile=_compiled if call.detail.compile else None)
+        return autodiff.torch_vjp(self._loss(call, feeds), leaves, cotangent, torch_to_numpy)
 
-    def _loss(self, call: Call, feeds: dict[str, str] | None = None):
+    def _loss(self, call: Call, feeds: dict[str, str] | None = None, compile_call: bool = True):
         """The function ``run`` calls with no arguments: the Call's tensors made, then ``F.<fn>`` (through
-        torch.compile for ``compile``), the result reshaped to ``out_shape``. ``feeds`` ({argument: input}, see
-        ``_feeds``) names the arguments made from the differentiated inputs, which it then takes as keywords."""
+        torch.compile for ``compile``, unless ``compile_call`` is False: the caller compiles a computation around
+        it), the result reshaped to ``out_shape``. ``feeds`` ({argument: input}, see ``_feeds``) names the
+        arguments made from the differentiated inputs, which it then takes as keywords."""
         case, detail, torch = call.case, call.detail, _torch()
         feeds = feeds or {}
         fn = getattr(torch.nn.functional, _function(call))
-        if detail.compile:  # compiled afresh for this case: static shapes, one graph
-            torch._dynamo.reset()  # no guards or recompile limits carried over from other cases
-            fn = torch.compile(fn, dynamic=False, fullgraph=True)
+        if detail.compile and compile_call:
+            fn = _compiled(fn)
+
+        def argument(name, value):
+            """The argument as a function of the leaves, its tensor made here, once: ``loss`` runs no numpy (a
+            compiled derivative traces it)."""
+            array = value.array if isinstance(value, (Moved, Broadcast)) else value
+            if not isinstance(array, np.ndarray):
+                return lambda leaves: value
+            if name in feeds:
+                leaf, shape = feeds[name], tuple(array.shape)
+                tensor = lambda leaves: _shaped(leaves[leaf], shape)  # noqa: E731
+            else:
+                made = self._tensor(array, case)
+                tensor = lambda leaves: made  # noqa: E731
+            if not isinstance(value, Moved):
+                return tensor
+            axis = value.axis  # torch's class dim is 1 (0 for a single 1-D sample); torch rejects an axis out of range
+            return lambda leaves: (lambda t: torch.movedim(t, axis, 1) if t.ndim >= 2 else t)(tensor(leaves))
+
+        args = {name: argument(name, value) for name, value in detail.args}
+        kwargs = {name: (argument(name, value), value.like if isinstance(value, Broadcast) else None)
+                  for name, value in call.kwargs.items()}
+        out_shape = detail.out_shape
 
         def loss(**leaves):
-            def tensor(name, value):
-                array = value.array if isinstance(value, (Moved, Broadcast)) else value
-                if not isinstance(array, np.ndarray):
-                    return value
-                t = self._tensor(array, case) if name not in feeds else _shaped(leaves[feeds[name]], array.shape)
-                if isinstance(value, Moved) and t.ndim >= 2:  # torch's class dim is 1 (0 for a single 1-D sample)
-                    t = torch.movedim(t, value.axis, 1)  # torch itself rejects an axis out of range
-                return t
-
-            args = {name: tensor(name, value) for name, value in detail.args}
-            kwargs = {name: torch.broadcast_to(tensor(name, value), args[value.like].shape)
-                      if isinstance(value, Broadcast) else tensor(name, value) for name, value in call.kwargs.items()}
-            result = fn(*args.values(), **kwargs)
-            return result if detail.out_shape is None else result.reshape(detail.out_shape)
+            given = {name: make(leaves) for name, make in args.items()}
+            keywords = {name: make(leaves) if like is None else torch.broadcast_to(make(leaves), given[like].shape)
+                        for name, (make, like) in kwargs.items()}
+            result = fn(*given.values(), **keywords)
+            return result if out_shape is None else result.reshape(out_shape)
 
         return loss
 
     def source(self, call: Call) -> str:
         """The Call as torch.nn.functional code: its arrays as tensors named after the argument, then the call."""
-        return reproduce.script("torch", call.case, self._source_lines(call) + [reproduce.printed("torch", "loss")])
+        body, computation = self._source_lines(call)
+        return reproduce.script("torch", call.case, body + computation + [reproduce.printed("torch", "loss")])
 
-    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent) -> str:
-        """``source``'s lines, the differentiated inputs defined in their canonical layout (requires_grad), then
-        torch.autograd.grad."""
-        return reproduce.script("torch", call.case, self._source_lines(call, _feeds(call, wrt))
-                                + autodiff.torch_source(list(wrt), cotangent))
+    def gradient_source(self, call: Call, wrt: tuple[str, ...], cotangent, mode: str = "reverse") -> str:
+        """``source``'s lines, the differentiated inputs defined in their canonical layout, then torch.autograd.grad
+        of the call (torch.func.jacfwd of a function of them computing it, in forward mode)."""
+        forward = mode == "forward"  # compile: the whole jacfwd compiled, as ``gradient`` runs it
+        body, computation = self._source_lines(call, _feeds(call, wrt), compile_call=not forward)
+        if forward:
+            lines = autodiff.torch_jacfwd_source(list(wrt), computation, cotangent,
+                                                 _compiled_source if call.detail.compile else None)
+        else:
+            lines = autodiff.torch_vjp_source(list(wrt), computation, cotangent)
+        return reproduce.script("torch", call.case, body + lines)
 
-    def _source_lines(self, call: Call, feeds: dict[str, str] | None = None) -> list[str]:
-        """The lines that make the Call's tensors and compute ``loss``; an argument in ``feeds`` is made from its
-        differentiated input, a leaf named after it (reshaped as ``_loss`` reshapes it)."""
+    def _source_lines(self, call: Call, feeds: dict[str, str] | None = None,
+                      compile_call: bool = True) -> tuple[list[str], list[str]]:
+        """The lines that make the Call's tensors, and those that compute ``loss`` from them; an argument in
+        ``feeds`` is made from its differentiated input, a leaf named after it (reshaped, as ``_loss`` reshapes it,
+        in the computing lines: a derivative differentiates through them); ``compile_call`` as in ``_loss``."""
         case, detail, feeds = call.case, call.detail, feeds or {}
         body = [reproduce.comment(note) for note in detail.notes]
+        computation = []
 
         def define(name, array) -> list[str]:
             if name not in feeds:
                 return [reproduce.array("torch", array, name, device=case.device)]
             leaf = feeds[name]
             canonical = autodiff.wrt_array(case, leaf)
-            lines = [reproduce.array("torch", canonical, leaf, device=case.device), f"{leaf}.requires_grad_(True)"]
             if leaf != name:
                 reshape = "" if canonical.shape == array.shape else f".reshape({tuple(array.shape)!r})"
-                lines.append(f"{name} = {leaf}{reshape}")
-            return lines
+                computation.append(f"{name} = {leaf}{reshape}")
+            return [reproduce.array("torch", canonical, leaf, device=case.device)]
 
         positional, keywords = [], {}
         for name, value in detail.args:
@@ -304,11 +333,11 @@ class TorchAdapter(TorchLossesMixin, Adapter):
         fn = call.target
         if detail.compile:  # the same call through torch.compile, compiled afresh as run does
             body.append("torch._dynamo.reset()  # a fresh compilation, as lossconf makes for each case")
-            fn = f"torch.compile({fn}, dynamic=False, fullgraph=True)"
+            fn = _compiled_source(fn) if compile_call else fn
         expression = f"{fn}({reproduce.call_args(positional, keywords)})"
         if detail.out_shape is not None:
             expression += f".reshape({tuple(detail.out_shape)!r})"
-        return body + [f"loss = {expression}"]
+        return body, computation + [f"loss = {expression}"]
 
 
 def _feeds(call: Call, wrt: tuple[str, ...]) -> dict[str, str]:
@@ -327,6 +356,18 @@ def _feeds(call: Call, wrt: tuple[str, ...]) -> dict[str, str]:
                               "numpy, not the input itself: it has no gradient to give")
         feeds.update(dict.fromkeys(fed, name))
     return feeds
+
+
+def _compiled(fn):
+    """``fn`` through torch.compile, compiled afresh for this case: static shapes, one graph (a break raises)."""
+    torch = _torch()
+    torch._dynamo.reset()  # no guards or recompile limits carried over from other cases
+    return torch.compile(fn, dynamic=False, fullgraph=True)
+
+
+def _compiled_source(callee: str) -> str:
+    """``_compiled`` as source text (the reproducer resets dynamo in a line of its own)."""
+    return f"torch.compile({callee}, dynamic=False, fullgraph=True)"
 
 
 def _shaped(tensor, shape: tuple):

@@ -130,11 +130,12 @@ def outcome_of(exc: Exception):
 
 
 @phases.timed("framework")
-def supported(adapter: Adapter, case: Case, gradient: bool = False) -> bool | str:
-    """``adapter.supports(case)`` (``gradient_support`` for a gradient); a worker that dies answering counts as
-    supported, so that the computation reports the death as an error on the case (never a lost run)."""
+def supported(adapter: Adapter, case: Case, gradient: str | None = None) -> bool | str:
+    """``adapter.supports(case)`` (``gradient_support(case, mode)`` for a gradient in that autodiff mode); a worker
+    that dies answering counts as supported, so that the computation reports the death as an error on the case
+    (never a lost run)."""
     try:
-        return adapter.gradient_support(case) if gradient else adapter.supports(case)
+        return adapter.gradient_support(case, gradient) if gradient else adapter.supports(case)
     except Unsupported as exc:
         return str(exc)
     except Exception:

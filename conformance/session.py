@@ -121,7 +121,9 @@ class Session:
     def summary(self) -> list[str]:
         counts = collections.defaultdict(collections.Counter)
         for r in self.records:
-            who = r.get("impl", "docs") + (" gradients" if r.get("quantity") == "gradient" else "")
+            who = r.get("impl", "docs") + (f" gradients{' (forward mode)' if r.get('mode') == 'forward' else ''}"
+                                           if r.get("quantity") == "gradient" and r.get("kind") != "relation" else
+                                           " gradient relations" if r.get("kind") == "relation" else "")
             counts[who][r["verdict"] + ("(expected)" if r.get("expectation") else "")] += 1
         return [
             *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
@@ -135,8 +137,8 @@ COMPACT_DROP = ("inputs", "reproducer", "oracle_reproducer")
 
 
 def cell(record: dict) -> tuple:
-    """The report cell a record belongs to: (impl, variant, device, loss, reduction, dtype, quantity)."""
-    return tuple(record.get(k) for k in ("impl", "variant", "device", "loss", "reduction", "dtype", "quantity"))
+    """The report cell a record belongs to: (impl, variant, device, loss, reduction, dtype, quantity, mode)."""
+    return tuple(record.get(k) for k in ("impl", "variant", "device", "loss", "reduction", "dtype", "quantity", "mode"))
 
 
 def severity(record: dict) -> float:

@@ -38,6 +38,10 @@ A derivative g (one component of a gradient, oracle.gradient) gets, in the same 
 
 plus (GRADIENT_ULPS + r) * eta for gradual underflow. Any value between the two one-sided derivatives conforms
 (a kink's subdifferential); the error is the distance to the nearer of them.
+
+Two gradients an implementation computes of the same function (a gradient relation, judged without the oracle:
+tests/conformance/test_gradient_relations.py) may differ, per component, by the sum of both errors above; with no
+exact derivative at hand, each is bounded from the magnitudes that component is computed from (derive_relation).
 """
 from __future__ import annotations
 
@@ -135,5 +139,40 @@ def derive_gradient(exact, name: str, kappa=None) -> Tolerance:
         gap = dtypes.ulp(magnitude, dtype, flush)
         elementwise.append(float((GRADIENT_ULPS * u * (k + magnitude) + GRADIENT_ULPS * eta) / gap))
         summation.append(float((u * ((r - 1) * (magnitude + n) + (d - 1) * magnitude) + r * eta) / gap))
+    e, s = np.array(elementwise), np.array(summation)
+    return Tolerance(np.maximum(e + s, 1.0), e, s)
+
+
+def derive_relation(magnitude, dtype: str, flush: bool = False, terms: int = 1, results: int = 2) -> Tolerance:
+    """The allowed |A - B| per component, in ULPs of ``dtype`` at ``magnitude``, between two combinations A and B
+    of ``results`` gradients the implementation computed of the same function (a gradient relation).
+
+    Each computed gradient G_j is within derive_gradient's tolerance of the exact one, without its conditioning
+    term (both sides differentiate the same function at the same inputs, or at inputs related exactly: no rounding
+    of an input separates them) and with both |g| and the normaliser share N bounded by m_j, the magnitude of
+    what that component of G_j is computed from (|G_j| itself, plus the targets' part where the derivative is a
+    difference such as p - y: its rounding is relative to p, not to the difference; the caller knows which):
+
+        |G_j - g_j|  <=  u * (GRADIENT_ULPS + terms - 1) * m_j  +  (GRADIENT_ULPS + terms) * eta
+
+    with ``terms`` = r + d - 1 (the row terms and weighted-mean denominator terms of derive_gradient: how many
+    terms the sums inside the derivative add up). The exact sides agree by the relation, so
+    |A - B| <= sum_j |G_j - g_j|, which with ``magnitude`` = sum_j m_j is
+
+        tol_abs = u * (GRADIENT_ULPS + terms - 1) * magnitude  +  results * (GRADIENT_ULPS + terms) * eta.
+
+    For two results of similar size (magnitude ~ 2 max(|A|, |B|)) that is 2 * GRADIENT_ULPS ULPs of the larger,
+    plus the rounding of the sums, plus the subnormal spacing. The caller combines the G_j in float64 (sums of
+    at most a few float32/float64 values: exact or within 2**-53 relative, far below u), so nothing is added for
+    it. At least one ULP: two correctly rounded results of the same value may sit one ULP apart."""
+    u = dtypes.float_format(dtype).unit_roundoff
+    eta = dtypes.ulp(0, dtype, flush) / 2
+    magnitudes = np.asarray(magnitude, dtype=np.float64).ravel()
+    elementwise, summation = [], []
+    for m in magnitudes:
+        m = mpmath.mpf(float(m)) if np.isfinite(m) else mpmath.mpf(0)
+        gap = dtypes.ulp(m, dtype, flush)
+        elementwise.append(float((GRADIENT_ULPS * u * m + results * GRADIENT_ULPS * eta) / gap))
+        summation.append(float(((terms - 1) * u * m + results * terms * eta) / gap))
     e, s = np.array(elementwise), np.array(summation)
     return Tolerance(np.maximum(e + s, 1.0), e, s)

@@ -80,7 +80,7 @@ def _describe(adapter: Adapter) -> dict:
     return {
         "name": adapter.name, "library": adapter.library, "semantics": dict(adapter.semantics),
         "devices": tuple(adapter.devices), "variants": tuple(adapter.variants), "version": adapter.version(),
-        "has_handle_identities": hasattr(adapter, "handle_identities"),
+        "has_handle_identities": hasattr(adapter, "handle_identities"), "gradient_modes": tuple(adapter.gradient_modes),
     }
 
 
@@ -99,6 +99,7 @@ class IsolatedAdapter(Adapter):
             raise
         self.name, self.library, self.semantics = info["name"], info["library"], info["semantics"]
         self.devices, self.variants, self._version = info["devices"], info["variants"], info["version"]
+        self.gradient_modes = info["gradient_modes"]
         if info["has_handle_identities"]:
             self.handle_identities = lambda: self._call("handle_identities")
 
@@ -193,14 +194,14 @@ class IsolatedAdapter(Adapter):
     def reproducer(self, case) -> str:
         return self._call("reproducer", case)
 
-    def gradient_support(self, case):
-        return self._call("gradient_support", case)
+    def gradient_support(self, case, mode="reverse"):
+        return self._call("gradient_support", case, mode)
 
-    def compute_gradient(self, case, wrt, cotangent):
-        return self._call("compute_gradient", case, tuple(wrt), cotangent)
+    def compute_gradient(self, case, wrt, cotangent, mode="reverse"):
+        return self._call("compute_gradient", case, tuple(wrt), cotangent, mode)
 
-    def gradient_reproducer(self, case, wrt, cotangent) -> str:
-        return self._call("gradient_reproducer", case, tuple(wrt), cotangent)
+    def gradient_reproducer(self, case, wrt, cotangent, mode="reverse") -> str:
+        return self._call("gradient_reproducer", case, tuple(wrt), cotangent, mode)
 
 
 def serve(target: str) -> None:

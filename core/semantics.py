@@ -6,6 +6,7 @@ the switches the oracle understands, says which of them are numerical guards, an
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -26,6 +27,9 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "empty_mean": ("structure", "a mean over no elements or zero total weight: 'nan' (0/0) or 'zero' (divide_no_nan)"),
     "weight_denominator": ("structure", "mean_with_sample_weight divides by the sum of the weights 'broadcast' to the "
                                         "losses, or of the 'raw' weight array as passed (Keras 3)"),
+    "subgradient": ("structure", "the derivative autodiff returns at a kink (|x| at 0, a hinge at its margin, a clip "
+                                 "bound): 'interval' (any value between the one-sided derivatives), 'left' or 'right' "
+                                 "(that one-sided derivative). Read by the gradient judge only: no value depends on it"),
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -42,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "smoothing_classes": "axis",
     "empty_mean": "nan",
     "weight_denominator": "broadcast",
+    "subgradient": "interval",
 }
 
 # -- switches of one family of losses (their formulas in oracle/losses/<family>.py) ----------------------------
@@ -192,6 +197,10 @@ ALTERNATIVES: dict[str, tuple] = {
 # Modifiers that compose with any semantics, written "keras+ftz": properties of the execution
 # environment rather than of one framework's formula.
 MODIFIERS: dict[str, tuple[dict, str]] = {
+    "left_subgradient": ({"subgradient": "left"}, "the implementation declares that its derivative at a kink is the "
+                                                  "left-sided one (x approached from below)"),
+    "right_subgradient": ({"subgradient": "right"}, "the implementation declares that its derivative at a kink is the "
+                                                    "right-sided one (x approached from above)"),
     "ftz": ({"flush_subnormals": True},
             "TensorFlow (Eigen) and XLA set flush-to-zero and denormals-are-zero on CPU: tf.constant(1e-40) != 0 "
             "is False and sigmoid_cross_entropy_with_logits(1, 100) is 0.0 (checked with TF 2.21.0); torch does not. "
@@ -209,6 +218,21 @@ def flushes(sem: "Semantics", dtype: str) -> bool:
     return bool(sem["flush_subnormals"]) and str(dtype) not in _WIDENED_ON_CPU
 
 
+_READING: list[set] = []  # the sets that switches_read() is filling
+
+
+@contextlib.contextmanager
+def switches_read():
+    """The names of the switches read (``sem[name]``) inside the block: a convention differing from another only in
+    switches a formula never read computes, on those inputs, the same function."""
+    read: set = set()
+    _READING.append(read)
+    try:
+        yield read
+    finally:
+        _READING.remove(read)
+
+
 @dataclass(frozen=True)
 class Semantics:
     name: str
@@ -222,6 +246,8 @@ class Semantics:
             raise ValueError(f"semantics {self.name!r}: unknown switch(es) {sorted(unknown)}; known: {sorted(SWITCHES)}")
 
     def __getitem__(self, switch: str):
+        for read in _READING:
+            read.add(switch)
         return self.switches.get(switch, DEFAULTS[switch])
 
     def idealised(self) -> "Semantics":

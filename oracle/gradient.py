@@ -25,6 +25,8 @@ time, every per-sample loss at once.
 """
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass
 
 import mpmath
@@ -120,8 +122,9 @@ def _steps(x: np.ndarray, q: int) -> np.ndarray:
 
 
 def _one_sided(f0, f1, f2, h, side: int):
-    """side * (-3 f0 + 4 f1 - f2) / 2h, or None where the side leaves the domain or the loss is not finite."""
-    if h == 0 or not all(mpmath.isfinite(v) for v in (f0, f1, f2)):
+    """side * (-3 f0 + 4 f1 - f2) / 2h, or None where the side leaves the domain (the loss not finite, or complex: a
+    power p**q of a p moved below 0) or the loss is not finite."""
+    if h == 0 or any(isinstance(v, mpmath.mpc) or not mpmath.isfinite(v) for v in (f0, f1, f2)):
         return None
     return side * (-3 * f0 + 4 * f1 - f2) / (2 * h)
 
@@ -255,7 +258,36 @@ def _certified_partials(spec, params, sem, case, name: str):
                 break
         return runs[1], bits
 
-    return _remember(_memo_key(case, sem, ("gradient partials", name)), compute)
+    return _remember(_memo_key(case, _per_sample_part(sem), ("gradient partials", name)), compute)
+
+
+# Switches that act in the reduction only: the per-sample losses, hence their partial derivatives, are the same
+# whatever their value, so a convention that differs from another in these alone shares its partials (the judge tries
+# weight_denominator=raw against every failing weighted mean). ``subgradient`` changes no number the oracle computes.
+REDUCTION_SWITCHES = ("weight_denominator", "empty_mean")
+
+
+def switches_read(case: Case, sem: Semantics) -> set:
+    """The switches of ``sem`` that the per-sample losses of ``case`` read (at 64 bits: which branches a formula
+    takes needs no more); every switch where the formula fails there."""
+    from oracle import _inputs, _per_sample, prepare
+    from core.semantics import SWITCHES, switches_read as reading
+
+    spec, params, _ = prepare(case)
+    try:
+        with reading() as read, mpmath.workprec(64):
+            _per_sample(spec, params, sem, case, _inputs(case, sem))
+    except Exception:
+        return set(SWITCHES)
+    return read
+
+
+def _per_sample_part(sem: Semantics) -> Semantics:
+    """``sem`` as far as the per-sample losses see it: the memo key of its partial derivatives."""
+    from core.semantics import DEFAULTS
+
+    neutral = REDUCTION_SWITCHES + ("subgradient",)
+    return Semantics("", {**sem.switches, **{k: DEFAULTS[k] for k in neutral}}, sem.citation)
 
 
 def _contract(partials: _Partials, bits: np.ndarray, c: np.ndarray, x_shape: tuple):
@@ -368,7 +400,8 @@ CONDITION_STEP = -24  # the relative step of the directional differences (a magn
 def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None) -> dict:
     """Per input in ``wrt``, per element, an estimate of sum_j |dg/dx_j * x_j| for each derivative g: how much the
     derivative moves when every floating input moves by its own rounding, the gradient's counterpart of
-    ``oracle.condition``. It is estimated along two directions over every floating input (x itself and |x|), by
+    ``oracle.condition``. It is estimated along four directions over every floating input (x, |x| and x with two
+    drawn sign patterns), by
     one-sided differences that stay on the derivative's own side (a kink at x is not a steep slope); each is a
     lower bound of the sum, and a tolerance needs only its order of magnitude. Computed only when a derivative
     misses the tolerance without it (conformance.gradient_judge)."""
@@ -376,7 +409,7 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
 
     spec, params, declared = prepare(case)
     sem = semantics or declared
-    k = cache.key(case, sem, repr(("gradient_condition", tuple(wrt), None if cotangent is None else np.asarray(cotangent).tolist())))
+    k = cache.key(case, sem, repr(("gradient_condition/signed", tuple(wrt), None if cotangent is None else np.asarray(cotangent).tolist())))
     hit = cache.get(k)
     if hit is not None:
         return hit
@@ -392,11 +425,18 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
         at = {n: gradient(base, n) for n in wrt}
         t = mpmath.ldexp(1, CONDITION_STEP)
         total = {n: np.full(base[n].shape, mpmath.mpf(0), dtype=object) for n in wrt}
-        for direction in (lambda v: v, abs):
+        measured = _measured(spec, base)
+        rng = np.random.default_rng(int.from_bytes(hashlib.sha256(case.key().encode()).digest()[:8], "little"))
+        signs = [{n: rng.choice([-1, 1], size=base[n].shape) for n in measured} for _ in range(2)]
+        # x and |x|, and x with two drawn sign patterns: a derivative invariant when every input moves by the same
+        # relative step (MSLE's log(p + 1) - log(y + 1) when p and y move together, a ratio p / sum p) would
+        # read as perfectly conditioned along x alone
+        directions = [{n: base[n] for n in measured}, {n: np.abs(base[n]) for n in measured},
+                      *({n: base[n] * sign[n] for n in measured} for sign in signs)]
+        for direction in directions:
             slopes = []
             for side in (-1, 1):
-                moved = {**base, **{n: base[n] + np.frompyfunc(lambda v: side * t * direction(v), 1, 1)(base[n])
-                                    for n in _measured(spec, base)}}
+                moved = {**base, **{n: base[n] + side * t * direction[n] for n in measured}}
                 slopes.append({n: gradient(moved, n)[1 if side > 0 else 0] for n in wrt})
             for n in wrt:
                 for idx in np.ndindex(base[n].shape):

@@ -95,9 +95,12 @@ def params(p) -> str:
 
 
 def subject(r: dict) -> str:
-    """What a record checks: its loss's value, or its loss's gradient (a row of its own, beside the value's)."""
+    """What a record checks: its loss's value, or its loss's gradient in reverse or forward mode (each a row of its
+    own, beside the value's)."""
     loss = str(r.get("loss"))
-    return f"{loss} (gradient)" if r.get("quantity") == "gradient" else loss
+    if r.get("quantity") != "gradient":
+        return loss
+    return f"{loss} (gradient, forward mode)" if r.get("mode") == "forward" else f"{loss} (gradient)"
 
 
 def vclass(verdict) -> str:

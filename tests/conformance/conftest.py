@@ -84,6 +84,24 @@ def pytest_generate_tests(metafunc):
                     params.append((adapter.name, variant, dtype, loss, relation))
                     ids.append(f"{adapter.name}-{variant}-{dtype}-{loss}-{relation}")
         metafunc.parametrize("relation_axes", params, ids=ids)
+    elif "gradient_relation_axes" in metafunc.fixturenames:
+        import specs
+        from tests.conformance.test_gradient_relations import RELATIONS, compiled_variant
+        from tests.conformance.test_gradients import regimes
+
+        params, ids = [], []
+        dtype = _logic_dtype(config)
+        for adapter in config.lossconf.adapters:
+            for loss, spec in specs.all_specs().items():
+                if loss not in adapter.semantics:
+                    continue
+                for regime in regimes(spec):
+                    for relation in RELATIONS:  # each on the primary handle, but the compiled one against it
+                        compiled = relation == "compiled_equals_eager" and compiled_variant(adapter)
+                        variant = compiled or adapter.variants[0]
+                        params.append((adapter.name, variant, dtype, loss, regime, relation))
+                        ids.append(f"{adapter.name}-{variant}-{dtype}-{loss}-{regime}-{relation}")
+        metafunc.parametrize("gradient_relation_axes", params, ids=ids)
     elif "example" in metafunc.fixturenames:
         pairs = list(cases.doc_examples())
         metafunc.parametrize("example", [(s.name, e["id"]) for s, e in pairs], ids=[e["id"] for _, e in pairs])

@@ -42,13 +42,16 @@ def _negative_where_nonnegative(record: dict) -> bool:
     return all(e is not None and not str(e).startswith("-") for e in exact) and any(g < 0 for g in got)
 
 
-def drawn(lossconf, test: str, cell, spec, regime: str, dtype: str, elementwise: bool, max_elements: int):
+def drawn(lossconf, test: str, cell, spec, regime: str, dtype: str, elementwise: bool, max_elements: int,
+          draws: int | None = None):
     """Makes ``body(data, inputs, params, weights)`` a hypothesis test of one cell: the run's seed, the example
     database of ``test`` and ``cell`` (strategies.shared_database), and the loss's inputs drawn in ``regime`` (timed
-    as the "draw" phase). The value properties and the gradient tests draw alike."""
+    as the "draw" phase); ``draws`` examples where given, else the profile's. The value properties, the gradient
+    tests and the gradient relations draw alike."""
     def wrap(body):
         @seed(lossconf.seed)
-        @settings(suppress_health_check=list(HealthCheck), deadline=None, database=strategies.shared_database(test, cell))
+        @settings(suppress_health_check=list(HealthCheck), deadline=None, database=strategies.shared_database(test, cell),
+                  **({"max_examples": draws} if draws else {}))
         @given(data=st.data())
         def check(data):
             with phases.timed("draw"):

@@ -227,6 +227,12 @@ def test_relation(lossconf, relation_axes):
             for i, (x, y) in enumerate(zip(a.got, b.got)):
                 check(relation, lossconf, impl, a, b, x, y, lambda c: a.allowance(c)[i] + b.allowance(c)[i], f"element {i}")
 
+    run_counted(run, relation, impl, loss, dtype)
+
+
+def run_counted(run, relation: str, impl: str, loss: str, dtype: str) -> None:
+    """``run()`` (a hypothesis test drawing Sides) with Side's counters fresh; where no draw was usable, a skip that
+    says why (unsupported, raised, inf or NaN), else hypothesis's Unsatisfiable."""
     Side.unsupported, Side.raised, Side.refused, Side.computed, Side.nonfinite = set(), set(), 0, 0, 0
     try:
         run()

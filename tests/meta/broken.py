@@ -60,8 +60,8 @@ from core.case import Case  # noqa: E402
 class _TamperedGradient(TorchAdapter):
     """torch, whose gradients pass through ``tamper`` (the values are torch's, untouched)."""
 
-    def gradient(self, call, wrt, cotangent):
-        grads = super().gradient(call, wrt, cotangent)
+    def gradient(self, call, wrt, cotangent, mode="reverse"):
+        grads = super().gradient(call, wrt, cotangent, mode)
         return {n: np.asarray(self.tamper(call.case, n, g), dtype=g.dtype) for n, g in grads.items()}
 
     def tamper(self, case, name, g):
@@ -100,10 +100,44 @@ class Float32GradientForFloat64(_TamperedGradient):
     """The gradient of a float64 case computed in float32, then returned as float64."""
     name = "broken-grad-float32"
 
-    def gradient(self, call, wrt, cotangent):
+    def gradient(self, call, wrt, cotangent, mode="reverse"):
         case = call.case
         if case.dtype != "float64":
-            return super().gradient(call, wrt, cotangent)
+            return super().gradient(call, wrt, cotangent, mode)
         low = Case.from_dict({**case.to_dict(), "dtype": "float32"})
-        grads = TorchAdapter.gradient(self, self.plan(low), wrt, cotangent)
+        grads = TorchAdapter.gradient(self, self.plan(low), wrt, cotangent, mode)
         return {n: g.astype(np.float64) for n, g in grads.items()}
+
+
+class LeftSideDeclaredRight(_TamperedGradient):
+    """Declares the right-sided derivative at kinks (the ``right_subgradient`` modifier) but returns the left one:
+    torch's gradient taken a step below every input (|e| at e = 0 then gives -1 where the declared side is +1)."""
+    name = "broken-grad-side"
+    declared = "right_subgradient"
+
+    def semantics_for(self, loss):
+        base = super().semantics_for(loss)
+        return base and f"{base}+{self.declared}"
+
+    def gradient(self, call, wrt, cotangent, mode="reverse"):
+        case = call.case
+        below = case.with_inputs(**{n: np.nextafter(case.inputs[n], -np.inf) for n in wrt})
+        return TorchAdapter.gradient(self, self.plan(below), wrt, cotangent, mode)
+
+
+class LeftSideDeclaredLeft(LeftSideDeclaredRight):
+    """The same left-sided derivative, declared as such: conforms."""
+    name = "grad-side-declared"
+    declared = "left_subgradient"
+
+
+class RawWeightDenominator(_TamperedGradient):
+    """A weighted mean's gradient divided by the sum of the weight array as passed, not of the weights broadcast to
+    the losses (Keras 3's convention, weight_denominator=raw): (B,) weights on (B, T) losses give T times the
+    gradient of torch's sum(w l) / sum(w)."""
+    name = "broken-grad-raw-weights"
+
+    def tamper(self, case, name, g):
+        if case.reduction != "mean_with_sample_weight" or case.sample_weight is None:
+            return g
+        return g * (np.size(case.inputs[name]) / np.size(case.sample_weight))

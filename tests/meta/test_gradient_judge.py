@@ -22,12 +22,12 @@ TARGETS = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.5]])
 PROBABILITIES = np.array([[0.005, 0.5, 0.995], [0.3, 0.2, 0.9]])
 
 
-def _judge(adapter_class, loss, inputs, params, reduction="sum", dtype="float32"):
+def _judge(adapter_class, loss, inputs, params, reduction="sum", dtype="float32", sample_weight=None, mode="reverse"):
     adapter = adapter_class()
     adapter.setup()
     case = specs.make_case(loss, inputs=inputs, params=params, dtype=dtype, reduction=reduction,
-                           semantics=adapter.semantics_for(loss), variant=adapter.variants[0])
-    return gradient_judge.judge_gradient(adapter, case, gradient_judge.differentiable_inputs(specs.all_specs()[loss]))
+                           sample_weight=sample_weight, semantics=adapter.semantics_for(loss), variant=adapter.variants[0])
+    return gradient_judge.judge_gradient(adapter, case, gradient_judge.differentiable_inputs(specs.all_specs()[loss]), mode)
 
 
 CASES = {
@@ -41,9 +41,11 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("reduction", ["none", "sum", "sum_over_batch_size"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_torch_own_gradients_pass(name, reduction, dtype):
-    record = _judge(TorchAdapter, *CASES[name], reduction=reduction, dtype=dtype)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_torch_own_gradients_pass(name, reduction, dtype, mode):
+    record = _judge(TorchAdapter, *CASES[name], reduction=reduction, dtype=dtype, mode=mode)
     assert record["verdict"] == verdicts.PASS, record["explanation"]
+    assert record["mode"] == mode
 
 
 @pytest.mark.parametrize("broken_class, name, dtype, verdict", [
@@ -52,10 +54,45 @@ def test_torch_own_gradients_pass(name, reduction, dtype):
     (broken.ZeroFromClip, "probabilities", "float32", verdicts.NUMERIC),
     (broken.Float32GradientForFloat64, "squares", "float64", verdicts.NUMERIC),
 ])
-def test_a_broken_gradient_is_caught(broken_class, name, dtype, verdict):
-    record = _judge(broken_class, *CASES[name], dtype=dtype)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_broken_gradient_is_caught(broken_class, name, dtype, verdict, mode):
+    record = _judge(broken_class, *CASES[name], dtype=dtype, mode=mode)
     assert record["verdict"] == verdict, record["explanation"]
-    assert record["reproducer"] and "torch.autograd.grad" in record["reproducer"]
+    assert record["reproducer"] and ("torch.autograd.grad" if mode == "reverse" else "jacfwd") in record["reproducer"]
+
+
+def test_a_mode_the_adapter_lacks_is_unsupported_with_the_reason():
+    class ReverseOnly(TorchAdapter):
+        name = "torch-reverse-only"
+        gradient_modes = ("reverse",)
+
+    record = _judge(ReverseOnly, *CASES["squares"], mode="forward")
+    assert record["verdict"] == verdicts.UNSUPPORTED and "no forward-mode derivative" in record["explanation"]
+
+
+# |e| at e = 0 (the first and last elements): left-sided derivative -1, right-sided +1; the others are smooth.
+AT_KINKS = ("mean_absolute_error", {"y_true": TARGETS, "y_pred": np.array([[1.0, 0.25, 0.75], [0.5, -1.0, 0.5]])}, {})
+
+
+def test_the_wrong_subgradient_side_is_caught_and_named():
+    record = _judge(broken.LeftSideDeclaredRight, *AT_KINKS)
+    assert record["verdict"] == verdicts.SEMANTIC, record["explanation"]
+    assert "subgradient=left" in record["matched_semantics"] and record["kink_sides"] == ["left"]
+    assert _judge(broken.LeftSideDeclaredLeft, *AT_KINKS)["verdict"] == verdicts.PASS
+    # undeclared ('interval'), any value between the sides conforms: torch's sign(0) = 0 among them
+    torch_own = _judge(TorchAdapter, *AT_KINKS)
+    assert torch_own["verdict"] == verdicts.PASS and torch_own["kink_sides"] == ["between"]
+
+
+def test_a_convention_that_explains_a_gradient_is_named():
+    """Keras's weighted mean divides by the sum of the weights as passed (weight_denominator=raw): with (B,) weights
+    on (B, T) losses its gradient is T times the broadcast convention's. A torch gradient scaled the same way (the
+    value is torch's own) is a semantic difference that names the convention, not a numeric one."""
+    loss, inputs, params = CASES["squares"]
+    record = _judge(broken.RawWeightDenominator, loss, inputs, params, reduction="mean_with_sample_weight",
+                    sample_weight=np.array([1.0, 3.0]))
+    assert record["verdict"] == verdicts.SEMANTIC, record["explanation"]
+    assert "weight_denominator=raw" in record["matched_semantics"]
 
 
 def test_the_gradient_tests_catch_a_wrong_factor_end_to_end():
