@@ -400,8 +400,8 @@ CONDITION_STEP = -24  # the relative step of the directional differences (a magn
 def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None) -> dict:
     """Per input in ``wrt``, per element, an estimate of sum_j |dg/dx_j * x_j| for each derivative g: how much the
     derivative moves when every floating input moves by its own rounding, the gradient's counterpart of
-    ``oracle.condition``. It is estimated along four directions over every floating input (x, |x| and x with two
-    drawn sign patterns), by
+    ``oracle.condition``. It is estimated along x and |x| over every floating input, and over each input alone along
+    x and x with a drawn sign pattern (those slopes summed over the inputs), by
     one-sided differences that stay on the derivative's own side (a kink at x is not a steep slope); each is a
     lower bound of the sum, and a tolerance needs only its order of magnitude. Computed only when a derivative
     misses the tolerance without it (conformance.gradient_judge)."""
@@ -409,7 +409,7 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
 
     spec, params, declared = prepare(case)
     sem = semantics or declared
-    k = cache.key(case, sem, repr(("gradient_condition/signed", tuple(wrt), None if cotangent is None else np.asarray(cotangent).tolist())))
+    k = cache.key(case, sem, repr(("gradient_condition/apart-nearer", tuple(wrt), None if cotangent is None else np.asarray(cotangent).tolist())))
     hit = cache.get(k)
     if hit is not None:
         return hit
@@ -424,25 +424,37 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
 
         at = {n: gradient(base, n) for n in wrt}
         t = mpmath.ldexp(1, CONDITION_STEP)
-        total = {n: np.full(base[n].shape, mpmath.mpf(0), dtype=object) for n in wrt}
         measured = _measured(spec, base)
         rng = np.random.default_rng(int.from_bytes(hashlib.sha256(case.key().encode()).digest()[:8], "little"))
-        signs = [{n: rng.choice([-1, 1], size=base[n].shape) for n in measured} for _ in range(2)]
-        # x and |x|, and x with two drawn sign patterns: a derivative invariant when every input moves by the same
-        # relative step (MSLE's log(p + 1) - log(y + 1) when p and y move together, a ratio p / sum p) would
-        # read as perfectly conditioned along x alone
-        directions = [{n: base[n] for n in measured}, {n: np.abs(base[n]) for n in measured},
-                      *({n: base[n] * sign[n] for n in measured} for sign in signs)]
-        for direction in directions:
-            slopes = []
-            for side in (-1, 1):
-                moved = {**base, **{n: base[n] + side * t * direction[n] for n in measured}}
-                slopes.append({n: gradient(moved, n)[1 if side > 0 else 0] for n in wrt})
+        # Every input along x and |x|; then each input alone, along x and along x with a drawn sign pattern, the
+        # slopes of the inputs summed: a derivative invariant when all inputs move by the same relative step (MSLE's
+        # log(p + 1) - log(y + 1)) or all of one input's elements do (a ratio p / sum p) would read as perfectly
+        # conditioned along x alone.
+        joint = [{n: base[n] for n in measured}, {n: np.abs(base[n]) for n in measured}]
+        alone = {m: [{m: base[m]}, {m: base[m] * rng.choice([-1, 1], size=base[m].shape)}] for m in measured}
+
+        def slope(direction):
+            """Per input in wrt, per element, |g(x + t d) - g(x)| / t on the derivative's own side (None: no side)."""
+            moved = {side: {**base, **{n: base[n] + side * t * d for n, d in direction.items()}} for side in (-1, 1)}
+            out = {}
             for n in wrt:
+                lo, hi = gradient(moved[-1], n)[0], gradient(moved[1], n)[1]
+                out[n] = np.full(base[n].shape, mpmath.mpf(0), dtype=object)
                 for idx in np.ndindex(base[n].shape):
-                    ups = [(slopes[1][n][idx], at[n][1][idx]), (at[n][0][idx], slopes[0][n][idx])]
-                    found = [abs(a - b) / t for a, b in ups if a is not None and b is not None and mpmath.isfinite(a - b)]
-                    if found:
-                        total[n][idx] = max(total[n][idx], min(found))
+                    # each moved derivative against the nearer side at x: at a kink a move lands on one branch or
+                    # the other (moving y alone moves |p - y|'s kink past p), whose own slope is what counts
+                    here = [v for v in (at[n][0][idx], at[n][1][idx]) if v is not None]
+                    found = [min(abs(v - h) for h in here) / t for v in (lo[idx], hi[idx])
+                             if v is not None and here and all(mpmath.isfinite(v - h) for h in here)]
+                    out[n][idx] = min(found) if found else mpmath.mpf(0)
+            return out
+
+        def largest(slopes):
+            return {n: np.frompyfunc(max, 2, 1).reduce(np.stack([s[n] for s in slopes]), axis=0) for n in wrt}
+
+        along = largest([slope(d) for d in joint])
+        apart = [largest([slope(d) for d in alone[m]]) for m in measured]
+        total = {n: np.frompyfunc(max, 2, 1)(along[n], sum((a[n] for a in apart), np.full(base[n].shape, mpmath.mpf(0), dtype=object)))
+                 for n in wrt}
     cache.put(k, total)
     return total
