@@ -312,7 +312,10 @@ def _contract(partials: _Partials, bits: np.ndarray, c: np.ndarray, x_shape: tup
                 continue
             total = mpmath.fsum(ci * d for ci, d, _ in terms)
             size = mpmath.fsum(abs(ci * d) for ci, d, _ in terms)
-            lost = 0 if total == 0 or size == 0 else int(mpmath.ceil(mpmath.log(size / abs(total), 2)))
+            # a NaN or infinite coefficient (an empty weighted mean under empty_mean=nan) makes a NaN or infinite
+            # derivative, which the judge reads as none: no cancellation to count
+            lost = 0 if total == 0 or size == 0 or not mpmath.isfinite(total) or not mpmath.isfinite(size) \
+                else int(mpmath.ceil(mpmath.log(size / abs(total), 2)))
             g[idx] = total
             out_bits[idx] = min([b for _, _, b in terms], default=REQUIRED_BITS * 2) - lost
         sides.append(g)
