@@ -23,7 +23,7 @@ import numpy as np
 import oracle
 from adapters.base import Adapter
 from conformance import tolerance
-from conformance.judge import base_record, got_list, outcome_of, supported, without_value
+from conformance.judge import base_record, candidate_semantics, got_list, outcome_of, supported, without_value
 from core import dtypes, phases, verdicts
 from core.case import Case
 from oracle import reductions
@@ -217,14 +217,11 @@ def _candidates(case: Case):
     semantics and the declared one with one other switch changed (the value judge's candidates). A candidate that
     agrees with the declared semantics on every switch its formula reads on this draw computes the same function:
     it is not tried (each costs a certified derivative, element by element for a batch-coupled loss)."""
-    spec, _, declared = oracle.prepare(case)
+    declared = oracle.prepare(case)[2]
     read = switches_read(case, declared) | set(REDUCTION_SWITCHES)
-    variations = list(declared.variations())
-    reduction_only = [v for v in variations if any(v[k] != declared[k] for k in REDUCTION_SWITCHES)]
-    others = [declared.idealised(), *(spec.semantics(n) for n in spec.semantics_names if n != case.semantics.split("+")[0]),
-              *(v for v in variations if v not in reduction_only)]
+    reduction_only = [v for v in declared.variations() if any(v[k] != declared[k] for k in REDUCTION_SWITCHES)]
     yield from reduction_only
-    yield from (sem for sem in others if any(sem[k] != declared[k] for k in read))
+    yield from (sem for sem in candidate_semantics(case) if sem not in reduction_only and any(sem[k] != declared[k] for k in read))
 
 
 def _convention(failed: dict, case: Case, exact, wrt, cotangent, got, tol, missed: dict) -> dict:

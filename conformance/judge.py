@@ -38,6 +38,15 @@ def _within(got, exact, tol: tolerance.Tolerance) -> bool:
     return bool(np.all(_errors(got, values, exact.ulp_dtype, exact.flush) <= tol.ulps))
 
 
+def candidate_semantics(case: Case) -> list:
+    """The other documented conventions a miss is tried against (values and gradients): the declared semantics'
+    idealised twin, the loss's other named semantics, and the declared one with one switch of
+    ``core.semantics.ALTERNATIVES`` set otherwise."""
+    spec, _, declared = oracle.prepare(case)
+    return ([declared.idealised()] + [spec.semantics(n) for n in spec.semantics_names if n != case.semantics.split("+")[0]]
+            + list(declared.variations()))
+
+
 def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str | None:
     """Another documented convention of this loss that explains ``got`` within tolerance.
 
@@ -45,9 +54,7 @@ def _matching_semantics(case: Case, got, exact, tol: tolerance.Tolerance) -> str
     would otherwise "explain" any result that is merely accurate.
     """
     spec, _, declared = oracle.prepare(case)
-    candidates = ([declared.idealised()] + [spec.semantics(n) for n in spec.semantics_names if n != case.semantics.split("+")[0]]
-                  + list(declared.variations()))
-    for sem in candidates:
+    for sem in candidate_semantics(case):
         try:  # ruled out at one precision first; only a candidate that seems to match is certified
             if not _within(got, dataclasses.replace(oracle.estimate(case, sem), ulp_dtype=exact.ulp_dtype), tol):
                 continue
