@@ -3,6 +3,8 @@
     oracle.evaluate(case) -> Exact
     oracle.evaluate_loss(loss, *inputs, reduction="none", semantics="ideal",
                          sample_weight=None, dtype="float64", **params) -> Exact
+    oracle.evaluate_gradient(case, wrt, cotangent=None, semantics=None) -> ExactGradient
+    oracle.gradient_of_loss(loss, *inputs, wrt=("y_pred",), cotangent=None, reduction="sum", ...) -> ExactGradient
 
 ``inputs`` are the loss's inputs in its spec's order (``y_true, y_pred`` for most losses).
 
@@ -30,7 +32,8 @@ from oracle.domain import DomainError
 from oracle.reductions import NotApplicable
 from core.semantics import Semantics, flushes
 
-__all__ = ["evaluate", "estimate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable"]
+__all__ = ["evaluate", "estimate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable",
+           "evaluate_gradient", "gradient_of_loss", "ExactGradient"]
 
 try:  # gmpy2 makes mpmath about twice as fast; mpmath picks it up by itself when installed
     import gmpy2  # noqa: F401
@@ -227,6 +230,15 @@ def evaluate_loss(loss, *inputs, reduction="none", semantics="ideal", sample_wei
     return evaluate(case)
 
 
+def gradient_of_loss(loss, *inputs, wrt=("y_pred",), cotangent=None, reduction="sum", semantics="ideal",
+                     sample_weight=None, dtype="float64", **params):
+    """Script-friendly form of ``evaluate_gradient``: the one-sided derivatives of the reduced loss with respect to
+    the inputs named in ``wrt``, contracted with ``cotangent`` (shaped like the result) for reduction ``none``."""
+    case = specs.make_case(loss, *inputs, params=params, dtype=dtype, sample_weight=sample_weight,
+                           reduction=reduction, semantics=semantics)
+    return evaluate_gradient(case, tuple(wrt), cotangent)
+
+
 @phases.timed("oracle")
 def condition(case: Case, semantics: Semantics | None = None):
     """sum_i |df/dx_i * x_i| over every floating input x_i (predictions, float targets, weights);
@@ -355,3 +367,8 @@ def _condition(spec, params, sem: Semantics, case: Case):
             total += mpmath.fsum(abs(finite(v) - (flat_weights[i] * f if by_weight else 0))
                                  for i, v in enumerate(np.asarray(weighted, dtype=object).ravel()) if mask.ravel()[i]) * scale
         return total
+
+
+# The derivative is taken of this module's own per-sample expression (oracle.gradient imports it back when it runs):
+# imported last, so that both names are public beside evaluate_loss without a cycle at import time.
+from oracle.gradient import ExactGradient, evaluate_gradient  # noqa: E402

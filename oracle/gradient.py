@@ -135,8 +135,8 @@ class _Partials:
     loss), (number of losses, *x.shape) for "coupled" (every loss by every element)."""
     layout: str
     axis: tuple | None  # the reduced axes of a "rows" layout
-    left: np.ndarray
-    right: np.ndarray
+    left: np.ndarray | None  # None: that side was not asked for (gradient_condition needs one side per move)
+    right: np.ndarray | None
 
 
 def _losses(spec, params, sem, case, arrays) -> np.ndarray:
@@ -163,7 +163,7 @@ MAX_WORKING_BITS = 8192  # beyond it a derivative is left uncertified (and unjud
 RESOLVED_BITS = 64  # significant bits a difference -3 f0 + 4 f1 - f2 must keep beside the losses it cancels
 
 
-def _partials(spec, params, sem, case, arrays: dict, name: str, q: int) -> _Partials:
+def _partials(spec, params, sem, case, arrays: dict, name: str, q: int, sides=(-1, 1)) -> _Partials:
     """The one-sided partial derivatives of every per-sample loss with respect to input ``name`` at step 2**-q, at
     the working precision that resolves the step (``_working_bits``). A difference that cancels below
     RESOLVED_BITS (a derivative far smaller than the loss over x: 1e-314 beside a loss of 1e4) is computed again with
@@ -173,7 +173,7 @@ def _partials(spec, params, sem, case, arrays: dict, name: str, q: int) -> _Part
     h = _steps(x, q)
     bits = _working_bits(arrays, h, q)
     with mpmath.workprec(bits):
-        partials, unresolved, largest = _partials_at(spec, params, sem, case, arrays, name, h, bits, final=False)
+        partials, unresolved, largest = _partials_at(spec, params, sem, case, arrays, name, h, bits, False, sides)
     steps = [v for v in h.ravel() if v != 0]
     if not unresolved or not steps or largest == 0:
         return partials
@@ -182,12 +182,12 @@ def _partials(spec, params, sem, case, arrays: dict, name: str, q: int) -> _Part
         needed = int(mpmath.ceil(mpmath.log(largest / min(steps), 2))) - (fmt.min_exponent - fmt.mantissa_bits + 1) + 96
     if needed > MAX_WORKING_BITS:  # a loss of exp(1e300): its small derivatives stay unresolved, hence uncertified
         with mpmath.workprec(MAX_WORKING_BITS):
-            return _partials_at(spec, params, sem, case, arrays, name, h, MAX_WORKING_BITS, final=False)[0]
+            return _partials_at(spec, params, sem, case, arrays, name, h, MAX_WORKING_BITS, False, sides)[0]
     with mpmath.workprec(max(needed, bits)):
-        return _partials_at(spec, params, sem, case, arrays, name, h, max(needed, bits), final=True)[0]
+        return _partials_at(spec, params, sem, case, arrays, name, h, max(needed, bits), True, sides)[0]
 
 
-def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray, bits: int, final: bool):
+def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray, bits: int, final: bool, sides=(-1, 1)):
     """(_Partials, whether some difference cancelled below RESOLVED_BITS, the largest finite loss) at ``bits``.
     ``final``: the bits resolve every derivative the dtype can hold, so a difference still below RESOLVED_BITS is
     rounding noise of a flat loss (mpmath's last bits vary between calls): its derivative is 0."""
@@ -207,8 +207,11 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
                 return mpmath.mpf(0) if final else d
         return d
 
-    sides = []
+    out_sides = []
     for side in (-1, 1):
+        if side not in sides:
+            out_sides.append(None)
+            continue
         if layout == "coupled":
             out = np.full((f0.size,) + x.shape, None, dtype=object)
             for idx in np.ndindex(x.shape):
@@ -227,9 +230,9 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
                 for idx in zip(*np.nonzero(group)):
                     own = idx if layout == "element" else tuple(i for a, i in enumerate(idx) if a not in axis)
                     out[idx] = quotient(f0[own], f[0][own], f[1][own], h[idx], side)
-        sides.append(out)
+        out_sides.append(out)
     largest = max((abs(v) for v in f0.ravel() if mpmath.isfinite(v)), default=mpmath.mpf(0))
-    return _Partials(layout, axis, sides[0], sides[1]), unresolved, largest
+    return _Partials(layout, axis, out_sides[0], out_sides[1]), unresolved, largest
 
 
 def _agreement(low, high, prec: int) -> np.ndarray:
@@ -300,11 +303,15 @@ def _contract(partials: _Partials, bits: np.ndarray, c: np.ndarray, x_shape: tup
         own = c if partials.layout == "element" else np.expand_dims(c, partials.axis)
         own = np.broadcast_to(own, x_shape)
         f = np.frompyfunc(scale, 2, 1)
-        return np.asarray(f(own, partials.left), dtype=object), np.asarray(f(own, partials.right), dtype=object), bits
+        return (*(None if side is None else np.asarray(f(own, side), dtype=object) for side in (partials.left, partials.right)),
+                bits)
     flat_c = np.asarray(c, dtype=object).ravel()
     out_bits = np.zeros(x_shape, int)
     sides = []
     for side in (partials.left, partials.right):
+        if side is None:
+            sides.append(None)
+            continue
         g = np.full(x_shape, None, dtype=object)
         for idx in np.ndindex(x_shape):
             terms = [(ci, side[(i,) + idx], bits[(i,) + idx]) for i, ci in enumerate(flat_c) if ci != 0]
@@ -399,49 +406,84 @@ def _normaliser_share(spec, params, case, arrays, per, c, name: str, derivative:
 CONDITION_STEP = -24  # the relative step of the directional differences (a magnitude needs few bits)
 
 
+def _own_rows(spec, params, case: Case, wrt, arrays: dict, per_shape: tuple) -> bool:
+    """Whether each per-sample loss along the leading axis reads only its own row of every input (as the "element"
+    and "rows" layouts already assume of the differentiated input, with the leading axis not one the loss reduces):
+    then a derivative's conditioning can be estimated on those rows alone."""
+    if spec.inputs.get("batch_coupled") or not per_shape:
+        return False
+    rows = per_shape[0]
+    weights = [] if case.sample_weight is None or np.ndim(case.sample_weight) == 0 else [case.sample_weight]
+    if any(np.ndim(a) < 1 or np.shape(a)[0] != rows for a in [*case.inputs.values(), *weights]):
+        return False
+    for n in wrt:
+        layout, axes = _layout(spec, params, arrays[n], per_shape)
+        if layout == "coupled" or (layout == "rows" and 0 in axes):
+            return False
+    return True
+
+
 @phases.timed("oracle")
-def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None) -> dict:
+def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None,
+                       where: dict | None = None) -> dict:
     """Per input in ``wrt``, per element, an estimate of sum_j |dg/dx_j * x_j| for each derivative g: how much the
     derivative moves when every floating input moves by its own rounding, the gradient's counterpart of
     ``oracle.condition``. It is estimated along x and |x| over every floating input, and over each input alone along
     x and x with a drawn sign pattern (those slopes summed over the inputs), by
     one-sided differences that stay on the derivative's own side (a kink at x is not a steep slope); each is a
     lower bound of the sum, and a tolerance needs only its order of magnitude. Computed only when a derivative
-    misses the tolerance without it (conformance.gradient_judge)."""
+    misses the tolerance without it (conformance.gradient_judge), and, where each per-sample loss reads only its own
+    row, only on the rows of the components in ``where`` (per input, a flat mask: the ones that missed); 0 elsewhere.
+    Each move needs one side of the moved derivative only, and computes that side alone."""
     from oracle import _inputs, _measured, prepare
 
     spec, params, declared = prepare(case)
     sem = semantics or declared
-    k = cache.key(case, sem, repr(("gradient_condition/apart-nearer", tuple(wrt), None if cotangent is None else np.asarray(cotangent).tolist())))
-    hit = cache.get(k)
-    if hit is not None:
-        return hit
     q = Q_BITS[0]
     with mpmath.workprec(3 * q), smooth_intermediates():
+        full = _inputs(case, sem)
+        per, c = _coefficients(spec, params, sem, case, full, cotangent)
+        rows = None
+        if where is not None and _own_rows(spec, params, case, wrt, full, per.values.shape):
+            rows = sorted({int(np.unravel_index(i, full[n].shape)[0]) for n in wrt if n in where
+                           for i in np.flatnonzero(np.ravel(where[n]))})
+        k = cache.key(case, sem, repr(("gradient_condition/apart-nearer", tuple(wrt), rows,
+                                       None if cotangent is None else np.asarray(cotangent).tolist())))
+        hit = cache.get(k)
+        if hit is not None:
+            return hit
+        seed = int.from_bytes(hashlib.sha256(case.key().encode()).digest()[:8], "little")  # the whole case's
+        if rows is not None:
+            own = np.array(rows, dtype=int)
+            weights = case.sample_weight
+            case = case.with_inputs(**{n: a[own] for n, a in case.inputs.items()}).with_(
+                sample_weight=weights if weights is None or np.ndim(weights) == 0 else weights[own])
+            c = c[own]
         base = _inputs(case, sem)
-        _, c = _coefficients(spec, params, sem, case, base, cotangent)
 
-        def gradient(arrays, n):
-            p = _partials(spec, params, sem, case, arrays, n, q)
-            return _contract(p, np.zeros(p.left.shape, int), c, arrays[n].shape)[:2]
+        def gradient(arrays, n, sides=(-1, 1)):
+            p = _partials(spec, params, sem, case, arrays, n, q, sides)
+            return _contract(p, np.zeros(arrays[n].shape if p.layout != "coupled" else (c.size, *arrays[n].shape), int),
+                             c, arrays[n].shape)[:2]
 
         at = {n: gradient(base, n) for n in wrt}
         t = mpmath.ldexp(1, CONDITION_STEP)
         measured = _measured(spec, base)
-        rng = np.random.default_rng(int.from_bytes(hashlib.sha256(case.key().encode()).digest()[:8], "little"))
+        rng = np.random.default_rng(seed)
         # Every input along x and |x|; then each input alone, along x and along x with a drawn sign pattern, the
         # slopes of the inputs summed: a derivative invariant when all inputs move by the same relative step (MSLE's
         # log(p + 1) - log(y + 1)) or all of one input's elements do (a ratio p / sum p) would read as perfectly
-        # conditioned along x alone.
+        # conditioned along x alone. The pattern is drawn over the whole input, then cut to the rows estimated.
         joint = [{n: base[n] for n in measured}, {n: np.abs(base[n]) for n in measured}]
-        alone = {m: [{m: base[m]}, {m: base[m] * rng.choice([-1, 1], size=base[m].shape)}] for m in measured}
+        signs = {m: rng.choice([-1, 1], size=full[m].shape) for m in measured}
+        alone = {m: [{m: base[m]}, {m: base[m] * (signs[m] if rows is None else signs[m][own])}] for m in measured}
 
         def slope(direction):
             """Per input in wrt, per element, |g(x + t d) - g(x)| / t on the derivative's own side (None: no side)."""
             moved = {side: {**base, **{n: base[n] + side * t * d for n, d in direction.items()}} for side in (-1, 1)}
             out = {}
             for n in wrt:
-                lo, hi = gradient(moved[-1], n)[0], gradient(moved[1], n)[1]
+                lo, hi = gradient(moved[-1], n, (-1,))[0], gradient(moved[1], n, (1,))[1]
                 out[n] = np.full(base[n].shape, mpmath.mpf(0), dtype=object)
                 for idx in np.ndindex(base[n].shape):
                     # each moved derivative against the nearer side at x: at a kink a move lands on one branch or
@@ -459,5 +501,10 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
         apart = [largest([slope(d) for d in alone[m]]) for m in measured]
         total = {n: np.frompyfunc(max, 2, 1)(along[n], sum((a[n] for a in apart), np.full(base[n].shape, mpmath.mpf(0), dtype=object)))
                  for n in wrt}
+        if rows is not None:
+            for n in wrt:
+                whole = np.full(full[n].shape, mpmath.mpf(0), dtype=object)
+                whole[own] = total[n]
+                total[n] = whole
     cache.put(k, total)
     return total

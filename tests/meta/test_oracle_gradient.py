@@ -12,9 +12,9 @@ from oracle import gradient
 from oracle.gradient import evaluate_gradient, gradient_condition
 
 
-def _case(loss, reduction="sum", dtype="float64", params=None, semantics="ideal", **inputs):
+def _case(loss, reduction="sum", dtype="float64", params=None, semantics="ideal", sample_weight=None, **inputs):
     return specs.make_case(loss, inputs={k: np.asarray(v) for k, v in inputs.items()}, params=params or {}, dtype=dtype,
-                           reduction=reduction, semantics=semantics)
+                           reduction=reduction, semantics=semantics, sample_weight=sample_weight)
 
 
 def _floats(a) -> np.ndarray:
@@ -110,6 +110,27 @@ def test_the_tolerance_grows_with_the_derivatives_conditioning():
     assert lower.ulps[2] < 16
 
 
+@pytest.mark.parametrize("loss, params, weights", [
+    ("categorical_crossentropy", {"from_logits": True}, [0.5, 2.0, 1.0, 3.0]),
+    ("binary_crossentropy", {}, None),
+])
+def test_the_conditioning_of_some_rows_is_the_whole_batchs_on_those_rows(loss, params, weights):
+    """gradient_condition(where=...) differentiates only the rows of the components asked for: it must give them what
+    the whole batch gives, and 0 elsewhere (a row estimated from the wrong rows' inputs, signs or coefficients
+    differs)."""
+    rng = np.random.default_rng(3)
+    y_true = np.eye(3)[rng.integers(0, 3, 4)] if loss.startswith("categorical") else (rng.uniform(size=(4, 3)) > 0.5) * 1.0
+    y_pred = rng.normal(size=(4, 3)) * 4 if params else rng.uniform(0.01, 0.99, size=(4, 3))
+    case = _case(loss, dtype="float32", y_true=y_true, y_pred=y_pred, params=params, reduction="sum_over_batch_size",
+                 sample_weight=weights)
+    whole = gradient_condition(case, ("y_pred",))["y_pred"]
+    where = np.zeros((4, 3), bool)
+    where[2, 1] = where[0, 2] = True
+    some = gradient_condition(case, ("y_pred",), where={"y_pred": where.ravel()})["y_pred"]
+    assert list(some[[0, 2]].ravel()) == list(whole[[0, 2]].ravel()) and any(v != 0 for v in whole[[0, 2]].ravel())
+    assert all(v == 0 for v in some[[1, 3]].ravel())
+
+
 def test_uncertifiable_derivatives_say_so(monkeypatch):
     """Too few bits of working precision for the step to converge: the record keeps the bits it certified."""
     monkeypatch.setattr(gradient, "Q_BITS", (4,))
@@ -135,3 +156,13 @@ def test_a_flat_loss_has_a_zero_derivative_with_every_bit_certified():
                           ("y_pred",))
     assert _floats(g.left["y_pred"]).tolist() == [[0.0]] and _floats(g.right["y_pred"]).tolist() == [[0.0]]
     assert g.certified_bits >= gradient.REQUIRED_BITS
+
+
+def test_the_gradient_is_public_beside_the_value():
+    """oracle.gradient_of_loss, the script form of oracle.evaluate_gradient: d/dp of mean_k -(y log p + (1-y) log(1-p))
+    is -y / (K p) + (1 - y) / (K (1 - p)), here with K = 2 classes."""
+    g = oracle.gradient_of_loss("binary_crossentropy", [[1.0, 0.0]], [[0.3, 0.2]], dtype="float64")
+    assert isinstance(g, oracle.ExactGradient) and g.wrt == ("y_pred",)
+    assert np.allclose(_floats(g.right["y_pred"]), [[-1 / 0.6, 1 / 1.6]], rtol=1e-15, atol=0)
+    with pytest.raises(ValueError, match="cotangent"):
+        oracle.gradient_of_loss("binary_crossentropy", [[1.0]], [[0.3]], reduction="none")
