@@ -191,11 +191,23 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
     """(_Partials, whether some difference cancelled below RESOLVED_BITS, the largest finite loss) at ``bits``.
     ``final``: the bits resolve every derivative the dtype can hold, so a difference still below RESOLVED_BITS is
     rounding noise of a flat loss (mpmath's last bits vary between calls): its derivative is 0."""
+    from oracle import _per_sample
+
     x = arrays[name]
-    f0 = _losses(spec, params, sem, case, arrays)
+    per = _per_sample(spec, params, sem, case, arrays)[0]
+    f0 = np.asarray(per.values, dtype=object)
     layout, axis = _layout(spec, params, x, f0.shape)
     at = lambda moved: _losses(spec, params, sem, case, {**arrays, name: moved})
     unresolved = False
+    separable = layout == "rows" and _separable(per, x, axis)
+    if separable:
+        # elementwise terms reduced over the row: each term moves with its own element only, so every element is
+        # moved at once and the row's derivative is the term's over the divisor (one evaluation per step, not one
+        # per column); a row whose loss is not finite has no derivative, as when the row itself is differenced
+        at = lambda moved: np.asarray(_per_sample(spec, params, sem, case, {**arrays, name: moved})[0].terms, dtype=object)
+        row_finite = np.broadcast_to(np.expand_dims(np.frompyfunc(lambda v: bool(mpmath.isfinite(v)), 1, 1)(f0).astype(bool),
+                                                    axis), x.shape)
+        own_terms, divisor = np.asarray(per.terms, dtype=object), per.terms_divisor
 
     def quotient(a, b, c, step, side):
         nonlocal unresolved
@@ -222,6 +234,12 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
                     f.append(at(moved).ravel())
                 for i in range(f0.size):
                     out[(i,) + idx] = quotient(f0.ravel()[i], f[0][i], f[1][i], h[idx], side)
+        elif separable:
+            out = np.full(x.shape, None, dtype=object)
+            f = [at(x + side * k * h) for k in (1, 2)]
+            for idx in np.ndindex(x.shape):
+                d = quotient(own_terms[idx], f[0][idx], f[1][idx], h[idx], side) if row_finite[idx] else None
+                out[idx] = None if d is None else d / divisor
         else:
             out = np.full(x.shape, None, dtype=object)
             groups = [np.ones(x.shape, bool)] if layout == "element" else _blocks(x.shape, axis)
@@ -233,6 +251,13 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
         out_sides.append(out)
     largest = max((abs(v) for v in f0.ravel() if mpmath.isfinite(v)), default=mpmath.mpf(0))
     return _Partials(layout, axis, out_sides[0], out_sides[1]), unresolved, largest
+
+
+def _separable(per, x: np.ndarray, axis: tuple) -> bool:
+    """Whether the per-sample losses are sums of elementwise terms of ``x`` over the reduced ``axis``
+    (``PerSample.terms``: each term a function of its own elements of the inputs only)."""
+    return (per.terms is not None and np.shape(per.terms) == x.shape and per.terms_axis is not None
+            and (per.terms_axis % x.ndim,) == tuple(axis))
 
 
 def _agreement(low, high, prec: int) -> np.ndarray:

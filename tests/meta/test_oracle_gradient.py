@@ -8,7 +8,7 @@ import pytest
 import oracle
 import specs
 from conformance import tolerance
-from oracle import gradient
+from oracle import cache, gradient
 from oracle.gradient import evaluate_gradient, gradient_condition
 
 
@@ -166,3 +166,26 @@ def test_the_gradient_is_public_beside_the_value():
     assert np.allclose(_floats(g.right["y_pred"]), [[-1 / 0.6, 1 / 1.6]], rtol=1e-15, atol=0)
     with pytest.raises(ValueError, match="cotangent"):
         oracle.gradient_of_loss("binary_crossentropy", [[1.0]], [[0.3]], reduction="none")
+
+
+@pytest.mark.parametrize("loss, semantics, params", [
+    ("mean_squared_logarithmic_error", "keras2", {}),
+    ("binary_focal_crossentropy", "keras_tf", {"gamma": 3.0, "apply_class_balancing": True}),
+    ("kl_divergence", "ideal", {}),
+])
+def test_elementwise_terms_differentiate_as_their_rows(monkeypatch, loss, semantics, params):
+    """A row of elementwise terms is differenced with every element moved at once (each term reads its own):
+    the derivatives must be those of the row differenced a column at a time, None where the row is infinite."""
+    monkeypatch.setattr(cache, "get", lambda key: None)  # both computed here, neither read back from disk
+    rng = np.random.default_rng(7)
+    y_true, y_pred = rng.uniform(0.05, 0.95, size=(3, 5)), rng.uniform(0.05, 0.95, size=(3, 5))
+    y_pred[1, 2] = 0.0  # KL's log q = -inf: that whole row has no derivative
+    case = _case(loss, y_true=y_true, y_pred=y_pred, params=params, semantics=semantics)
+    moved_at_once = evaluate_gradient(case, ("y_pred",))
+    oracle._PER_SAMPLE_MEMO.clear()
+    monkeypatch.setattr(gradient, "_separable", lambda *a: False)
+    by_column = evaluate_gradient(case, ("y_pred",))
+    for side in ("left", "right"):
+        a, b = getattr(moved_at_once, side)["y_pred"].ravel(), getattr(by_column, side)["y_pred"].ravel()
+        assert [v is None for v in a] == [v is None for v in b] and (loss != "kl_divergence" or a[5] is None)
+        assert all(u is None or abs(u - v) <= abs(v) * mpmath.mpf(2) ** -80 for u, v in zip(a, b))
