@@ -205,8 +205,8 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
         # moved at once and the row's derivative is the term's over the divisor (one evaluation per step, not one
         # per column); a row whose loss is not finite has no derivative, as when the row itself is differenced
         at = lambda moved: np.asarray(_per_sample(spec, params, sem, case, {**arrays, name: moved})[0].terms, dtype=object)
-        row_finite = np.broadcast_to(np.expand_dims(np.frompyfunc(lambda v: bool(mpmath.isfinite(v)), 1, 1)(f0).astype(bool),
-                                                    axis), x.shape)
+        finite = np.asarray([bool(mpmath.isfinite(v)) for v in f0.ravel()], dtype=bool).reshape(f0.shape)
+        row_finite = np.broadcast_to(np.expand_dims(finite, axis), x.shape)
         own_terms, divisor = np.asarray(per.terms, dtype=object), per.terms_divisor
 
     def quotient(a, b, c, step, side):

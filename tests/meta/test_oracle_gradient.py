@@ -180,12 +180,16 @@ def test_elementwise_terms_differentiate_as_their_rows(monkeypatch, loss, semant
     rng = np.random.default_rng(7)
     y_true, y_pred = rng.uniform(0.05, 0.95, size=(3, 5)), rng.uniform(0.05, 0.95, size=(3, 5))
     y_pred[1, 2] = 0.0  # KL's log q = -inf: that whole row has no derivative
-    case = _case(loss, y_true=y_true, y_pred=y_pred, params=params, semantics=semantics)
-    moved_at_once = evaluate_gradient(case, ("y_pred",))
-    oracle._PER_SAMPLE_MEMO.clear()
-    monkeypatch.setattr(gradient, "_separable", lambda *a: False)
-    by_column = evaluate_gradient(case, ("y_pred",))
-    for side in ("left", "right"):
-        a, b = getattr(moved_at_once, side)["y_pred"].ravel(), getattr(by_column, side)["y_pred"].ravel()
-        assert [v is None for v in a] == [v is None for v in b] and (loss != "kl_divergence" or a[5] is None)
-        assert all(u is None or abs(u - v) <= abs(v) * mpmath.mpf(2) ** -80 for u, v in zip(a, b))
+    separable = gradient._separable
+    for y, p in ((y_true, y_pred), (y_true[1], y_pred[1])):  # rows of a batch, and one sample (a 0-d loss)
+        case = _case(loss, y_true=y, y_pred=p, params=params, semantics=semantics)
+        monkeypatch.setattr(gradient, "_separable", separable)
+        moved_at_once = evaluate_gradient(case, ("y_pred",))
+        oracle._PER_SAMPLE_MEMO.clear()
+        monkeypatch.setattr(gradient, "_separable", lambda *a: False)
+        by_column = evaluate_gradient(case, ("y_pred",))
+        for side in ("left", "right"):
+            a, b = getattr(moved_at_once, side)["y_pred"].ravel(), getattr(by_column, side)["y_pred"].ravel()
+            assert [v is None for v in a] == [v is None for v in b]
+            assert loss != "kl_divergence" or a[5 if p.ndim == 2 else 0] is None
+            assert all(u is None or abs(u - v) <= abs(v) * mpmath.mpf(2) ** -80 for u, v in zip(a, b))
