@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 # The implementations whose gradient findings are not recorded yet (issue "Gradients"): their gradient tests run
 # with `pytest tests/conformance/test_gradients.py --impl=NAME`, not in `make test` or `make conformance`, until each
 # finding has its entry. gradients_of(impl): the pytest option that leaves them out for a pending implementation.
-GRADIENTS_PENDING ?= tf jax keras-jax keras-torch tf-keras
+GRADIENTS_PENDING ?= jax keras-jax
 # Likewise the gradient relations (forward = reverse, sum = pullback of ones, ...), run by their meta tests on broken
 # adapters and on torch until each framework's violations are recorded.
 GRADIENT_RELATIONS_PENDING ?= $(IMPLS)
