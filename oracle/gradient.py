@@ -20,7 +20,8 @@ c_i = <cotangent, R(e_i)>: each coefficient is the reduction evaluated on a unit
 The partial derivatives dl_i/dx do not depend on the reduction: they are computed once per draw and input (and
 kept in the oracle's memo), and every reduction of the draw only contracts them with its own coefficients.
 Per-sample losses that depend on their own row only (the ``same``/``sparse`` layouts that drop the class axis, and
-elementwise losses) are differentiated a column at a time for every row at once; any other layout one element at a
+elementwise losses) are differentiated a column at a time for every row at once, or, where the row is a sum of
+elementwise terms (``PerSample.terms``), every element at once, term by term; any other layout one element at a
 time, every per-sample loss at once.
 """
 from __future__ import annotations
