@@ -37,6 +37,7 @@ from core import dtypes, phases
 from core.case import Case
 from core.semantics import Semantics
 from oracle import cache, precision, reductions
+from oracle.expression import _inputs, _measured, _memo_key, _per_sample, _remember, _ulp_dtype, prepare
 from oracle.losses.common import smooth_intermediates
 
 REQUIRED_BITS = 60  # a derivative is compared in ULPs of float64 at most
@@ -70,8 +71,6 @@ def _object(values, shape) -> np.ndarray:
 def _coefficients(spec, params, sem: Semantics, case: Case, arrays: dict, cotangent):
     """(PerSample of the case, c) with c_i = <cotangent, R(e_i)> for every per-sample loss i (R is linear in l: exact,
     one reduction per i)."""
-    from oracle import _per_sample
-
     per, w, batch = _per_sample(spec, params, sem, case, arrays)
     raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
     shape = per.values.shape
@@ -141,8 +140,6 @@ class _Partials:
 
 
 def _losses(spec, params, sem, case, arrays) -> np.ndarray:
-    from oracle import _per_sample
-
     return np.asarray(_per_sample(spec, params, sem, case, arrays)[0].values, dtype=object)
 
 
@@ -192,8 +189,6 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
     """(_Partials, whether some difference cancelled below RESOLVED_BITS, the largest finite loss) at ``bits``.
     ``final``: the bits resolve every derivative the dtype can hold, so a difference still below RESOLVED_BITS is
     rounding noise of a flat loss (mpmath's last bits vary between calls): its derivative is 0."""
-    from oracle import _per_sample
-
     x = arrays[name]
     per = _per_sample(spec, params, sem, case, arrays)[0]
     f0 = np.asarray(per.values, dtype=object)
@@ -274,8 +269,6 @@ def _agreement(low, high, prec: int) -> np.ndarray:
 def _certified_partials(spec, params, sem, case, name: str):
     """(_Partials at the higher precision, certified bits per entry): steps 2**-q and 2**-2q (3q and 6q bits of
     working precision) must agree, q doubling while they do not. Shared by every reduction of the draw."""
-    from oracle import _inputs, _memo_key, _remember
-
     def compute():
         for q in Q_BITS:
             runs = []
@@ -299,7 +292,6 @@ REDUCTION_SWITCHES = ("weight_denominator", "empty_mean")
 def switches_read(case: Case, sem: Semantics) -> set:
     """The switches of ``sem`` that the per-sample losses of ``case`` read (at 64 bits: which branches a formula
     takes needs no more); every switch where the formula fails there."""
-    from oracle import _inputs, _per_sample, prepare
     from core.semantics import SWITCHES, switches_read as reading
 
     spec, params, _ = prepare(case)
@@ -359,7 +351,6 @@ def _contract(partials: _Partials, bits: np.ndarray, c: np.ndarray, x_shape: tup
 def evaluate_gradient(case: Case, wrt: tuple[str, ...], cotangent=None, semantics: Semantics | None = None) -> ExactGradient:
     """The certified one-sided derivatives of ``case``'s result with respect to the inputs ``wrt`` (the spec's names),
     contracted with ``cotangent`` (an array shaped like the result, for reduction ``none``; None for a scalar)."""
-    from oracle import _inputs, _ulp_dtype, prepare
     from core.semantics import flushes
 
     spec, params, declared = prepare(case)
@@ -461,8 +452,6 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
     misses the tolerance without it (conformance.gradient_judge), and, where each per-sample loss reads only its own
     row, only on the rows of the components in ``where`` (per input, a flat mask: the ones that missed); 0 elsewhere.
     Each move needs one side of the moved derivative only, and computes that side alone."""
-    from oracle import _inputs, _measured, prepare
-
     spec, params, declared = prepare(case)
     sem = semantics or declared
     q = Q_BITS[0]
