@@ -32,10 +32,12 @@ conformance: $(VENV)/.installed
 	$(PYTEST) tests/conformance --impl=$(IMPL) --report reports/index.html -q $(call gradients_of,$(IMPL))
 
 # The project's own tests: the oracle, the specs, the harness and the report, then the suite on every
-# built-in implementation (each must be green: failures are recorded findings, xfailed with a reason).
+# built-in implementation (each must be green: failures are recorded findings, xfailed with a reason). The run of
+# the default implementation is `make conformance`'s and leaves its report, reports/index.{html,json}.
 test: $(VENV)/.installed
 	$(PYTEST) tests/meta -q
-	$(foreach impl,$(IMPLS),$(PYTEST) tests/conformance --impl=$(impl) -q $(call gradients_of,$(impl)) &&) true
+	$(foreach impl,$(IMPLS),$(PYTEST) tests/conformance --impl=$(impl) -q $(if $(filter $(impl),$(IMPL)),--report reports/index.html) \
+		$(call gradients_of,$(impl)) &&) true
 
 clean:
-	rm -rf $(VENV) reports/*.html reports/*.json reports/*.jsonl .hypothesis
+	rm -rf $(VENV) reports/*.html reports/*.json reports/*.jsonl .hypothesis .oracle-cache .jax-cache

@@ -46,6 +46,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -55,12 +56,27 @@ from adapters.optax_losses import CALLS, optax_call
 from core.case import Case
 
 
+# XLA's persistent compilation cache: eager dispatch compiles every primitive again for each new shape (about 0.1 s
+# each on this machine, most of a JAX run's time), and the framework worker processes, the xdist workers and the
+# JAX-backed implementations (jax, keras-jax) draw the same shapes from the same seed. The cache holds the very
+# executables XLA compiled, so what runs is unchanged. LOSSCONF_JAX_CACHE=off disables it, a directory moves it;
+# JAX_COMPILATION_CACHE_DIR, where the user set it, wins.
+JAX_CACHE = Path(__file__).resolve().parents[1] / ".jax-cache"
+
+
 @functools.lru_cache(maxsize=None)
 def jax_module():
-    """jax, imported once, with x64 enabled before any array is made (float64 cases stay float64)."""
+    """jax, imported once, with x64 enabled before any array is made (float64 cases stay float64) and the
+    persistent compilation cache on (``JAX_CACHE``)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    where = os.environ.get("LOSSCONF_JAX_CACHE", str(JAX_CACHE))
+    if where.lower() != "off" and not os.environ.get("JAX_COMPILATION_CACHE_DIR") and not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", where)
+        # every executable, however small or quick to compile: those are the ones eager dispatch makes
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return jax
 
 

@@ -126,3 +126,27 @@ def test_reproducers_print_what_the_adapter_computed():
         if value.shape != expected.shape or not np.array_equal(value, expected, equal_nan=True):
             wrong.append(f"{case.describe()} {case.variant}: adapter {expected.tolist()}, reproducer {value.tolist()}\n{source}")
     assert not wrong, "\n".join(wrong[:2])
+
+
+_COMPILE_ONCE = """
+import numpy as np
+from adapters.jax_optax import jax_module
+jax = jax_module()
+print(jax.config.jax_compilation_cache_dir)
+np.asarray(jax.numpy.log1p(jax.numpy.asarray(np.linspace(0, 1, 7))))
+"""
+
+
+@pytest.mark.parametrize("setting", ["a directory", "off"])
+def test_compiled_executables_persist_across_processes(tmp_path, setting):
+    """Eager dispatch compiles each primitive per shape: a second process (a framework worker, the other xdist
+    worker, keras-jax after jax) reads them from the persistent cache instead, unless LOSSCONF_JAX_CACHE=off."""
+    where = tmp_path / "jax-cache"
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.update(PYTHONPATH=str(ROOT), LOSSCONF_JAX_CACHE=str(where) if setting != "off" else "off")
+    out = subprocess.run([sys.executable, "-c", _COMPILE_ONCE], env=env, capture_output=True, text=True, check=True)
+    written = sorted(p.name for p in where.rglob("*") if p.is_file()) if where.exists() else []
+    if setting == "off":
+        assert out.stdout.split()[0] == "None" and not written
+    else:
+        assert out.stdout.split()[0] == str(where) and written, out.stderr[-2000:]
