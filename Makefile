@@ -28,17 +28,20 @@ gradients_of = $(if $(filter $(1),$(GRADIENTS_PENDING)),--deselect tests/conform
 	$(if $(filter $(1),$(GRADIENT_RELATIONS_PENDING)),--deselect tests/conformance/test_gradient_relations.py)
 IMPLS := numpy tf tf1 torch jax keras-jax keras-torch tf-keras
 
+# suite(impl): the conformance suite on one implementation; the default one writes reports/index.{html,json}. One
+# command for `make conformance` and `make test`, so that CI, which runs only the latter, checks the former's run.
+suite = $(PYTEST) tests/conformance --impl=$(1) -q $(if $(filter $(1),$(IMPL)),--report reports/index.html) $(call gradients_of,$(1))
+
 # The conformance suite on the default implementation, leaving reports/index.{html,json}.
 conformance: $(VENV)/.installed
-	$(PYTEST) tests/conformance --impl=$(IMPL) --report reports/index.html -q $(call gradients_of,$(IMPL))
+	$(call suite,$(IMPL))
 
 # The project's own tests: the oracle, the specs, the harness and the report, then the suite on every
 # built-in implementation (each must be green: failures are recorded findings, xfailed with a reason). The run of
 # the default implementation is `make conformance`'s and leaves its report, reports/index.{html,json}.
 test: $(VENV)/.installed
 	$(PYTEST) tests/meta -q
-	$(foreach impl,$(IMPLS),$(PYTEST) tests/conformance --impl=$(impl) -q $(if $(filter $(impl),$(IMPL)),--report reports/index.html) \
-		$(call gradients_of,$(impl)) &&) true
+	$(foreach impl,$(IMPLS),$(call suite,$(impl)) &&) true
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.json reports/*.jsonl .hypothesis .oracle-cache .jax-cache

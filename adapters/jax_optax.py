@@ -72,7 +72,7 @@ def jax_module():
 
     jax.config.update("jax_enable_x64", True)
     where = os.environ.get("LOSSCONF_JAX_CACHE", str(JAX_CACHE))
-    if where.lower() != "off" and not os.environ.get("JAX_COMPILATION_CACHE_DIR") and not jax.config.jax_compilation_cache_dir:
+    if where.lower() != "off" and not jax.config.jax_compilation_cache_dir:  # JAX_COMPILATION_CACHE_DIR sets it
         jax.config.update("jax_compilation_cache_dir", where)
         # every executable, however small or quick to compile: those are the ones eager dispatch makes
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
