@@ -151,6 +151,10 @@ def _group_by_loss(items) -> None:
             item.add_marker(pytest.mark.xdist_group(worker_group(*params["relation_axes"][2:4])))
         elif "gradient_relation_axes" in params:
             item.add_marker(pytest.mark.xdist_group(worker_group(*params["gradient_relation_axes"][2:4])))
+        elif isinstance(axes := params.get("impl_axes", params.get("agreement_axes")), tuple) and "invalid" in params:
+            # each variant's record of an invalid input, then their agreement test, which compares them (an empty
+            # parametrisation, of an implementation with one variant, has no axes)
+            item.add_marker(pytest.mark.xdist_group(f"invalid-{axes[0]}-{axes[2]}-{params['invalid'].id}"))
 
 
 def pytest_report_header(config):

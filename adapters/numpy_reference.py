@@ -107,6 +107,8 @@ class NumpyReferenceAdapter(Adapter):
         probabilities = case.loss in _CROSSENTROPIES and not k.get("from_logits")
         if probabilities and (case.y_pred.min() < 0 or case.y_pred.max() > 1):
             raise ValueError("probabilities must lie in [0, 1]")
+        if probabilities and case.loss != "binary_crossentropy" and np.any(case.y_pred.sum(axis=k.get("axis", -1)) <= 0):
+            raise ValueError("each row of probabilities must have a positive sum (an all-zero row is no distribution)")
         if case.loss in ("binary_crossentropy", "categorical_crossentropy") and (case.y_true.min() < 0 or case.y_true.max() > 1):
             raise ValueError("targets must lie in [0, 1]")
 

@@ -145,6 +145,13 @@ def _two_input_breakages(spec):
                 lambda t, pr, r, name=name, v=low - 0.5: (t, pr, None, {name: v}))
         if name == "axis":
             add("axis-out-of-range", "an axis the predictions do not have", False, lambda t, pr, r: (t, pr, None, {"axis": 2}))
+    # last, so that the breakages above keep their random bases (one generator per spec, drawn in this order)
+    if same:
+        add("flat-against-column", "targets of shape (N,) against predictions of shape (N, 1)", False,
+            lambda t, p, r: (t[:, 0], p[:, :1], None, {}))
+    if kinds["y_pred"] == "probability" and kinds.get("positive_row_sums"):
+        add("all-zero-probability-row", "a row of predicted probabilities that are all 0 (no distribution to normalise)",
+            True, lambda t, p, r: (t, np.vstack([np.zeros_like(p[:1]), p[1:]]), None, {}))
     return out
 
 

@@ -246,11 +246,22 @@ def _judge_invalid(record: dict, adapter: Adapter, case: Case, reason: str) -> d
     if outcome != "value":
         return without_value(record, outcome, payload, raised=(verdicts.PASS, f"raised on invalid input ({reason})"))
     record["got"] = got_list(payload)
-    if not np.all(np.isfinite(np.asarray(payload, dtype=np.float64))):
-        # NaN or inf propagated from the bad input: the caller is told, as IEEE arithmetic intends
-        return {**record, "verdict": verdicts.PASS, "explanation": f"returned inf/NaN for invalid input ({reason})"}
-    return {**record, "verdict": verdicts.ACCEPTED_INVALID,
-            "explanation": f"returned a finite value for invalid input: {reason}"}
+    if np.all(np.isfinite(np.asarray(payload, dtype=np.float64))):
+        return {**record, "verdict": verdicts.ACCEPTED_INVALID,
+                "explanation": f"returned a finite value for invalid input: {reason}"}
+    if _has_nonfinite_input(case):
+        # the input's own NaN or inf reached the result: IEEE arithmetic tells the caller, as it intends
+        return {**record, "verdict": verdicts.PASS, "explanation": f"propagated the inf/NaN of its input ({reason})"}
+    # every input number is finite, so the loss made this NaN or inf itself, and nothing raised: it flows silently
+    # into a training step
+    return {**record, "verdict": verdicts.NONFINITE_INVALID,
+            "explanation": f"returned inf/NaN, without raising, for finite invalid input: {reason}"}
+
+
+def _has_nonfinite_input(case: Case) -> bool:
+    arrays = [*case.inputs.values(), case.sample_weight]
+    return any(a is not None and np.asarray(a).dtype.kind not in "iub"  # integer labels are always finite
+               and not np.all(np.isfinite(np.asarray(a, dtype=np.float64))) for a in arrays)
 
 
 def crash_record(adapter: Adapter, case: Case, exc: BaseException) -> dict:

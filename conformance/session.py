@@ -37,6 +37,8 @@ class Session:
     _ready: set = field(default_factory=set)
     started: float = field(default_factory=time.perf_counter)
     workers: int = 0  # pytest-xdist workers whose records this (controller) session took over
+    # invalid-input records by (impl, variant, device, dtype, input id): what the variant-agreement test compares
+    invalid_seen: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # pytest prints the test's arguments with every failure and xfail: the dataclass repr of every record so far
@@ -123,7 +125,8 @@ class Session:
         for r in self.records:
             who = r.get("impl", "docs") + (f" gradients{' (forward mode)' if r.get('mode') == 'forward' else ''}"
                                            if r.get("quantity") == "gradient" and r.get("kind") != "relation" else
-                                           " gradient relations" if r.get("kind") == "relation" else "")
+                                           " gradient relations" if r.get("kind") == "relation" else
+                                           " variant agreement" if r.get("kind") == "agreement" else "")
             counts[who][r["verdict"] + ("(expected)" if r.get("expectation") else "")] += 1
         return [
             *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))

@@ -18,8 +18,12 @@ A record has ``kind``:
   "doc": a documentation example's printed value against the exact value. Keys: example, loss, source,
      semantics, reduction, params, dtype, printed, printed_decimals, exact, verdict ("doc_ok",
      "doc_drift" or "no_printed_value"), explanation, expectation
-  "invalid": an invalid input tried on an implementation. Keys as "conformance" plus invalid_reason;
-     verdict "pass" (raised, as it should) or "accepted_invalid" (returned ``got``)
+  "invalid": an invalid input tried on an implementation. Keys as "conformance" plus invalid_reason and
+     invalid_class; verdict "pass" (raised, as it should, or propagated an inf/NaN of the input),
+     "nonfinite_invalid" (inf/NaN made from finite input, without raising) or "accepted_invalid" (a finite ``got``)
+  "agreement": whether the variants of one implementation treated one invalid input alike. Keys as "invalid",
+     with ``variant`` naming every variant compared ("class+function+alias+xla") and ``outcomes`` mapping each to
+     "raised", "inf/NaN", "finite" or "failed"; verdict "pass" or "variants_disagree"
 """
 from __future__ import annotations
 

@@ -7,7 +7,14 @@ A verdict says what an implementation did with one case (see the README, "Verdic
 - ``semantic``: beyond tolerance, but matches another documented convention (the record names it);
 - ``nonfinite``: returned inf or NaN where the exact value is finite;
 - ``error``: raised (or crashed) on valid input;
-- ``accepted_invalid``: returned a number for an input outside the loss's domain instead of raising;
+- ``accepted_invalid``: returned a finite number for an input outside the loss's domain instead of raising;
+- ``nonfinite_invalid``: returned inf or NaN, without raising, for an input outside the loss's domain whose numbers are
+  all finite (a label out of range, a negative probability, mismatched shapes). The loss made the NaN, and it flows
+  silently into a training step: a NaN is not an error message. (A NaN or inf *in* the input that propagates to the
+  result is IEEE arithmetic telling the caller, and passes.)
+- ``variants_disagree``: two variants of one implementation (eager and compiled, class and function) treat one
+  invalid input differently: one raises where another returns a number, or one returns inf/NaN where another
+  returns a finite value (the record lists each variant's outcome);
 - ``unsupported``: the implementation cannot express the case; shown, never dropped.
 
 Documented examples that are checked against the printed value (not an implementation) get a doc verdict.
@@ -20,11 +27,13 @@ SEMANTIC = "semantic"
 NONFINITE = "nonfinite"
 ERROR = "error"
 ACCEPTED_INVALID = "accepted_invalid"
+NONFINITE_INVALID = "nonfinite_invalid"
+VARIANTS_DISAGREE = "variants_disagree"
 UNSUPPORTED = "unsupported"
 
-VERDICTS = (PASS, NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID, UNSUPPORTED)
+VERDICTS = (PASS, NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID, NONFINITE_INVALID, VARIANTS_DISAGREE, UNSUPPORTED)
 #: verdicts that are findings (a failure unless an expectation explains it)
-FAILURES = (NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID)
+FAILURES = (NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID, NONFINITE_INVALID, VARIANTS_DISAGREE)
 
 DOC_OK = "doc_ok"
 DOC_DRIFT = "doc_drift"
@@ -32,4 +41,5 @@ NO_PRINTED_VALUE = "no_printed_value"
 DOC_VERDICTS = (DOC_OK, DOC_DRIFT, NO_PRINTED_VALUE)
 
 #: rank in a report, worst last
-SEVERITY = {PASS: 0, UNSUPPORTED: 1, SEMANTIC: 2, NUMERIC: 3, ACCEPTED_INVALID: 4, NONFINITE: 5, ERROR: 6}
+SEVERITY = {PASS: 0, UNSUPPORTED: 1, SEMANTIC: 2, NUMERIC: 3, VARIANTS_DISAGREE: 4, NONFINITE_INVALID: 5,
+            ACCEPTED_INVALID: 6, NONFINITE: 7, ERROR: 8}

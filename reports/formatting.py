@@ -13,14 +13,17 @@ from core.verdicts import DOC_VERDICTS, SEVERITY, VERDICTS  # noqa: F401  (re-ex
 
 DTYPE_ORDER = ("float16", "bfloat16", "float32", "float64")
 DEVICE_ORDER = ("cpu", "cuda")
-JUDGED = ("conformance", "invalid")  # record kinds that carry an implementation's verdict
+JUDGED = ("conformance", "invalid", "agreement")  # record kinds that carry an implementation's verdict
 #: every label a cell, finding or filter can carry, in the order the legend shows them
-LABELS = ("pass", "semantic", "numeric", "accepted_invalid", "nonfinite", "error", "unsupported", "xfail", "xpass")
+LABELS = ("pass", "semantic", "numeric", "variants_disagree", "nonfinite_invalid", "accepted_invalid", "nonfinite", "error",
+          "unsupported", "xfail", "xpass")
 EXPLAIN = {
     "pass": "within tolerance of the exact value under the declared semantics",
     "semantic": "beyond tolerance, but matches another documented convention (named)",
     "numeric": "beyond tolerance of the exact value",
-    "accepted_invalid": "returned a number for an input outside the loss's domain instead of raising",
+    "variants_disagree": "variants of one implementation (eager and compiled, class and function) treat one invalid input differently",
+    "nonfinite_invalid": "returned inf/NaN, without raising, for finite input outside the loss's domain (silent in training)",
+    "accepted_invalid": "returned a finite number for an input outside the loss's domain instead of raising",
     "nonfinite": "returned inf or NaN where the exact value is finite",
     "error": "raised (or crashed) on valid input",
     "unsupported": "the implementation cannot express the case; shown, never dropped",

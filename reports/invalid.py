@@ -1,8 +1,9 @@
 """The invalid-input matrix: each invalid input class against each implementation, and what it did.
 
 Rows are the generated invalid inputs (``loss/class``, from the record's origin); a cell says whether the
-implementation raised (as it should), signalled with inf/NaN, accepted the input with a finite value,
-could not express it, or failed (a crash or hang costs the case an ``error``).
+implementation raised (as it should), propagated an inf/NaN of the input, returned inf/NaN made from finite input
+(silently), accepted the input with a finite value, could not express it, or failed (a crash or hang costs the case
+an ``error``); and whether the implementation's variants agreed on it.
 """
 from __future__ import annotations
 
@@ -19,8 +20,14 @@ def outcome(record: dict) -> tuple[str, str]:
         values = got if isinstance(got, list) else [] if got is None else [got]
         shown = ", ".join(f"{v:.4g}" if isinstance(v, (int, float)) else str(v) for v in values[:3])
         return f"accepted {shown}".strip(), "accepted_invalid"
+    if verdict == verdicts.NONFINITE_INVALID:
+        return "inf/NaN, silent", "nonfinite_invalid"
+    if verdict == verdicts.VARIANTS_DISAGREE:
+        return "variants disagree", "variants_disagree"
+    if record.get("outcomes"):  # the variants' agreement: each variant's own cell already says what it did
+        return "variants agree", "pass"
     if verdict == verdicts.PASS:
-        return ("raised" if record.get("raised") else "inf/NaN"), "pass"
+        return ("raised" if record.get("raised") else "propagated inf/NaN"), "pass"
     if verdict == verdicts.UNSUPPORTED:
         return "unsupported", "unsupported"
     return verdict or "?", "error"
@@ -29,7 +36,7 @@ def outcome(record: dict) -> tuple[str, str]:
 def build(judged: list[dict], impls: list[str]) -> list[dict]:
     rows: dict[str, dict] = {}
     for r in judged:
-        if r.get("kind") != "invalid":
+        if r.get("kind") not in ("invalid", "agreement"):
             continue
         key = str(r.get("origin", "")).removeprefix("invalid:")
         row = rows.setdefault(key, {"input": key, "why": r.get("invalid_reason"), "cells": {}})

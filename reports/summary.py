@@ -1,11 +1,11 @@
 """Conformance levels per implementation and loss, and the compact ``summary-<impl>.json`` a badge or dashboard reads.
 
-Levels, from the judged records (kinds "conformance" and "invalid") of one implementation and loss:
+Levels, from the judged records (kinds "conformance", "invalid" and "agreement") of one implementation and loss:
 
   exact       "exact semantics within tolerance": every checked case passes
   semantic    "semantic differences only": the failures are all ``semantic`` (another documented convention)
-  numeric     "numeric failures": any numeric, nonfinite, error or accepted_invalid verdict (or one this
-              report does not know)
+  numeric     "numeric failures": any numeric, nonfinite, error, accepted_invalid, nonfinite_invalid or
+              variants_disagree verdict (or one this report does not know)
   unchecked   every case was unsupported: nothing was checked
 
 Unsupported cases are counted but never checked. A failure covered by an expectation (a known, recorded

@@ -15,6 +15,12 @@ def _impl_axes(config):
                     yield adapter, variant, device, dtype
 
 
+def run_variants(config, adapter) -> tuple[str, ...]:
+    """The variants of ``adapter`` this run exercises: all with --profile full, else all but the expensive ones."""
+    expensive = () if config.lossconf.profile == "full" else getattr(adapter, "expensive_variants", ())
+    return tuple(v for v in adapter.variants if v not in expensive)
+
+
 def _logic_dtype(config) -> str:
     """The one dtype of the tests about an implementation's logic (invalid inputs, relations): float32 where the
     run has it, since half precision mixes in rounding and overflow findings the property tests already judge."""
@@ -39,6 +45,18 @@ def pytest_generate_tests(metafunc):
                 params.append(((adapter.name, variant, device, dtype), inv))
                 ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{inv.id}")
         metafunc.parametrize("impl_axes,invalid", params, ids=ids)
+    elif "invalid" in metafunc.fixturenames and "agreement_axes" in metafunc.fixturenames:
+        params, ids = [], []
+        dtype = _logic_dtype(config)
+        for inv in invalid.invalid_inputs(config.lossconf.seed):
+            for adapter in config.lossconf.adapters:
+                variants = run_variants(config, adapter)
+                if len(variants) < 2:
+                    continue
+                for device in config.lossconf.devices:
+                    params.append(((adapter.name, variants, device, dtype), inv))
+                    ids.append(f"{adapter.name}-agreement-{device}-{dtype}-{inv.id}")
+        metafunc.parametrize("agreement_axes,invalid", params, ids=ids)
     elif "property_axes" in metafunc.fixturenames:
         import specs
         from conformance import strategies

@@ -52,6 +52,19 @@ class OrderDependentSum(NumpyReferenceAdapter):
         return np.asarray(total, dtype=per_sample.dtype)
 
 
+class SilentWhenCompiled(NumpyReferenceAdapter):
+    """A "compiled" variant whose gather has no range check: an out-of-range label gives NaN where the eager
+    (default) variant raises, as TF's sparse cross-entropy under XLA does."""
+    name = "broken-silent-compiled"
+    variants = ("default", "compiled")
+
+    def sparse_categorical_crossentropy(self, case):
+        labels = np.asarray(case.y_true)
+        if case.variant == "compiled" and labels.size and (labels.min() < 0 or labels.max() >= case.y_pred.shape[-1]):
+            return np.asarray(np.nan, dtype=case.y_pred.dtype)
+        return super().sparse_categorical_crossentropy(case)
+
+
 # -- gradients: torch's own value, with a custom gradient (torch's, then one classic mistake) ---------------
 from adapters.torch_functional import TorchAdapter  # noqa: E402  (the value adapters above need no torch)
 from core.case import Case  # noqa: E402
