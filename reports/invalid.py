@@ -42,5 +42,7 @@ def build(judged: list[dict], impls: list[str]) -> list[dict]:
         row = rows.setdefault(key, {"input": key, "why": r.get("invalid_reason"), "cells": {}})
         label, css = outcome(r)
         row["cells"].setdefault(r.get("impl"), []).append(
-            {"label": label, "css": css, "expected": is_expected(r), "variant": r.get("variant"), "raised": r.get("raised")})
+            {"label": label, "css": css, "expected": is_expected(r), "variant": r.get("variant"),
+             # an agreement's hover text is what each variant did
+             "raised": r.get("explanation") if r.get("kind") == "agreement" else r.get("raised")})
     return [{**row, "cells": [row["cells"].get(impl, []) for impl in impls]} for _, row in sorted(rows.items())]
