@@ -41,7 +41,7 @@ def agreement_record(records: list[dict]) -> dict | None:
         by_outcome.setdefault(o, []).append(variant)
     said = "; ".join(f"{', '.join(vs)}: {o}" for o, vs in by_outcome.items())
     record = {**{k: first.get(k) for k in _SHARED}, "kind": "agreement", "variant": "+".join(outcomes), "outcomes": outcomes,
-              "expectation": None, "hazard": None, "matched_semantics": None, "got": None, "ulp_error": None,
+              "expectation": None, "hazard": None, "hazard_kind": None, "matched_semantics": None, "got": None, "ulp_error": None,
               "tolerance_ulps": None, "raised": next((r["raised"] for r in records if r.get("raised")), None)}
     if len(by_outcome) == 1:
         return {**record, "verdict": verdicts.PASS, "reproducer": first.get("reproducer"),

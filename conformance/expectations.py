@@ -9,7 +9,8 @@ the verdict observed, a reason, an upstream link where one exists and the librar
     link: https://github.com/...
     versions: ">=2.21,<2.22"
 
-A match value may be a list (any of); so may ``verdict``. An entry is about values unless its match
+A match value may be a list (any of); so may ``verdict``. ``verdict: hazard`` acknowledges a hazard (a conforming
+result whose declared convention moves it from the ideal, core.verdicts.HAZARD_KINDS): match it on ``hazard_kind``. An entry is about values unless its match
 says ``quantity: gradient`` (then only about derivatives). An entry that matches a record which passes is
 *stale* and is reported as a failure, so the file does not rot. Entries meant for random draws (property
 tests) put the verdict inside ``match`` too: a draw that passes then simply does not match.

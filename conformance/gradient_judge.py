@@ -280,6 +280,8 @@ def _fidelity(record: dict, case: Case, exact, wrt, cotangent) -> None:
             elif d == 0 and i != 0:
                 zeroed += 1
     if blown:
+        record["hazard_kind"] = verdicts.HAZARD_NONFINITE
         record["hazard"] = f"the {case.semantics} convention makes {blown} finite derivative(s) of the ideal loss infinite or undefined"
     elif zeroed:
+        record["hazard_kind"] = verdicts.HAZARD_ZEROED
         record["hazard"] = f"the {case.semantics} convention zeroes {zeroed} derivative(s) the ideal loss has (a clip that stalls training)"

@@ -99,6 +99,7 @@ def base_record(adapter: Adapter, case: Case, reproducer: str | None = None) -> 
         "reproducer": _reproducer(adapter, case) if reproducer is None else reproducer,
         "expectation": None,
         "hazard": None,
+        "hazard_kind": None,
         "matched_semantics": None,
         "raised": None,
         "got": None,
@@ -219,13 +220,16 @@ def _fidelity(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance) ->
         written = np.asarray(oracle.evaluate(case, sem.as_written()).value, dtype=object).ravel()
         rounding_defeats_guard = any(mpmath.isfinite(w) and not mpmath.isfinite(d) for d, w in zip(declared, written))
     if finite_made_infinite:
+        record["hazard_kind"] = verdicts.HAZARD_NONFINITE
         record["hazard"] = f"the {case.semantics} convention turns a finite ideal value into inf or NaN"
     elif rounding_defeats_guard:
+        record["hazard_kind"] = verdicts.HAZARD_GUARD_ROUNDING
         record["hazard"] = (f"the {case.semantics} guard constants rounded to {case.dtype} no longer keep the loss "
                             "finite (e.g. 1 - 1e-7 rounds to 1): the value is infinite where the convention as written is finite")
     elif distances.size and np.any(distances > lazy.lower.ulps):  # only then can the (costly) full tolerance matter
         tol, _ = lazy.settle(distances)
         if np.any(distances > tol.ulps):
+            record["hazard_kind"] = verdicts.HAZARD_MOVED
             record["hazard"] = (f"the {case.semantics} convention moves the value {record['ideal_ulp_error']:.3g} ULPs "
                                 f"from the ideal (tolerance {float(np.max(tol.ulps)):.3g})")
 

@@ -1,6 +1,7 @@
 """Turn a judged record into a pytest outcome, every failure in one message shape.
 
-  pass                      -> passes (fails if an expectation still claims a discrepancy: stale)
+  pass                      -> passes (fails if an expectation still claims a discrepancy: stale); a hazard passes,
+                               acknowledged or not (``verdict: hazard``), and is counted in the run's summary
   unsupported               -> skipped, with the adapter's reason (and kept in the results)
   covered by an expectation -> xfail with the expectation's reason
   anything else             -> fails with: what, verdict, why, exact vs got, tolerance, how to reproduce
@@ -48,6 +49,8 @@ def settle(record: dict, session) -> None:
     session.add(record)
     verdict = record["verdict"]
     if verdict in (verdicts.PASS, verdicts.DOC_OK, verdicts.NO_PRINTED_VALUE):
+        if entry and record.get("hazard") and expectations.expects(entry, verdicts.HAZARD):
+            return  # a hazard, acknowledged: it stays a finding in the summary and the report, marked known
         if entry:
             pytest.fail(f"stale expectation (it no longer fails): {entry['reason']}\n" + message(record), pytrace=False)
         return

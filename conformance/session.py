@@ -132,8 +132,25 @@ class Session:
             *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
               for impl, c in sorted(counts.items())),
+            *hazard_lines(self.records),
             phases.line(time.perf_counter() - self.started, self.workers),  # where the time went, per phase
         ]
+
+
+def hazard_lines(records) -> list[str]:
+    """One line per implementation with hazards: conforming results (so no verdict fails) whose declared convention
+    moves them from the ideal loss, by kind, and the causes with the most cases (loss, quantity, dtype, kind)."""
+    kinds, causes, known = (collections.defaultdict(collections.Counter) for _ in range(3))
+    for r in records:
+        if r.get("hazard") and r.get("verdict") == verdicts.PASS:
+            impl, kind = r.get("impl"), r.get("hazard_kind") or "unnamed"
+            kinds[impl][kind] += 1
+            causes[impl][f"{r.get('loss')}{' gradient' if r.get('quantity') == 'gradient' else ''} {r.get('dtype')} {kind}"] += 1
+            known[impl]["acknowledged"] += bool(r.get("expectation"))
+    return [f"{impl} hazards: {sum(kinds[impl].values())} conforming results their declared convention moves from the "
+            f"ideal ({', '.join(f'{n} {k}' for k, n in kinds[impl].most_common())}; {known[impl]['acknowledged']} "
+            f"acknowledged); most: {', '.join(f'{c} ({n})' for c, n in causes[impl].most_common(3))}"
+            for impl in sorted(kinds)]
 
 
 COMPACT_DROP = ("inputs", "reproducer", "oracle_reproducer")

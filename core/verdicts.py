@@ -35,6 +35,16 @@ VERDICTS = (PASS, NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID, NONFINI
 #: verdicts that are findings (a failure unless an expectation explains it)
 FAILURES = (NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID, NONFINITE_INVALID, VARIANTS_DISAGREE)
 
+#: A hazard is not a verdict: the result conforms to its declared convention, but the convention moves it from the
+#: ideal loss. Each is a finding of its own kind (ranked below every failure, in the report and the run's summary);
+#: it needs no expectation, but one can acknowledge it (``verdict: hazard``, matched on ``hazard_kind``).
+HAZARD = "hazard"
+HAZARD_NONFINITE = "nonfinite"  # the convention turns a finite ideal value (or derivative) into inf or NaN
+HAZARD_GUARD_ROUNDING = "guard_rounding"  # its guard constants, rounded to the dtype, no longer keep the value finite
+HAZARD_MOVED = "moved"  # it moves the value beyond the dtype's precision (the tolerance) from the ideal
+HAZARD_ZEROED = "zeroed_derivative"  # it zeroes a derivative the ideal loss has (a clip that stalls training)
+HAZARD_KINDS = (HAZARD_NONFINITE, HAZARD_GUARD_ROUNDING, HAZARD_MOVED, HAZARD_ZEROED)
+
 DOC_OK = "doc_ok"
 DOC_DRIFT = "doc_drift"
 NO_PRINTED_VALUE = "no_printed_value"

@@ -1,4 +1,6 @@
-"""Findings: every judged case that did not simply pass (or that an expectation covers), grouped and worst first.
+"""Findings: every judged case that did not simply pass (or that an expectation covers, or that is a hazard), grouped
+and worst first; hazards (conforming, but their convention moves them from the ideal) rank below every failure, one
+group per cause (implementation, variant, loss, quantity, semantics, dtype, hazard kind).
 
 Cases that differ only in their drawn inputs (same implementation, variant, device, loss, parameters,
 reduction, dtype, origin, verdict and message) form one group, shown once by its worst case with a count:
@@ -18,6 +20,9 @@ CODE_PER_CELL = 5
 
 
 def _group_key(r: dict) -> str:
+    if badge(r) == verdicts.HAZARD:  # one finding per cause: the sentence carries each case's own ULP count
+        keys = ("impl", "variant", "device", "loss", "quantity", "mode", "semantics", "dtype", "hazard_kind")
+        return json.dumps([verdicts.HAZARD] + [r.get(k) for k in keys], sort_keys=True, default=str)
     keys = ("impl", "variant", "device", "loss", "params", "reduction", "dtype", "origin", "verdict", "raised",
             "matched_semantics", "invalid_reason")
     return json.dumps([badge(r)] + [r.get(k) for k in keys], sort_keys=True, default=str)
@@ -27,7 +32,7 @@ def build(judged: list[dict], impls: list[str], cell_ids: dict) -> list[dict]:
     rank = {name: i for i, name in enumerate(impls)}
     groups: dict[str, list[dict]] = {}
     for r in judged:
-        if r.get("verdict") != verdicts.PASS or is_expected(r):
+        if r.get("verdict") != verdicts.PASS or is_expected(r) or r.get("hazard"):
             groups.setdefault(_group_key(r), []).append(r)
     rows = []
     for members in groups.values():

@@ -15,10 +15,11 @@ DTYPE_ORDER = ("float16", "bfloat16", "float32", "float64")
 DEVICE_ORDER = ("cpu", "cuda")
 JUDGED = ("conformance", "invalid", "agreement")  # record kinds that carry an implementation's verdict
 #: every label a cell, finding or filter can carry, in the order the legend shows them
-LABELS = ("pass", "semantic", "numeric", "variants_disagree", "nonfinite_invalid", "accepted_invalid", "nonfinite", "error",
+LABELS = ("pass", "hazard", "semantic", "numeric", "variants_disagree", "nonfinite_invalid", "accepted_invalid", "nonfinite", "error",
           "unsupported", "xfail", "xpass")
 EXPLAIN = {
     "pass": "within tolerance of the exact value under the declared semantics",
+    "hazard": "conforms to its declared convention, but that convention moves the value from the ideal loss (to inf/NaN, beyond the dtype's precision, or zeroing a derivative)",
     "semantic": "beyond tolerance, but matches another documented convention (named)",
     "numeric": "beyond tolerance of the exact value",
     "variants_disagree": "variants of one implementation (eager and compiled, class and function) treat one invalid input differently",
@@ -108,7 +109,7 @@ def subject(r: dict) -> str:
 
 def vclass(verdict) -> str:
     """A CSS class from a known verdict only; record data never reaches a class name unchecked."""
-    known = verdict in SEVERITY or verdict in DOC_VERDICTS or verdict in ("xfail", "xpass")
+    known = verdict in SEVERITY or verdict in DOC_VERDICTS or verdict in ("xfail", "xpass", verdicts.HAZARD)
     return f"v-{verdict}" if known else "v-unknown"
 
 
@@ -123,7 +124,10 @@ def is_expected(r: dict) -> bool:
 
 
 def badge(r: dict) -> str:
-    """The label a record shows: its verdict, or xfail/xpass when an expectation covers it."""
+    """The label a record shows: its verdict, hazard for a conforming result whose convention moves it from the ideal
+    (acknowledged or not), or xfail/xpass when an expectation covers it."""
+    if r.get("hazard") and r.get("verdict") == verdicts.PASS:
+        return verdicts.HAZARD
     if is_expected(r):
         return "xpass" if r.get("verdict") in (verdicts.PASS, verdicts.DOC_OK, verdicts.NO_PRINTED_VALUE) else "xfail"
     return str(r.get("verdict"))

@@ -119,6 +119,7 @@ def test_hazard_flags_a_convention_that_makes_a_finite_value_infinite():
     case = specs.make_case("binary_crossentropy", [[0.0]], [[1.0]], reduction="sum", dtype="float16", semantics="keras")
     record = judge.judge(ClipsLikeKeras(), case)
     assert record["hazard"] and "no longer keep the loss finite" in record["hazard"]
+    assert record["hazard_kind"] == "guard_rounding" and record["verdict"] == "pass"
     same_in_float32 = judge.judge(ClipsLikeKeras(), case.with_(dtype="float32").with_inputs(
         y_pred=case.y_pred.astype("float32"), y_true=case.y_true.astype("float32")))
     assert same_in_float32["hazard"] is None or "no longer" not in same_in_float32["hazard"]

@@ -1,0 +1,50 @@
+"""Hazards are findings: a conforming result whose declared convention moves it from the ideal loss shows in the
+run's summary and in the report's ranked findings (one group per cause), needs no expectation, and can be
+acknowledged by one (``verdict: hazard``)."""
+from __future__ import annotations
+
+import pytest
+
+from conformance import expectations, outcome, session
+from reports import findings
+
+HAZARD = dict(impl="tf-keras", variant="class", device="cpu", loss="binary_crossentropy", reduction="sum",
+              dtype="float16", semantics="keras2", quantity="value", kind="conformance", verdict="pass",
+              hazard_kind="moved", expectation=None, params={"from_logits": False}, origin="seed=0 regime=boundary")
+
+
+def hazard(ulps: float, **kw) -> dict:
+    return {**HAZARD, "hazard": f"the keras2 convention moves the value {ulps:.3g} ULPs from the ideal", **kw}
+
+
+def test_the_summary_counts_conforming_hazards_by_kind_and_cause():
+    records = [hazard(5e10), hazard(7e9), hazard(3e3, hazard_kind="nonfinite", dtype="float32"),
+               hazard(1e3, verdict="numeric"),  # a failure already is a finding: not counted as a hazard
+               {**HAZARD, "hazard": None}]
+    (line,) = session.hazard_lines(records)
+    assert line.startswith("tf-keras hazards: 3 conforming results")
+    assert "2 moved, 1 nonfinite" in line and "binary_crossentropy float16 moved (2)" in line
+    assert session.hazard_lines([{**HAZARD, "hazard": None}]) == []
+
+
+def test_hazards_are_findings_grouped_by_cause_below_the_failures():
+    failing = {**HAZARD, "verdict": "numeric", "hazard": None, "ulp_error": 9.0, "tolerance_ulps": 2.0}
+    rows = findings.build([hazard(5e10), hazard(7e9), hazard(1.0, dtype="float32"), failing, {**HAZARD, "hazard": None}],
+                          ["tf-keras"], {})
+    assert [(f["r"]["verdict"], f["count"]) for f in rows] == [("numeric", 1), ("pass", 2), ("pass", 1)]
+
+
+def test_a_hazard_needs_no_expectation_and_one_can_acknowledge_it(monkeypatch):
+    class Session:
+        records = []
+        add = records.append
+
+    outcome.settle(hazard(5e10), Session)  # passes: a hazard is no failure
+    entry = {"match": {"hazard_kind": "moved"}, "verdict": "hazard", "reason": "the clip moves it"}
+    monkeypatch.setattr(expectations, "find", lambda impl, record: entry if record.get("hazard_kind") == "moved" else None)
+    acknowledged = hazard(5e10)
+    outcome.settle(acknowledged, Session)
+    assert acknowledged["expectation"]["verdict"] == "hazard"
+    monkeypatch.setattr(expectations, "find", lambda impl, record: entry)  # an entry on a case without a hazard
+    with pytest.raises(pytest.fail.Exception, match="stale expectation"):
+        outcome.settle({**HAZARD, "hazard": None, "hazard_kind": None}, Session)
