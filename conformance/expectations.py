@@ -10,10 +10,15 @@ the verdict observed, a reason, an upstream link where one exists and the librar
     versions: ">=2.21,<2.22"
 
 A match value may be a list (any of); so may ``verdict``. ``verdict: hazard`` acknowledges a hazard (a conforming
-result whose declared convention moves it from the ideal, core.verdicts.HAZARD_KINDS): match it on ``hazard_kind``. An entry is about values unless its match
-says ``quantity: gradient`` (then only about derivatives). An entry that matches a record which passes is
-*stale* and is reported as a failure, so the file does not rot. Entries meant for random draws (property
-tests) put the verdict inside ``match`` too: a draw that passes then simply does not match.
+result whose declared convention moves it from the ideal, core.verdicts.HAZARD_KINDS): match it on ``hazard_kind``.
+An entry is about values unless its match says ``quantity: gradient`` (then only about derivatives).
+
+The verdict is never part of ``match``: the match says which cases an entry is about (its *scope*), ``verdict``
+what they do. A case in scope that fails with that verdict *fires* the entry; one that passes does not, and is no
+failure. Where several entries have a case in scope, the first that expects its verdict explains it. At the end of
+a run each entry is audited on the cases in its scope (conformance.audit): one that never fired is *stale*, one
+that fired on too small a share of them is *broad*, and either fails the run, unless the entry says why it must be
+broad (``broad_because: ...``).
 
 Beside the built-in ``expectations/<impl>.yaml``, ``--expectations PATH`` (repeatable) adds a vendor's own: a
 directory holding ``<impl>.yaml`` files, or one file whose entries apply to every implementation of the run
@@ -29,8 +34,10 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from core import verdicts
+
 DIRECTORY = Path(__file__).resolve().parent.parent / "expectations"
-_FIELDS = {"match", "verdict", "reason", "link", "versions"}
+_FIELDS = {"match", "verdict", "reason", "link", "versions", "broad_because"}
 
 
 _ADDED: list[Path] = []  # --expectations PATH, in the order given
@@ -66,8 +73,13 @@ def _read(path: Path) -> tuple:
         raise ExpectationError(f"{path}: a list of entries is expected")
     for i, e in enumerate(entries):
         if not isinstance(e, dict) or not {"match", "verdict", "reason"} <= set(e) or set(e) - _FIELDS:
-            raise ExpectationError(f"{path.name}: entry {i}: needs match, verdict, reason (optional link, versions) and nothing else")
-    return tuple(entries)
+            raise ExpectationError(f"{path.name}: entry {i + 1}: needs match, verdict, reason (optional link, versions, "
+                                   "broad_because) and nothing else")
+        if not isinstance(e["match"], dict) or "verdict" in e["match"]:
+            raise ExpectationError(f"{path.name}: entry {i + 1}: the verdict is never part of match (state it in verdict: "
+                                   "a case in the entry's scope that passes simply does not fire it)")
+    name = path.name if path.parent == DIRECTORY else str(path)
+    return tuple({**e, "id": f"{name}#{i + 1}"} for i, e in enumerate(entries))
 
 
 @functools.lru_cache(maxsize=None)
@@ -104,13 +116,33 @@ def expects(entry: dict | None, verdict: str) -> bool:
     return verdict in wanted if isinstance(wanted, list) else verdict == wanted
 
 
-def find(impl: str, record: dict) -> dict | None:
-    """The expectation entry covering ``record``, if any. An entry speaks of values unless its match says
-    ``quantity: gradient``: a finding about a loss's value never excuses one about its derivative, nor back."""
+def covering(impl: str, record: dict) -> list[dict]:
+    """The entries whose scope holds ``record``. An entry speaks of values unless its match says ``quantity:
+    gradient``: a finding about a loss's value never excuses one about its derivative, nor back."""
     quantity = record.get("quantity", "value")
-    for entry in load(impl):
-        if entry["match"].get("quantity", "value") != quantity:
-            continue
-        if _matches({**record, "quantity": quantity}, entry["match"]) and _version_ok(entry, record.get("version")):
-            return entry
-    return None
+    tagged = {**record, "quantity": quantity}
+    return [entry for entry in load(impl) if entry["match"].get("quantity", "value") == quantity
+            and _matches(tagged, entry["match"]) and _version_ok(entry, record.get("version"))]
+
+
+def _verdict_of(record: dict) -> str:
+    """What an entry must expect to explain ``record``: its verdict, or ``hazard`` for a conforming hazard."""
+    return verdicts.HAZARD if record.get("verdict") == verdicts.PASS and record.get("hazard") else record["verdict"]
+
+
+def find(impl: str, record: dict) -> dict | None:
+    """The entry explaining ``record`` (the first in scope expecting its verdict), else the first in scope, if any."""
+    scope = covering(impl, record)
+    return next((e for e in scope if expects(e, _verdict_of(record))), scope[0] if scope else None)
+
+
+def note(impl: str, record: dict) -> dict | None:
+    """``find``, writing on the record the ids of the entries it is in the scope of (``expectation_scope``: what the
+    audit counts) and, when one explains it, that entry (``expectation``: the entry has fired)."""
+    scope = covering(impl, record)
+    explaining = next((e for e in scope if expects(e, _verdict_of(record))), None)
+    if scope:
+        record["expectation_scope"] = [e["id"] for e in scope]
+    if explaining:
+        record["expectation"] = {k: explaining.get(k) for k in ("id", "verdict", "reason", "link", "versions")}
+    return explaining or (scope[0] if scope else None)

@@ -1,7 +1,8 @@
 """Turn a judged record into a pytest outcome, every failure in one message shape.
 
-  pass                      -> passes (fails if an expectation still claims a discrepancy: stale); a hazard passes,
-                               acknowledged or not (``verdict: hazard``), and is counted in the run's summary
+  pass                      -> passes (an entry in whose scope it is and which never fires is stale: the run's
+                               audit, conformance.audit); a hazard passes, acknowledged or not (``verdict: hazard``),
+                               and is counted in the run's summary
   unsupported               -> skipped, with the adapter's reason (and kept in the results)
   covered by an expectation -> xfail with the expectation's reason
   anything else             -> fails with: what, verdict, why, exact vs got, tolerance, how to reproduce
@@ -43,17 +44,11 @@ def message(record: dict) -> str:
 
 def settle(record: dict, session) -> None:
     """Attach the expectation, record the result, then pass/skip/xfail/fail the running test."""
-    entry = expectations.find(record["impl"], record)
-    if entry:
-        record["expectation"] = {k: entry.get(k) for k in ("verdict", "reason", "link", "versions")}
-    session.add(record)
     verdict = record["verdict"]
+    entry = expectations.note(record["impl"], record) if verdict != verdicts.UNSUPPORTED else None
+    session.add(record)
     if verdict in (verdicts.PASS, verdicts.DOC_OK, verdicts.NO_PRINTED_VALUE):
-        if entry and record.get("hazard") and expectations.expects(entry, verdicts.HAZARD):
-            return  # a hazard, acknowledged: it stays a finding in the summary and the report, marked known
-        if entry:
-            pytest.fail(f"stale expectation (it no longer fails): {entry['reason']}\n" + message(record), pytrace=False)
-        return
+        return  # in an entry's scope or not: the audit at the end of the run judges entries that never fire (stale)
     if verdict == verdicts.UNSUPPORTED:
         pytest.skip(f"unsupported: {record.get('explanation')}")
     if expectations.expects(entry, verdict):
