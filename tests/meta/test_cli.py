@@ -153,10 +153,11 @@ def test_a_vendor_expectations_file_is_read_and_can_go_stale(tmp_path, layout):
     if layout == "directory":
         path.mkdir()
     (path if layout == "file" else path / "candidate.yaml").write_text(STALE)
-    result = run_suite("--impl=theirpkg.adapter:Candidate", f"--expectations={path}", "--dtype=float32", "-k", "mean_squared_error",
+    result = run_suite("--impl=theirpkg.adapter:Candidate", f"--expectations={path}", "--dtype=float32",
                        env={"PYTHONPATH": str(tmp_path)}, cwd=tmp_path)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "stale expectation (it no longer fails): a vendor's recorded finding" in result.stdout
+    entry = f"{path}#1" if layout == "file" else f"{path / 'candidate.yaml'}#1"
+    assert f"stale: {entry} (candidate): fired on 0 of" in result.stdout, result.stdout[-3000:]
 
 
 def test_a_missing_expectations_path_is_one_line(tmp_path):

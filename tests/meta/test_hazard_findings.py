@@ -40,11 +40,13 @@ def test_a_hazard_needs_no_expectation_and_one_can_acknowledge_it(monkeypatch):
         add = records.append
 
     outcome.settle(hazard(5e10), Session)  # passes: a hazard is no failure
-    entry = {"match": {"hazard_kind": "moved"}, "verdict": "hazard", "reason": "the clip moves it"}
-    monkeypatch.setattr(expectations, "find", lambda impl, record: entry if record.get("hazard_kind") == "moved" else None)
+    entry = {"id": "x.yaml#1", "match": {"loss": "binary_crossentropy"}, "verdict": "hazard", "reason": "the clip moves it"}
+    monkeypatch.setattr(expectations, "load", lambda impl: [entry])
     acknowledged = hazard(5e10)
     outcome.settle(acknowledged, Session)
     assert acknowledged["expectation"]["verdict"] == "hazard"
-    monkeypatch.setattr(expectations, "find", lambda impl, record: entry)  # an entry on a case without a hazard
-    with pytest.raises(pytest.fail.Exception, match="stale expectation"):
-        outcome.settle({**HAZARD, "hazard": None, "hazard_kind": None}, Session)
+    plain = {**HAZARD, "hazard": None, "hazard_kind": None}  # in the entry's scope, without a hazard: does not fire it
+    outcome.settle(plain, Session)
+    assert plain["expectation_scope"] == ["x.yaml#1"] and not plain["expectation"]
+    with pytest.raises(pytest.fail.Exception, match="expected hazard"):  # a failure is not what the entry expects
+        outcome.settle({**HAZARD, "verdict": "numeric", "hazard": None, "expectation": None}, Session)
