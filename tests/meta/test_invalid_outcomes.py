@@ -82,3 +82,14 @@ def test_the_suite_reports_both_findings_of_a_silent_compiled_variant():
     assert any("compiled-cpu-float32-sparse_categorical_crossentropy/label-at-num-classes" in f for f in failed)
     assert any("agreement-cpu-float32-sparse_categorical_crossentropy/label-at-num-classes" in f for f in failed)
     assert not any("default-cpu-float32" in f for f in failed)  # the eager variant raised, as it should
+
+
+def test_shape_mismatches_are_tried_in_both_directions_and_all_zero_rows_are_tried():
+    from conformance import invalid
+
+    ids = {inv.id for inv in invalid.invalid_inputs(0)}
+    column = {i.split("/")[0] for i in ids if i.endswith("/column-against-flat")}
+    flat = {i.split("/")[0] for i in ids if i.endswith("/flat-against-column")}
+    assert column and column == flat
+    zero_rows = {i.split("/")[0] for i in ids if i.endswith("/all-zero-probability-row")}
+    assert {"categorical_crossentropy", "sparse_categorical_crossentropy"} <= zero_rows
