@@ -45,6 +45,11 @@ class Session:
         # cost a quarter of a run's time, growing with the run
         return f"<lossconf session: {', '.join(a.name for a in self.adapters)}; {len(self.records)} records>"
 
+    def run_variants(self, adapter) -> tuple[str, ...]:
+        """The variants of ``adapter`` this run exercises: all with --profile full, else all but the expensive ones."""
+        expensive = () if self.profile == "full" else getattr(adapter, "expensive_variants", ())
+        return tuple(v for v in adapter.variants if v not in expensive)
+
     def adapter(self, name: str):
         adapter = next(a for a in self.adapters if a.name == name)
         if name not in self._ready:

@@ -15,12 +15,6 @@ def _impl_axes(config):
                     yield adapter, variant, device, dtype
 
 
-def run_variants(config, adapter) -> tuple[str, ...]:
-    """The variants of ``adapter`` this run exercises: all with --profile full, else all but the expensive ones."""
-    expensive = () if config.lossconf.profile == "full" else getattr(adapter, "expensive_variants", ())
-    return tuple(v for v in adapter.variants if v not in expensive)
-
-
 def _logic_dtype(config) -> str:
     """The one dtype of the tests about an implementation's logic (invalid inputs, relations): float32 where the
     run has it, since half precision mixes in rounding and overflow findings the property tests already judge."""
@@ -50,7 +44,7 @@ def pytest_generate_tests(metafunc):
         dtype = _logic_dtype(config)
         for inv in invalid.invalid_inputs(config.lossconf.seed):
             for adapter in config.lossconf.adapters:
-                variants = run_variants(config, adapter)
+                variants = config.lossconf.run_variants(adapter)
                 if len(variants) < 2:
                     continue
                 for device in config.lossconf.devices:

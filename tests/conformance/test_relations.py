@@ -27,16 +27,16 @@ GIVE_UP = 20  # unsupported draws in a row, none computed: the relation does not
 # draw costs only its drawing; optax computes binary focal loss on about one draw in eight)
 DRAWS = {"quick": 4, "full": 40}  # draws per (loss, relation); relations are about logic, not numerics
 RELATIONS = ("reduction_consistency", "batch_permutation", "batch_independence", "weight_linearity",
-             "zero_smoothing", "from_logits_consistency", "class_vs_function")
+             "zero_smoothing", "from_logits_consistency", "variants_agree")
 
 
-def applies(relation: str, spec, adapter) -> bool:
+def applies(relation: str, spec, adapter, variants: tuple[str, ...]) -> bool:
     if relation == "zero_smoothing":
         return "label_smoothing" in spec.params
     if relation == "from_logits_consistency":  # logits in y_pred against their probabilities (not CTC's log_probs)
         return "from_logits" in spec.params and spec.two_inputs
-    if relation == "class_vs_function":
-        return {"class", "function"} <= set(adapter.variants)
+    if relation == "variants_agree":  # eager and compiled, class, function and alias: one loss, one value
+        return len(variants) >= 2
     if relation == "batch_independence":
         return not spec.inputs.get("batch_coupled")  # pairwise losses: each sample's loss reads the whole batch
     return True
@@ -157,7 +157,8 @@ def test_relation(lossconf, relation_axes):
     impl, variant, dtype, loss, relation = relation_axes
     adapter = lossconf.adapter(impl)
     spec = specs.all_specs()[loss]
-    if not applies(relation, spec, adapter):
+    variants = lossconf.run_variants(adapter)
+    if not applies(relation, spec, adapter, variants):
         pytest.skip(f"{relation} does not apply to {loss} on {impl}")
     semantics = adapter.semantics_for(loss) or "ideal"
     elementwise = spec.semantics(semantics)["axis_reduction"] == "none"
@@ -220,11 +221,19 @@ def test_relation(lossconf, relation_axes):
             gap = abs(a.values[0] - b.values[0])  # rounding sigma(z) to the dtype is a different input
             check(relation, lossconf, impl, a, b, a.got[0], b.got[0], lambda c: a.allowance(c)[0] + b.allowance(c)[0] + gap,
                   "logits against their exactly computed, rounded probabilities")
-        elif relation == "class_vs_function":
-            a, b = sides(adapter, new("none", sample_weight=None, variant="class"),
-                         new("none", sample_weight=None, variant="function"))
-            for i, (x, y) in enumerate(zip(a.got, b.got)):
-                check(relation, lossconf, impl, a, b, x, y, lambda c: a.allowance(c)[i] + b.allowance(c)[i], f"element {i}")
+        elif relation == "variants_agree":
+            # every other variant against the relation's own (the primary handle): the same value within both
+            # allowances, even where each is within the oracle's tolerance of its own convention
+            own = new("none", sample_weight=None)
+            cases = [new("none", sample_weight=None, variant=v) for v in variants if v != variant]
+            cases = [c for c in cases if judge.supported(adapter, c) is True]  # a variant that cannot express it
+            if not cases:
+                Side.refuse(own, f"no variant but {variant} can express this case")
+            a, *others = sides(adapter, own, *cases)
+            for b in others:
+                for i, (x, y) in enumerate(zip(a.got, b.got)):
+                    check(relation, lossconf, impl, a, b, x, y, lambda c: a.allowance(c)[i] + b.allowance(c)[i],
+                          f"element {i}, {variant} against {b.case.variant}")
 
     run_counted(run, relation, impl, loss, dtype)
 

@@ -65,6 +65,17 @@ class SilentWhenCompiled(NumpyReferenceAdapter):
         return super().sparse_categorical_crossentropy(case)
 
 
+class CompiledDrifts(NumpyReferenceAdapter):
+    """A "compiled" variant that reassociates the mean squared error's sum into one fused, float16-accumulated pass:
+    every value is a little off (1e-3 relative), which the eager variant does not share."""
+    name = "broken-compiled-drift"
+    variants = ("default", "compiled")
+
+    def mean_squared_error(self, case):
+        value = np.asarray(super().mean_squared_error(case))
+        return (value * (1 + 1e-3)).astype(value.dtype) if case.variant == "compiled" else value
+
+
 # -- gradients: torch's own value, with a custom gradient (torch's, then one classic mistake) ---------------
 from adapters.torch_functional import TorchAdapter  # noqa: E402  (the value adapters above need no torch)
 from core.case import Case  # noqa: E402

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ("MeanOverNMinusOne", "binary_crossentropy and moderate or relation and binary_crossentropy and reduction_consistency"),
     ("NaiveLogSigmoid", "binary_crossentropy and (saturated or infinite)"),
     ("OrderDependentSum", "relation and mean_squared_error and batch_permutation"),
+    ("CompiledDrifts", "relation and mean_squared_error and variants_agree"),
 ])
 def test_quick_profile_catches(broken, select):
     result = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_properties.py", "tests/conformance/test_relations.py",
