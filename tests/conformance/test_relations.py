@@ -20,7 +20,7 @@ from hypothesis.errors import Unsatisfiable
 import oracle
 import specs
 from conformance import expectations, judge, outcome, strategies, tolerance
-from core import dtypes, phases
+from core import dtypes, phases, verdicts
 from core.case import Case
 
 GIVE_UP = 20  # unsupported draws in a row, none computed: the relation does not apply to this implementation (a refused
@@ -53,9 +53,9 @@ class Side:
     nonfinite = 0  # draws the implementation answered with inf or NaN (judged by the property tests)
     refused = computed = 0  # per relation test: draws refused as unsupported, sides computed
 
-    def __init__(self, adapter, case: Case):
+    def __init__(self, adapter, case: Case, computed: tuple | None = None):
         self.case = case
-        outcome_, payload = judge.compute(adapter, case)  # sides() asked supports() already
+        outcome_, payload = computed or judge.compute(adapter, case)  # sides() asked supports() already
         if outcome_ == "unsupported":
             Side.refuse(case, payload)
         if outcome_ in ("raised", "failed"):
@@ -96,14 +96,42 @@ class Side:
         return [t * dtypes.ulp(v, self.exact.ulp_dtype, self.exact.flush) for t, v in zip(tol.ulps, self.values)]
 
 
-def sides(adapter, *cases: Case) -> list[Side]:
+def sides(adapter, *cases: Case, computed: list | None = None) -> list[Side]:
     """A Side per case, computed only once every case is known to be supported: a draw one side cannot
-    express is rejected before the other side pays for it (a JAX compilation costs seconds per shape)."""
+    express is rejected before the other side pays for it (a JAX compilation costs seconds per shape).
+    ``computed``: each case's (outcome, payload) where the caller has them already."""
     for case in cases:
         support = judge.supported(adapter, case)
         if support is not True:
             Side.refuse(case, str(support))
-    return [Side(adapter, case) for case in cases]
+    return [Side(adapter, case, c) for case, c in zip(cases, computed or [None] * len(cases))]
+
+
+def variant_outcome(computed: tuple) -> str:
+    """What a variant did with a valid case: raised (or failed), or returned a finite value, or inf/NaN."""
+    outcome_, payload = computed
+    if outcome_ != "value":
+        return "raised"
+    return "finite" if np.all(np.isfinite(np.asarray(payload, dtype=np.float64))) else "inf/NaN"
+
+
+def check_outcomes_agree(lossconf, impl: str, adapter, cases: list[Case], computed: list) -> None:
+    """The variants of one valid case either all return finite values, all inf/NaN, or all raise; a difference is a
+    ``variants_disagree`` finding (one variant raising where another computes is the compiled path's classic bug)."""
+    pairs = [(c, r) for c, r in zip(cases, computed) if r[0] != "unsupported"]  # a variant that cannot express it
+    outcomes = {c.variant: variant_outcome(r) for c, r in pairs}
+    if len(set(outcomes.values())) < 2:
+        return
+    said = "; ".join(f"{c.variant}: {outcomes[c.variant]}" + (f" ({str(r[1])[:160]})" if r[0] != "value" else "")
+                     for c, r in pairs)
+    record = judge.base_record(adapter, cases[0])
+    record.update(kind="relation", relation="variants_agree", verdict=verdicts.VARIANTS_DISAGREE, outcomes=outcomes,
+                  test_id=f"{impl}-{cases[0].variant}-{cases[0].dtype}-{cases[0].loss}-variants_agree",
+                  explanation=f"the variants treat this valid case differently ({said})")
+    entry = expectations.note(impl, record)
+    lossconf.add(record)
+    if not expectations.expects(entry, verdicts.VARIANTS_DISAGREE):
+        raise AssertionError(outcome.message(record))
 
 
 def holds(a, b, allowance) -> bool:
@@ -227,9 +255,11 @@ def test_relation(lossconf, relation_axes):
             own = new("none", sample_weight=None)
             cases = [new("none", sample_weight=None, variant=v) for v in variants if v != variant]
             cases = [c for c in cases if judge.supported(adapter, c) is True]  # a variant that cannot express it
-            if not cases:
-                Side.refuse(own, f"no variant but {variant} can express this case")
-            a, *others = sides(adapter, own, *cases)
+            if not cases or judge.supported(adapter, own) is not True:
+                Side.refuse(own, f"fewer than two variants of {impl} can express this case")
+            computed = [judge.compute(adapter, c) for c in (own, *cases)]
+            check_outcomes_agree(lossconf, impl, adapter, [own, *cases], computed)
+            a, *others = sides(adapter, own, *cases, computed=computed)
             for b in others:
                 for i, (x, y) in enumerate(zip(a.got, b.got)):
                     check(relation, lossconf, impl, a, b, x, y, lambda c: a.allowance(c)[i] + b.allowance(c)[i],

@@ -76,6 +76,18 @@ class CompiledDrifts(NumpyReferenceAdapter):
         return (value * (1 + 1e-3)).astype(value.dtype) if case.variant == "compiled" else value
 
 
+class CompiledRaises(NumpyReferenceAdapter):
+    """A "compiled" variant whose kernel is missing for the mean squared error: it raises on valid input where the
+    eager variant computes."""
+    name = "broken-compiled-raises"
+    variants = ("default", "compiled")
+
+    def mean_squared_error(self, case):
+        if case.variant == "compiled":
+            raise RuntimeError("no compiled kernel for mean_squared_error")
+        return super().mean_squared_error(case)
+
+
 # -- gradients: torch's own value, with a custom gradient (torch's, then one classic mistake) ---------------
 from adapters.torch_functional import TorchAdapter  # noqa: E402  (the value adapters above need no torch)
 from core.case import Case  # noqa: E402
