@@ -130,15 +130,10 @@ def _verdict_of(record: dict) -> str:
     return verdicts.HAZARD if record.get("verdict") == verdicts.PASS and record.get("hazard") else record["verdict"]
 
 
-def find(impl: str, record: dict) -> dict | None:
-    """The entry explaining ``record`` (the first in scope expecting its verdict), else the first in scope, if any."""
-    scope = covering(impl, record)
-    return next((e for e in scope if expects(e, _verdict_of(record))), scope[0] if scope else None)
-
-
 def note(impl: str, record: dict) -> dict | None:
-    """``find``, writing on the record the ids of the entries it is in the scope of (``expectation_scope``: what the
-    audit counts) and, when one explains it, that entry (``expectation``: the entry has fired)."""
+    """The entry explaining ``record`` (the first in scope expecting its verdict), else the first in scope, if any;
+    written on the record: the ids of the entries it is in the scope of (``expectation_scope``: what the audit
+    counts) and, when one explains it, that entry (``expectation``: the entry has fired)."""
     scope = covering(impl, record)
     explaining = next((e for e in scope if expects(e, _verdict_of(record))), None)
     if scope:
