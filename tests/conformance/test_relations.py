@@ -125,7 +125,7 @@ def check_outcomes_agree(lossconf, impl: str, adapter, cases: list[Case], comput
     said = "; ".join(f"{c.variant}: {outcomes[c.variant]}" + (f" ({str(r[1])[:160]})" if r[0] != "value" else "")
                      for c, r in pairs)
     record = judge.base_record(adapter, cases[0])
-    record.update(kind="relation", relation="variants_agree", verdict=verdicts.VARIANTS_DISAGREE, outcomes=outcomes,
+    record.update(kind="conformance", relation="variants_agree", verdict=verdicts.VARIANTS_DISAGREE, outcomes=outcomes,
                   test_id=f"{impl}-{cases[0].variant}-{cases[0].dtype}-{cases[0].loss}-variants_agree",
                   explanation=f"the variants treat this valid case differently ({said})")
     entry = expectations.note(impl, record)
