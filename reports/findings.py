@@ -1,5 +1,5 @@
 """Findings: every judged case that did not simply pass (or that an expectation covers, or that is a hazard), grouped
-and worst first; hazards (conforming, but their convention moves them from the ideal) rank below every failure, one
+and worst first, unsupported cases aside (the coverage table counts them, with their reasons); hazards (conforming, but their convention moves them from the ideal) rank below every failure, one
 group per cause (implementation, variant, loss, quantity, semantics, dtype, hazard kind).
 
 Cases that differ only in their drawn inputs (same implementation, variant, device, loss, parameters,
@@ -32,6 +32,8 @@ def build(judged: list[dict], impls: list[str], cell_ids: dict) -> list[dict]:
     rank = {name: i for i, name in enumerate(impls)}
     groups: dict[str, list[dict]] = {}
     for r in judged:
+        if r.get("verdict") == verdicts.UNSUPPORTED:
+            continue  # a case the implementation cannot express: the coverage table's, never a finding
         if r.get("verdict") != verdicts.PASS or is_expected(r) or r.get("hazard"):
             groups.setdefault(_group_key(r), []).append(r)
     rows = []

@@ -59,9 +59,14 @@ def test_environment_block_names_every_facet(page):
     assert "tf32: False" in env and "<td>&lt;b&gt;key&lt;/b&gt;</td>" in env  # other keys listed too, escaped
 
 
-@pytest.mark.parametrize("verdict", ["numeric", "semantic", "error", "accepted_invalid", "unsupported"])
+@pytest.mark.parametrize("verdict", ["numeric", "semantic", "error", "accepted_invalid"])
 def test_findings_show_each_unexpected_verdict(page, verdict):
     assert f'<span class="badge v-{verdict}">{verdict}</span>' in section(page, "findings")
+
+
+def test_unsupported_cases_are_coverage_not_findings(page):
+    assert '<span class="badge v-unsupported">unsupported</span>' not in section(page, "findings")
+    assert "1 unsupported</span>" in section(page, "coverage")
 
 
 def test_expected_failure_is_shown_as_xfail_with_reason(page):
@@ -248,7 +253,7 @@ def test_cli_writes_the_page_and_summaries(tmp_path):
     proc = run_cli(FIXTURE, "-o", out)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [str(out)] + [str(tmp_path / f"summary-{n}.json") for n in ("numpy", "keras-tf", "script_alert_1_script")]
-    assert '<h2 id="findings">Findings (8 cases in 8 groups)</h2>' in out.read_text()
+    assert '<h2 id="findings">Findings (7 cases in 7 groups)</h2>' in out.read_text()  # the unsupported case is coverage
 
 
 def test_cli_reads_a_jsonl_stream(tmp_path):
