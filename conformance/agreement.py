@@ -10,6 +10,8 @@ its outcome in ``outcomes``.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from core import verdicts
 
 RAISED, NONFINITE, FINITE, FAILED = "raised", "inf/NaN", "finite", "failed"
@@ -27,6 +29,16 @@ def outcome(record: dict) -> str | None:
     if record.get("raised"):
         return RAISED
     return FINITE if verdict == verdicts.ACCEPTED_INVALID else NONFINITE
+
+
+def call_outcome(computed: tuple) -> str | None:
+    """What a variant did with a valid case, from ``judge.compute``'s (outcome, payload); None if unsupported."""
+    kind, payload = computed
+    if kind == "unsupported":
+        return None
+    if kind != "value":
+        return RAISED
+    return FINITE if np.all(np.isfinite(np.asarray(payload, dtype=np.float64))) else NONFINITE
 
 
 def agreement_record(records: list[dict]) -> dict | None:

@@ -19,7 +19,7 @@ from hypothesis.errors import Unsatisfiable
 
 import oracle
 import specs
-from conformance import expectations, judge, outcome, strategies, tolerance
+from conformance import agreement, expectations, judge, outcome, strategies, tolerance
 from core import dtypes, phases, verdicts
 from core.case import Case
 
@@ -107,19 +107,11 @@ def sides(adapter, *cases: Case, computed: list | None = None) -> list[Side]:
     return [Side(adapter, case, c) for case, c in zip(cases, computed or [None] * len(cases))]
 
 
-def variant_outcome(computed: tuple) -> str:
-    """What a variant did with a valid case: raised (or failed), or returned a finite value, or inf/NaN."""
-    outcome_, payload = computed
-    if outcome_ != "value":
-        return "raised"
-    return "finite" if np.all(np.isfinite(np.asarray(payload, dtype=np.float64))) else "inf/NaN"
-
-
 def check_outcomes_agree(lossconf, impl: str, adapter, cases: list[Case], computed: list) -> None:
     """The variants of one valid case either all return finite values, all inf/NaN, or all raise; a difference is a
     ``variants_disagree`` finding (one variant raising where another computes is the compiled path's classic bug)."""
     pairs = [(c, r) for c, r in zip(cases, computed) if r[0] != "unsupported"]  # a variant that cannot express it
-    outcomes = {c.variant: variant_outcome(r) for c, r in pairs}
+    outcomes = {c.variant: agreement.call_outcome(r) for c, r in pairs}
     if len(set(outcomes.values())) < 2:
         return
     said = "; ".join(f"{c.variant}: {outcomes[c.variant]}" + (f" ({str(r[1])[:160]})" if r[0] != "value" else "")
