@@ -12,6 +12,9 @@ log-probabilities when a parameter says so. Each rule is one small function keye
   ADJUST        loss -> fn(draw, y_true, y_pred, params, regime) -> (y_true, y_pred): one encoding, one domain
   NO_INFINITE   losses whose infinite-logit limit the strategies do not construct (softmax rows over
                 unnormalised targets, the CTC recursion)
+  DEGENERATE    loss -> fn(draw, inputs) -> inputs: the degenerate regime of a custom layout
+  ONE_HOT_TARGETS  losses whose probability targets are one-hot rows (besides those whose spec says
+                positive_row_sums): one class is one row, repeated
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 NO_INFINITE = {"poly_loss_cross_entropy", "ranking_softmax_loss", "ctc"}
+ONE_HOT_TARGETS = {"categorical_hinge"}
 
 
 # -- adjustments: one encoding, one domain --------------------------------------------------------------
@@ -189,3 +193,15 @@ CUSTOM = {
     "ctc": _ctc,
 }
 TAKES_PARAMS = {"ctc"}  # drawers that read (and may set) the drawn parameters
+
+
+def _ctc_empty(draw, inputs: dict) -> dict:
+    """Every label sequence of length zero (all padding), and each input of zero frames or as drawn: the loss of an
+    empty target is -log of the all-blank path, and 0 over zero frames."""
+    lengths = np.asarray(inputs["input_lengths"])
+    zero = np.array(draw(st.lists(st.booleans(), min_size=lengths.size, max_size=lengths.size)), dtype=bool)
+    return {**inputs, "targets": np.full_like(np.asarray(inputs["targets"]), -1),
+            "input_lengths": np.where(zero, 0, lengths)}
+
+
+DEGENERATE = {"ctc": _ctc_empty}

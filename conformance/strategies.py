@@ -11,6 +11,10 @@ chance:
   extreme       subnormal and huge regression targets
   ignored       sparse labels where every label is the ignored class
   large         a reduction over many elements (up to 1e5 in the full profile)
+  degenerate    a batch with nothing to tell apart, drawn on purpose and never repaired away: every sample of one
+                class (sparse labels, one-hot rows, binary or sign targets), all sample weights zero (an all-masked
+                batch) half the time, CTC label sequences all of length zero and some inputs of zero frames.
+                A logic regime: drawn in one dtype (the run's logic dtype), like the invalid inputs
 """
 from __future__ import annotations
 
@@ -26,7 +30,9 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from conformance import loss_layouts
 from core import dtypes
 
-REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large")
+REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large", "degenerate")
+LOGIC_REGIMES = ("degenerate",)  # about an implementation's logic, not its rounding: one dtype is enough
+LABELLED = ("class_index", "probability", "sign", "integer")  # target kinds a batch can hold one class of
 
 
 def shared_database(test: str, cell) -> DirectoryBasedExampleDatabase:
@@ -60,6 +66,9 @@ def regimes_for(spec) -> tuple[str, ...]:
         out.append("extreme")
     if "ignore_class" in spec.params:
         out.append("ignored")
+    if spec.name in loss_layouts.DEGENERATE or (spec.inputs["shapes"] != "custom"
+                                                 and spec.inputs.get("y_true") in LABELLED):
+        out.append("degenerate")
     return tuple(r for r in REGIMES if r in out)
 
 
@@ -205,6 +214,32 @@ def sparse_labels(draw, shape, axis: int, ignore_class: int | None, all_ignored:
 
 
 @st.composite
+def one_class(draw, y_true: np.ndarray, kind: str, axis: int, classes: int, rows: bool):
+    """``y_true`` with every sample of one class, in its own encoding: sparse labels all ``c``; one-hot (or soft)
+    rows all the one-hot row of ``c``; binary, 0/1 or sign targets all equal to one of the values the tensor uses
+    (so a {-1, +1} or {0, 1} encoding stays what it was)."""
+    y_true = np.asarray(y_true)
+    if kind == "class_index":
+        return np.full_like(y_true, draw(st.integers(0, classes - 1)))
+    if kind == "probability" and rows:
+        c = draw(st.integers(0, classes - 1))
+        row = np.zeros(classes)
+        row[c] = 1.0
+        shape = [1] * y_true.ndim
+        shape[axis] = classes
+        return np.broadcast_to(row.reshape(shape), y_true.shape).copy()
+    if kind == "probability":
+        return np.full_like(y_true, draw(st.sampled_from([0.0, 1.0])), dtype=float)
+    return np.full_like(y_true, draw(st.sampled_from(sorted(set(np.unique(y_true).tolist())))))
+
+
+@st.composite
+def all_masked(draw, weights, per_sample_shape: tuple):
+    """Half the time, every sample weight zero (an all-masked batch); else ``weights`` as drawn."""
+    return np.zeros(per_sample_shape) if per_sample_shape and draw(st.booleans()) else weights
+
+
+@st.composite
 def sample_weights(draw, per_sample_shape: tuple):
     """Absent, a scalar, one per sample, one per sample and timestep, or all zeros."""
     kind = draw(st.sampled_from(["absent", "scalar", "per_sample", "per_timestep", "zeros"]))
@@ -289,7 +324,11 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
         layout = loss_layouts.CUSTOM[spec.name]
         extra = (params,) if spec.name in loss_layouts.TAKES_PARAMS else ()
         inputs = draw(layout(_values(pred_kind, regime, dtype), big, *extra))
-        return inputs, params, draw(sample_weights(spec.per_sample_shape(inputs[spec.prediction].shape, params)))
+        weights = draw(sample_weights(spec.per_sample_shape(inputs[spec.prediction].shape, params)))
+        if regime == "degenerate":
+            inputs = loss_layouts.DEGENERATE[spec.name](draw, inputs)
+            weights = draw(all_masked(weights, spec.per_sample_shape(inputs[spec.prediction].shape, params)))
+        return inputs, params, weights
     min_rank = max(1 if kinds["shapes"] == "same" else 2, kinds.get("min_rank", 1))
     max_rank = kinds.get("max_rank", 3)
     shape = draw(shapes(max_elements=big, min_rank=min_rank, max_rank=max(min_rank, max_rank),
@@ -339,5 +378,10 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
         # a saturated logit only has a finite limit when its target sits on the saturated side
         side = (y_pred > 0).astype(float)
         y_true = np.where(np.isinf(y_pred), side if kinds["y_true"] != "sign" else 2 * side - 1, y_true)
-    weights = draw(sample_weights(spec.per_sample_shape(shape, params, elementwise)))
+    per_sample = spec.per_sample_shape(shape, params, elementwise)
+    weights = draw(sample_weights(per_sample))
+    if regime == "degenerate":
+        rows = bool(kinds.get("positive_row_sums")) or spec.name in loss_layouts.ONE_HOT_TARGETS
+        y_true = draw(one_class(y_true, kinds["y_true"], axis, shape[axis], rows))
+        weights = draw(all_masked(weights, per_sample))
     return {"y_true": y_true, "y_pred": y_pred}, params, weights

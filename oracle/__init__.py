@@ -220,7 +220,17 @@ def _slopes(spec, params, sem: Semantics, case: Case):
         # an input with one element per per-sample loss (margin ranking's input1, gaussian_nll's var): each loss
         # moves with its own element only, so one bump of all of them at once separates the partial derivatives
         own = spec.inputs["shapes"] == "custom" and base[name].shape == per.values.shape
-        rows = base[name][..., None] if own else np.moveaxis(base[name], axis, -1)
+        # a per-sample loss that reads a block of its input (CTC's frames x classes) couples the block's elements,
+        # whose partial derivatives may differ in sign: each element of the block is a column of its own, else
+        # one bump of a class in every frame lets them cancel and the conditioning comes out far too small
+        block = spec.inputs["shapes"] == "custom" and base[name].ndim > per.values.ndim + 1
+        if own:
+            rows, back = base[name][..., None], lambda r: r[..., 0]
+        elif block:
+            shape = base[name].shape
+            rows, back = base[name].reshape(shape[:per.values.ndim] + (-1,)), lambda r, shape=shape: r.reshape(shape)
+        else:
+            rows, back = np.moveaxis(base[name], axis, -1), lambda r: np.moveaxis(r, -1, axis)
         for k in range(rows.shape[-1]):
             if all(x == 0 for x in np.asarray(rows[..., k], dtype=object).ravel()):
                 continue
@@ -228,8 +238,7 @@ def _slopes(spec, params, sem: Semantics, case: Case):
             for sign in (1, -1):
                 bumped = rows.copy()
                 bumped[..., k] = bumped[..., k] * (1 + sign * h)
-                p, _, _ = _per_sample(spec, params, sem, case,
-                                      {**base, name: bumped[..., 0] if own else np.moveaxis(bumped, -1, axis)})
+                p, _, _ = _per_sample(spec, params, sem, case, {**base, name: back(bumped)})
                 moved.append(np.asarray(np.where(mask, p.values * weights, mpmath.mpf(0)), dtype=object).ravel())
             for i, (a, b) in enumerate(zip(*moved)):
                 if mpmath.isfinite(a - b):

@@ -63,11 +63,14 @@ def pytest_generate_tests(metafunc):
                 if loss not in adapter.semantics:
                     continue  # reported as unsupported by the example tests; no draws to spend here
                 for regime in strategies.regimes_for(spec):
+                    if regime in strategies.LOGIC_REGIMES and dtype != _logic_dtype(config):
+                        continue
                     params.append((adapter.name, variant, device, dtype, loss, regime))
                     ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")
         metafunc.parametrize("property_axes", params, ids=ids)
     elif "gradient_axes" in metafunc.fixturenames:
         import specs
+        from conformance import strategies
         from tests.conformance.test_gradients import regimes
 
         params, ids = [], []
@@ -78,6 +81,8 @@ def pytest_generate_tests(metafunc):
                 if loss not in adapter.semantics:
                     continue
                 for regime in regimes(spec):
+                    if regime in strategies.LOGIC_REGIMES and dtype != _logic_dtype(config):
+                        continue
                     params.append((adapter.name, variant, device, dtype, loss, regime))
                     ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")
         metafunc.parametrize("gradient_axes", params, ids=ids)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import target
 
 import specs
-from conformance import gradient_judge, outcome, session as session_mod, strategies
+from conformance import expressible, gradient_judge, outcome, session as session_mod, strategies
 from tests.conformance.test_properties import _failure, drawn
 
 # The large regime differentiates thousands of elements in mpmath (the oracle's derivative costs one evaluation
@@ -59,6 +59,7 @@ def test_gradient_agrees_with_oracle(lossconf, gradient_axes):
             case = specs.make_case(loss, inputs=inputs, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
                                    semantics=semantics, device=device, variant=variant,
                                    origin=f"seed={lossconf.seed} regime={regime} gradient")
+            case, _ = expressible.express(adapter, case)
             for mode in modes:
                 with lossconf.timed(impl):
                     record = gradient_judge.judge_gradient(adapter, case, wrt, mode)

@@ -15,8 +15,7 @@ def brute_force(case: Case):
     h = mpmath.mpf(2) ** -40
     total = mpmath.mpf(0)
     with mpmath.workprec(128), smooth_intermediates():
-        for name in ("y_pred", "y_true", "sample_weight"):
-            array = getattr(case, name)
+        for name, array in {**case.inputs, "sample_weight": case.sample_weight}.items():
             if array is None or array.dtype.kind in "iu":
                 continue
             for i, x in enumerate(array.astype(float).ravel()):
@@ -69,3 +68,18 @@ def test_condition_reads_the_smooth_function_through_roundings_inside_the_formul
     keras = oracle.condition(specs.make_case("binary_crossentropy", y, p, semantics="keras", dtype="float32", reduction="sum"))
     ideal = oracle.condition(specs.make_case("binary_crossentropy", y, p, semantics="ideal", dtype="float32", reduction="sum"))
     assert abs(keras - ideal) <= mpmath.mpf(2) ** -20 * ideal, (keras, ideal)
+
+
+def test_condition_of_a_block_loss_separates_frames():
+    """CTC's per-sample loss reads a whole frames x classes block, and its partial derivatives in one class change
+    sign from frame to frame (softmax minus posterior): bumping a class in every frame at once let them cancel and
+    made the conditioning, and so the tolerance, too small (a Keras CTC draw with logits of 1e17 was judged against
+    17 ULPs). Each element of the block is its own column now, which brute force confirms."""
+    log_probs = np.array([[[2.0, -1.0, 0.5], [-0.5, 1.5, 0.25], [1.0, 0.0, -2.0]],
+                          [[0.3, 0.2, -0.7], [1.25, -1.0, 0.75], [-0.25, 2.0, 0.5]]])
+    case = specs.make_case("ctc", inputs={"log_probs": log_probs, "targets": np.array([[1, 2], [2, -1]]),
+                                          "input_lengths": np.array([3, 2])},
+                           params={"from_logits": True}, reduction="sum", sample_weight=[0.75, 2.0], dtype="float64")
+    fast, slow = oracle.condition(case), brute_force(case)
+    assert abs(fast - slow) <= mpmath.mpf(2) ** -20 * (1 + abs(slow)), (fast, slow)
+
