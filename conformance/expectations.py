@@ -34,6 +34,7 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+import specs
 from core import verdicts
 
 DIRECTORY = Path(__file__).resolve().parent.parent / "expectations"
@@ -120,9 +121,19 @@ def covering(impl: str, record: dict) -> list[dict]:
     """The entries whose scope holds ``record``. An entry speaks of values unless its match says ``quantity:
     gradient``: a finding about a loss's value never excuses one about its derivative, nor back."""
     quantity = record.get("quantity", "value")
-    tagged = {**record, "quantity": quantity}
+    tagged = {**record, "quantity": quantity, "params": _with_defaults(record)}
     return [entry for entry in load(impl) if entry["match"].get("quantity", "value") == quantity
             and _matches(tagged, entry["match"]) and _version_ok(entry, record.get("version"))]
+
+
+def _with_defaults(record: dict) -> dict | None:
+    """The record's parameters with every declared one it leaves out at its default: a parameter left out is its
+    default, so ``params: {from_logits: false}`` holds a draw that omits from_logits."""
+    params = record.get("params")
+    spec = specs.all_specs().get(record.get("loss"))
+    if spec is None or not isinstance(params, dict):
+        return params
+    return {**{name: p.get("default") for name, p in spec.params.items()}, **params}
 
 
 def _verdict_of(record: dict) -> str:
