@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import oracle
 import specs
-from conformance import strategies
+from conformance import loss_layouts, strategies
 
 CELLS = [(name, regime) for name, spec in sorted(specs.all_specs().items()) for regime in strategies.regimes_for(spec)]
 
@@ -50,3 +50,42 @@ def test_a_broken_layout_is_caught(monkeypatch):
     monkeypatch.setitem(loss_layouts.CUSTOM, "gaussian_nll", negative_variance)
     with pytest.raises(AssertionError, match="oracle rejects"):
         test_strategy_draws_valid_inputs("gaussian_nll", "moderate")
+
+
+DEGENERATE = [name for name, spec in sorted(specs.all_specs().items()) if "degenerate" in strategies.regimes_for(spec)]
+
+
+def _one_class(spec, inputs, axis: int) -> bool:
+    """Whether the draw holds nothing to tell apart: every sample of one class (CTC: every label sequence empty)."""
+    if spec.name == "ctc":
+        return bool(np.all(inputs["targets"] == -1))
+    y_true = np.asarray(inputs["y_true"])
+    if spec.inputs.get("positive_row_sums") or spec.name in loss_layouts.ONE_HOT_TARGETS:  # one row, repeated
+        rows = np.moveaxis(y_true, axis, -1).reshape(-1, y_true.shape[axis])
+        return len({tuple(row) for row in rows}) == 1
+    return len(np.unique(y_true)) == 1
+
+
+@pytest.mark.parametrize("loss", DEGENERATE)
+def test_degenerate_regime_draws_one_class(loss):
+    """The degenerate regime is drawn on purpose and never repaired away: one class per batch (an empty label
+    sequence for CTC), and half the draws with every sample weight zero."""
+    spec = specs.all_specs()[loss]
+    zero_weights = []
+
+    @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data):
+        inputs, params, weights = data.draw(strategies.loss_inputs(spec, "degenerate", "float32", 64))
+        assert _one_class(spec, inputs, params.get("axis", -1)), f"{loss}: a degenerate draw holds several classes: {inputs}"
+        zero_weights.append(weights is not None and np.ndim(weights) > 0 and not np.any(weights))
+
+    check()
+    assert any(zero_weights), f"{loss}: no degenerate draw had every sample weight zero"
+
+
+def test_a_repaired_degenerate_draw_is_caught(monkeypatch):
+    """The check above bites: a strategy that leaves the drawn labels as they are (no single class) fails it."""
+    monkeypatch.setattr(strategies, "one_class", lambda y_true, *args: st.just(y_true))
+    with pytest.raises(AssertionError, match="several classes"):
+        test_degenerate_regime_draws_one_class("sparse_categorical_crossentropy")
