@@ -82,21 +82,23 @@ def test_degenerate_regime_draws_one_class(loss):
     check()
 
 
-@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "ctc", "hinge"])
-def test_degenerate_regime_draws_all_masked_batches(loss):
-    """Half the degenerate draws have every sample weight zero (an all-masked batch)."""
-    spec = specs.all_specs()[loss]
+def test_degenerate_regime_draws_all_masked_batches():
+    """Half the degenerate draws have every sample weight zero (an all-masked batch), on purpose: at least a quarter
+    of them over three losses (the ordinary weight strategy's "zeros" kind alone gives about a tenth)."""
     zero_weights = []
+    for loss in ("sparse_categorical_crossentropy", "ctc", "hinge"):
+        spec = specs.all_specs()[loss]
 
-    @seed(0)
-    @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(data=st.data())
-    def check(data):
-        inputs, params, weights = data.draw(strategies.loss_inputs(spec, "degenerate", "float32", 64))
-        zero_weights.append(weights is not None and np.ndim(weights) > 0 and not np.any(weights))
+        @seed(0)
+        @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(data=st.data())
+        def check(data):
+            inputs, params, weights = data.draw(strategies.loss_inputs(spec, "degenerate", "float32", 64))
+            zero_weights.append(weights is not None and np.ndim(weights) > 0 and not np.any(weights))
 
-    check()
-    assert any(zero_weights), f"{loss}: no degenerate draw had every sample weight zero"
+        check()
+    share = sum(zero_weights) / len(zero_weights)
+    assert share >= 0.25, f"only {share:.0%} of the degenerate draws had every sample weight zero"
 
 
 def test_a_repaired_degenerate_draw_is_caught(monkeypatch):
