@@ -66,37 +66,35 @@ def _one_class(spec, inputs, axis: int) -> bool:
     return len(np.unique(y_true)) == 1
 
 
+def _degenerate_draws(spec, n: int) -> list:
+    """``n`` seeded draws of the degenerate regime: (inputs, params, weights) each."""
+    draws = []
+
+    @seed(0)
+    @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def collect(data):
+        draws.append(data.draw(strategies.loss_inputs(spec, "degenerate", "float32", 64)))
+
+    collect()
+    return draws
+
+
 @pytest.mark.parametrize("loss", DEGENERATE)
 def test_degenerate_regime_draws_one_class(loss):
     """The degenerate regime is drawn on purpose and never repaired away: one class per batch (an empty label
     sequence for CTC)."""
     spec = specs.all_specs()[loss]
-
-    @seed(0)
-    @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(data=st.data())
-    def check(data):
-        inputs, params, weights = data.draw(strategies.loss_inputs(spec, "degenerate", "float32", 64))
+    for inputs, params, _ in _degenerate_draws(spec, 12):
         assert _one_class(spec, inputs, params.get("axis", -1)), f"{loss}: a degenerate draw holds several classes: {inputs}"
-
-    check()
 
 
 def test_degenerate_regime_draws_all_masked_batches():
     """Half the degenerate draws have every sample weight zero (an all-masked batch), on purpose: at least a quarter
     of them over three losses (the ordinary weight strategy's "zeros" kind alone gives about a tenth)."""
-    zero_weights = []
-    for loss in ("sparse_categorical_crossentropy", "ctc", "hinge"):
-        spec = specs.all_specs()[loss]
-
-        @seed(0)
-        @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        @given(data=st.data())
-        def check(data):
-            inputs, params, weights = data.draw(strategies.loss_inputs(spec, "degenerate", "float32", 64))
-            zero_weights.append(weights is not None and np.ndim(weights) > 0 and not np.any(weights))
-
-        check()
+    zero_weights = [weights is not None and np.ndim(weights) > 0 and not np.any(weights)
+                    for loss in ("sparse_categorical_crossentropy", "ctc", "hinge")
+                    for _, _, weights in _degenerate_draws(specs.all_specs()[loss], 40)]
     share = sum(zero_weights) / len(zero_weights)
     assert share >= 0.25, f"only {share:.0%} of the degenerate draws had every sample weight zero"
 
