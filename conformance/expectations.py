@@ -133,7 +133,10 @@ def _with_defaults(record: dict) -> dict | None:
     spec = specs.all_specs().get(record.get("loss"))
     if spec is None or not isinstance(params, dict):
         return params
-    return {**{name: p.get("default") for name, p in spec.params.items()}, **params}
+    try:
+        return spec.resolve_params(params)
+    except ValueError:  # a parameter the spec does not declare: matched as recorded
+        return params
 
 
 def _verdict_of(record: dict) -> str:

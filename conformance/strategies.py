@@ -324,10 +324,11 @@ def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementw
         layout = loss_layouts.CUSTOM[spec.name]
         extra = (params,) if spec.name in loss_layouts.TAKES_PARAMS else ()
         inputs = draw(layout(_values(pred_kind, regime, dtype), big, *extra))
-        weights = draw(sample_weights(spec.per_sample_shape(inputs[spec.prediction].shape, params)))
+        per_sample = spec.per_sample_shape(inputs[spec.prediction].shape, params)
+        weights = draw(sample_weights(per_sample))
         if regime == "degenerate":
             inputs = loss_layouts.DEGENERATE[spec.name](draw, inputs)
-            weights = draw(all_masked(weights, spec.per_sample_shape(inputs[spec.prediction].shape, params)))
+            weights = draw(all_masked(weights, per_sample))
         return inputs, params, weights
     min_rank = max(1 if kinds["shapes"] == "same" else 2, kinds.get("min_rank", 1))
     max_rank = kinds.get("max_rank", 3)
