@@ -229,8 +229,15 @@ def switches_read():
     _READING.append(read)
     try:
         yield read
-    finally:
-        _READING.remove(read)
+    finally:  # by identity: a set equal to this one may belong to an enclosing block
+        del _READING[next(i for i, r in enumerate(_READING) if r is read)]
+
+
+def note_read(names) -> None:
+    """Marks ``names`` as read in every active ``switches_read`` block: a remembered result stands for the computation
+    that made it, and for the switches that computation read."""
+    for read in _READING:
+        read.update(names)
 
 
 @dataclass(frozen=True)

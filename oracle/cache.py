@@ -4,11 +4,18 @@ Keyed by the case (its exact inputs, params, reduction, dtype), the semantics' s
 precision asked for, and a digest of the oracle's own source and the specs: a change to any formula,
 switch or spec invalidates every entry at once. Values are pickled ``Exact`` objects (mpf pickles
 exactly). Set LOSSCONF_ORACLE_CACHE=off to disable, or to a directory to move it (default .oracle-cache/).
+
+A *scoped* entry (``get_scoped``/``put_scoped``) is keyed by the switches its computation actually read, with their
+values, instead of the whole semantics: a formula reads the semantics only through ``Semantics[switch]``, so a
+convention that agrees on every switch read computes the very same numbers, and implementations declaring
+different conventions (``keras+ftz`` on TensorFlow, ``keras`` on torch) share the work wherever their differences go
+unread (no subnormal input to flush, no clip reached).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import pickle
 import sqlite3
@@ -38,6 +45,7 @@ def _connection():
     # a cache needs no durability: an entry lost in a crash is recomputed, so no fsync per commit
     db.execute("pragma synchronous = off")
     db.execute("create table if not exists exact (key text primary key, value blob)")
+    db.execute("create table if not exists scoped (base text, reads text, value blob, primary key (base, reads))")
     return db
 
 
@@ -66,3 +74,45 @@ def put(k: str, value) -> None:
         db.commit()
     except sqlite3.Error:  # a cache that cannot be written is only a slower run
         pass
+
+
+def scoped_base(kind: str, case, *extra) -> str:
+    """The part of a scoped key that is not the semantics: the case's inputs, params, reduction and dtype."""
+    return hashlib.sha256(repr((kind, case.key(), case.reduction, extra)).encode()).hexdigest()
+
+
+def get_scoped(base: str, semantics):
+    """The value stored under ``base`` by a computation whose every switch read has, in ``semantics``, the value it
+    had then; None if none has. A hit reads those switches again (``Semantics[switch]``), so that a
+    ``switches_read`` block around the lookup sees what the computation it stands for would have read."""
+    db = _connection()
+    if db is None:
+        return None
+    try:
+        rows = db.execute("select reads, value from scoped where base = ?", (base,)).fetchall()
+    except sqlite3.Error:
+        return None
+    for reads, value in rows:
+        wanted = dict(json.loads(reads))
+        if all(repr(semantics[k]) == v for k, v in wanted.items()):
+            return pickle.loads(value)
+    return None
+
+
+def put_scoped(base: str, semantics, read: set, value) -> None:
+    """Stores ``value`` under ``base`` and the switches ``read`` (with their values in ``semantics``)."""
+    db = _connection()
+    if db is None:
+        return
+    reads = json.dumps(sorted((k, repr(semantics.switches.get(k, _default(k)))) for k in read))
+    try:
+        db.execute("insert or replace into scoped values (?, ?, ?)", (base, reads, pickle.dumps(value)))
+        db.commit()
+    except sqlite3.Error:
+        pass
+
+
+def _default(switch: str):
+    from core.semantics import DEFAULTS
+
+    return DEFAULTS[switch]

@@ -14,7 +14,7 @@ import numpy as np
 import specs
 from core import dtypes
 from core.case import REDUCTIONS, Case
-from core.semantics import Semantics, flushes
+from core.semantics import Semantics, flushes, note_read, switches_read
 from oracle import domain, reductions
 from oracle.losses import LOSSES
 
@@ -37,9 +37,12 @@ def _inputs(case: Case, sem: Semantics) -> dict:
             continue
         dtype = (sem["reduce_in"] if f == "sample_weight" else None) or sem["cast_inputs"]
         values = _mp_array(a, dtype)
-        if flushes(sem, dtype or case.dtype):
-            tiny = mpmath.ldexp(1, dtypes.float_format(dtype or case.dtype).min_exponent)
-            values = np.array([v if abs(v) >= tiny or not mpmath.isfinite(v) else mpmath.mpf(0) for v in values.ravel()]
+        tiny = mpmath.ldexp(1, dtypes.float_format(dtype or case.dtype).min_exponent)
+        subnormal = [v != 0 and abs(v) < tiny and mpmath.isfinite(v) for v in values.ravel()]
+        # flush_subnormals is read only where it changes an input: elsewhere the convention is the same function
+        # (oracle.cache's scoped entries, the judge's candidates)
+        if any(subnormal) and flushes(sem, dtype or case.dtype):
+            values = np.array([mpmath.mpf(0) if s else v for v, s in zip(values.ravel(), subnormal)]
                               + [None], dtype=object)[:-1].reshape(values.shape)
         arrays[f] = values
     return arrays
@@ -105,6 +108,12 @@ def _memo_key(case: Case, sem: Semantics, what: str) -> tuple:
             repr(sorted(sem.switches.items())), mpmath.mp.prec)
 
 
+def anonymous(case: Case) -> Case:
+    """The case as the oracle's formulas see it: no declared semantics (the switches, passed apart, are all they read),
+    variant, device or origin. What a scoped cache entry (oracle.cache) is keyed by, with the switches read."""
+    return case.with_(semantics="", variant="", device="cpu", origin="")
+
+
 def forget() -> None:
     """Drop the in-memory per-sample memo (the on-disk cache is separate: LOSSCONF_ORACLE_CACHE=off); a benchmark
     that evaluates the same case twice must pay twice."""
@@ -112,10 +121,16 @@ def forget() -> None:
 
 
 def _remember(key: tuple, compute):
+    """``compute()``, once per key; a remembered result reports the switches its computation read (``note_read``),
+    so that a ``switches_read`` block around it is told what the computation it skips would have read."""
     if key in _PER_SAMPLE_MEMO:
         _PER_SAMPLE_MEMO.move_to_end(key)
-        return _PER_SAMPLE_MEMO[key]
-    result = _PER_SAMPLE_MEMO[key] = compute()
+        result, read = _PER_SAMPLE_MEMO[key]
+        note_read(read)
+        return result
+    with switches_read() as read:
+        result = compute()
+    _PER_SAMPLE_MEMO[key] = (result, frozenset(read))
     while len(_PER_SAMPLE_MEMO) > _MEMO_SIZE:
         _PER_SAMPLE_MEMO.popitem(last=False)
     return result

@@ -35,9 +35,9 @@ import numpy as np
 
 from core import dtypes, phases
 from core.case import Case
-from core.semantics import Semantics
+from core.semantics import Semantics, switches_read as reading
 from oracle import cache, precision, reductions
-from oracle.expression import _inputs, _measured, _memo_key, _per_sample, _remember, _ulp_dtype, prepare
+from oracle.expression import _inputs, anonymous, _measured, _memo_key, _per_sample, _remember, _ulp_dtype, prepare
 from oracle.losses.common import smooth_intermediates
 
 REQUIRED_BITS = 60  # a derivative is compared in ULPs of float64 at most
@@ -269,7 +269,7 @@ def _agreement(low, high, prec: int) -> np.ndarray:
 def _certified_partials(spec, params, sem, case, name: str):
     """(_Partials at the higher precision, certified bits per entry): steps 2**-q and 2**-2q (3q and 6q bits of
     working precision) must agree, q doubling while they do not. Shared by every reduction of the draw."""
-    def compute():
+    def certify():
         for q in Q_BITS:
             runs = []
             for step in (q, 2 * q):
@@ -279,6 +279,18 @@ def _certified_partials(spec, params, sem, case, name: str):
             if bits.size == 0 or bits.min() >= REQUIRED_BITS:
                 break
         return runs[1], bits
+
+    def compute():
+        # on disk by the switches read: implementations whose conventions differ only where this draw does not
+        # look (TensorFlow's flushed subnormals, a clip not reached) share the partials, the oracle's costliest work
+        base = cache.scoped_base("gradient partials", anonymous(case).with_(reduction="none"), name, mpmath.mp.prec)
+        hit = cache.get_scoped(base, sem)
+        if hit is not None:
+            return hit
+        with reading() as read:
+            result = certify()
+        cache.put_scoped(base, sem, read, result)
+        return result
 
     return _remember(_memo_key(case, _per_sample_part(sem), ("gradient partials", name)), compute)
 
@@ -462,6 +474,8 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
         if where is not None and _own_rows(spec, params, case, wrt, full, per.values.shape):
             rows = sorted({int(np.unravel_index(i, full[n].shape)[0]) for n in wrt if n in where
                            for i in np.flatnonzero(np.ravel(where[n]))})
+        # by the whole semantics, not scoped by the switches read (oracle.cache): the sign pattern below is seeded by
+        # the case with its declared convention's name
         k = cache.key(case, sem, repr(("gradient_condition/apart-nearer", tuple(wrt), rows,
                                        None if cotangent is None else np.asarray(cotangent).tolist())))
         hit = cache.get(k)

@@ -177,6 +177,7 @@ def test_elementwise_terms_differentiate_as_their_rows(monkeypatch, loss, semant
     """A row of elementwise terms is differenced with every element moved at once (each term reads its own):
     the derivatives must be those of the row differenced a column at a time, None where the row is infinite."""
     monkeypatch.setattr(cache, "get", lambda key: None)  # both computed here, neither read back from disk
+    monkeypatch.setattr(cache, "get_scoped", lambda base, semantics: None)
     rng = np.random.default_rng(7)
     y_true, y_pred = rng.uniform(0.05, 0.95, size=(3, 5)), rng.uniform(0.05, 0.95, size=(3, 5))
     y_pred[1, 2] = 0.0  # KL's log q = -inf: that whole row has no derivative
