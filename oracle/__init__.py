@@ -32,7 +32,7 @@ from oracle.reductions import NotApplicable
 from oracle.expression import (_PER_SAMPLE_MEMO, _inputs, _measured, _memo_key,  # noqa: F401
                                _per_sample, _per_sample_memoised, _remember, _ulp_dtype, anonymous, forget, prepare)
 from oracle.gradient import ExactGradient, evaluate_gradient
-from core.semantics import Semantics, flushes, switches_read
+from core.semantics import Semantics, flushes
 
 __all__ = ["evaluate", "estimate", "evaluate_loss", "condition", "prepare", "Exact", "DomainError", "NotApplicable",
            "evaluate_gradient", "gradient_of_loss", "ExactGradient"]
@@ -148,19 +148,9 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
 
     # on disk by the switches read (oracle.cache): a convention that differs from one already evaluated only where
     # this draw does not look shares its value; the dtype it is measured in is the convention's own
-    value, bits, stats = _scoped(cache.scoped_base("evaluate", anonymous(case)), sem, certified)
+    value, bits, stats = cache.scoped(cache.scoped_base("evaluate", anonymous(case)), sem, certified)
     ulp_dtype = _ulp_dtype(sem, case)
     return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, flushes(sem, ulp_dtype), stats["inner"])
-
-
-def _scoped(base: str, sem: Semantics, compute):
-    """``compute()``, or what it gave under a convention agreeing with ``sem`` on every switch it read."""
-    hit = cache.get_scoped(base, sem)
-    if hit is None:
-        with switches_read() as read:
-            hit = compute()
-        cache.put_scoped(base, sem, read, hit)
-    return hit
 
 
 def evaluate_loss(loss, *inputs, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:
@@ -195,7 +185,7 @@ def condition(case: Case, semantics: Semantics | None = None):
     k = cache.key(case, sem, "condition")
     hit = cache.get(k)
     if hit is None:
-        hit = _scoped(cache.scoped_base("condition", anonymous(case)), sem, lambda: _condition(spec, params, sem, case))
+        hit = cache.scoped(cache.scoped_base("condition", anonymous(case)), sem, lambda: _condition(spec, params, sem, case))
         cache.put(k, hit)
     return hit
 

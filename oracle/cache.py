@@ -5,7 +5,7 @@ precision asked for, and a digest of the oracle's own source and the specs: a ch
 switch or spec invalidates every entry at once. Values are pickled ``Exact`` objects (mpf pickles
 exactly). Set LOSSCONF_ORACLE_CACHE=off to disable, or to a directory to move it (default .oracle-cache/).
 
-A *scoped* entry (``get_scoped``/``put_scoped``) is keyed by the switches its computation actually read, with their
+A *scoped* entry (``scoped``, ``get_scoped``/``put_scoped``) is keyed by the switches its computation actually read, with their
 values, instead of the whole semantics: a formula reads the semantics only through ``Semantics[switch]``, so a
 convention that agrees on every switch read computes the very same numbers, and implementations declaring
 different conventions (``keras+ftz`` on TensorFlow, ``keras`` on torch) share the work wherever their differences go
@@ -104,7 +104,7 @@ def put_scoped(base: str, semantics, read: set, value) -> None:
     db = _connection()
     if db is None:
         return
-    reads = json.dumps(sorted((k, repr(semantics.switches.get(k, _default(k)))) for k in read))
+    reads = json.dumps(sorted((k, repr(semantics[k])) for k in read))
     try:
         db.execute("insert or replace into scoped values (?, ?, ?)", (base, reads, pickle.dumps(value)))
         db.commit()
@@ -112,7 +112,13 @@ def put_scoped(base: str, semantics, read: set, value) -> None:
         pass
 
 
-def _default(switch: str):
-    from core.semantics import DEFAULTS
+def scoped(base: str, semantics, compute):
+    """``compute()``, or what it gave under a convention agreeing with ``semantics`` on every switch it read."""
+    from core.semantics import switches_read
 
-    return DEFAULTS[switch]
+    hit = get_scoped(base, semantics)
+    if hit is None:
+        with switches_read() as read:
+            hit = compute()
+        put_scoped(base, semantics, read, hit)
+    return hit

@@ -35,7 +35,7 @@ import numpy as np
 
 from core import dtypes, phases
 from core.case import Case
-from core.semantics import Semantics, switches_read as reading
+from core.semantics import Semantics
 from oracle import cache, precision, reductions
 from oracle.expression import _inputs, anonymous, _measured, _memo_key, _per_sample, _remember, _ulp_dtype, prepare
 from oracle.losses.common import smooth_intermediates
@@ -284,13 +284,7 @@ def _certified_partials(spec, params, sem, case, name: str):
         # on disk by the switches read: implementations whose conventions differ only where this draw does not
         # look (TensorFlow's flushed subnormals, a clip not reached) share the partials, the oracle's costliest work
         base = cache.scoped_base("gradient partials", anonymous(case).with_(reduction="none"), name, mpmath.mp.prec)
-        hit = cache.get_scoped(base, sem)
-        if hit is not None:
-            return hit
-        with reading() as read:
-            result = certify()
-        cache.put_scoped(base, sem, read, result)
-        return result
+        return cache.scoped(base, sem, certify)
 
     return _remember(_memo_key(case, _per_sample_part(sem), ("gradient partials", name)), compute)
 
