@@ -19,6 +19,23 @@ from adapters.mapping import align_weights
 from core.case import Case
 
 
+def _accumulator(a: np.ndarray) -> type:
+    """The dtype a sum of ``a`` runs in: float32 for half precision, as every built-in framework's does (numpy
+    itself sums float16 pairwise in float32, but ml_dtypes' bfloat16 in a running bfloat16 sum, which stalls at 256
+    ones), else ``a``'s own."""
+    return np.float32 if a.dtype.itemsize < 4 else a.dtype.type
+
+
+def _axis_sum(a: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
+    """``a.sum(axis)`` accumulated in ``_accumulator(a)``, rounded once to ``a``'s dtype."""
+    return a.sum(axis=axis, keepdims=keepdims, dtype=_accumulator(a)).astype(a.dtype)
+
+
+def _axis_mean(a: np.ndarray, axis: int) -> np.ndarray:
+    """``a.mean(axis)`` accumulated in ``_accumulator(a)``, rounded once to ``a``'s dtype."""
+    return a.mean(axis=axis, dtype=_accumulator(a)).astype(a.dtype)
+
+
 def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None,
             item_weights: np.ndarray | None = None) -> np.ndarray:
     """The canonical reductions over per-sample losses (this adapter's own implementation of them);
@@ -32,7 +49,7 @@ def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None,
     m = np.ones(per_sample.shape, bool) if mask is None else mask
     weighted = np.where(m, per_sample * w, 0).astype(per_sample.dtype)
     # half precision accumulates in float32, as the frameworks do; a float16 running sum overflows at 65504
-    accumulate = np.dtype(np.float32 if per_sample.dtype.itemsize < 4 else per_sample.dtype).type
+    accumulate = _accumulator(per_sample)
     total = weighted.sum(dtype=accumulate)
     if case.reduction == "none":
         return weighted
@@ -132,7 +149,7 @@ class NumpyReferenceAdapter(Adapter):
                 terms = np.where(y == 0, 0, y * np.logaddexp(0, -p)) + np.where(y == 1, 0, (1 - y) * np.logaddexp(0, p))
             else:
                 terms = -(np.where(y == 0, 0, y * np.log(p)) + np.where(y == 1, 0, (1 - y) * np.log1p(-p)))
-        return _reduce(terms.mean(axis=k.get("axis", -1)), case)
+        return _reduce(_axis_mean(terms, k.get("axis", -1)), case)
 
     def _log_probabilities(self, case: Case, axis: int):
         p = case.y_pred
@@ -141,7 +158,7 @@ class NumpyReferenceAdapter(Adapter):
             count = top.sum(axis=axis, keepdims=True)
             with np.errstate(invalid="ignore"):
                 shifted = p - np.where(count > 0, 0, p.max(axis=axis, keepdims=True))
-                normal = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+                normal = shifted - np.log(_axis_sum(np.exp(shifted), axis, keepdims=True))
             # +inf logits share all the mass (the limit); -inf logits have none
             limit = np.where(top, -np.log(np.maximum(count, 1)).astype(p.dtype), -np.inf)
             return np.where(count > 0, limit, normal)
@@ -156,7 +173,7 @@ class NumpyReferenceAdapter(Adapter):
         if ls:
             y = y * (1 - y.dtype.type(ls)) + y.dtype.type(ls / case.y_pred.shape[axis])
         logp = self._log_probabilities(case, axis)
-        return _reduce(-np.where(y == 0, 0, y * logp).sum(axis=axis), case)
+        return _reduce(-_axis_sum(np.where(y == 0, 0, y * logp).astype(logp.dtype), axis), case)
 
     def sparse_categorical_crossentropy(self, case: Case):
         k = case.kwargs
@@ -174,7 +191,7 @@ class NumpyReferenceAdapter(Adapter):
 
     def mean_squared_error(self, case: Case):
         self._same_shapes(case)
-        return _reduce(((case.y_true - case.y_pred) ** 2).mean(axis=-1), case)
+        return _reduce(_axis_mean((case.y_true - case.y_pred) ** 2, -1), case)
 
     def source(self, call: Call) -> str:
         """The case built from literal arrays and handed to this adapter: the library here *is* lossconf's numpy code."""

@@ -18,6 +18,7 @@ from adapters.base import Adapter, Unsupported
 from conformance import tolerance
 from core import dtypes, phases, verdicts
 from core.case import Case
+from core.semantics import accumulation_format
 from conformance.worker import IsolationFailure, WorkerRaised
 from oracle import reductions
 
@@ -186,6 +187,7 @@ def judge(adapter: Adapter, case: Case) -> dict:
         record["tolerance_basis"] = "lower bound without conditioning (an infinite error: no tolerance covers it)"
         return {**record, "verdict": verdicts.NONFINITE, "explanation": "returned inf or NaN where the exact value is finite"}
     tol, record["tolerance_basis"] = lazy.settle(errors)
+    _accumulation_hazard(record, case, exact, lazy, errors)
     worst = int(np.argmax(errors / tol.ulps)) if errors.size else 0
     record["tolerance_ulps"] = float(tol.ulps[worst]) if tol.ulps.size else 0.0
     if np.all(errors <= tol.ulps):
@@ -232,6 +234,25 @@ def _fidelity(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance) ->
             record["hazard_kind"] = verdicts.HAZARD_MOVED
             record["hazard"] = (f"the {case.semantics} convention moves the value {record['ideal_ulp_error']:.3g} ULPs "
                                 f"from the ideal (tolerance {float(np.max(tol.ulps)):.3g})")
+
+
+def _accumulation_hazard(record: dict, case: Case, exact, lazy: tolerance.LazyTolerance, errors: np.ndarray) -> None:
+    """Flag a declared accumulation narrower than float32 (``+running_sum``) where it moved this result: beyond the
+    tolerance a float32 accumulator gets (the idealised semantics'), whatever the declaration allows itself."""
+    sem = exact.semantics
+    wide = sem.idealised()
+    if record.get("hazard") or accumulation_format(sem, exact.ulp_dtype) == accumulation_format(wide, exact.ulp_dtype):
+        return
+    as_float32 = dataclasses.replace(exact, semantics=wide)
+    if not errors.size or np.all(errors <= tolerance.derive(as_float32, [mpmath.mpf(0)] * errors.size).ulps):
+        return  # within even the lower bound: the conditioning cannot change it
+    allowed = tolerance.derive(as_float32, lazy.condition()).ulps
+    if np.any(errors > allowed):
+        worst = int(np.argmax(errors / allowed))
+        record["hazard_kind"] = verdicts.HAZARD_ACCUMULATION
+        record["hazard"] = (f"the declared {sem['accumulation']} accumulation of {case.dtype} sums moves the value "
+                            f"{errors[worst]:.3g} ULPs from the exact one, beyond the {allowed[worst]:.3g} ULPs a float32 "
+                            "accumulator allows")
 
 
 def without_value(record: dict, outcome: str, payload: str, raised: tuple[str, str]) -> dict:

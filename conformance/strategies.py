@@ -11,6 +11,11 @@ chance:
   extreme       subnormal and huge regression targets
   ignored       sparse labels where every label is the ignored class
   large         a reduction over many elements (up to 1e5 in the full profile)
+  long          half precision only: a reduction of thousands of per-sample losses (from half the profile's
+                element budget to all of it: 2048 to 4096 in the quick profile, up to 1e5 in the full one), a few
+                distinct samples then one repeated, so that the sum is a long run of equal terms after a few others:
+                where a running sum in float16 or bfloat16 stalls (a bfloat16 sum of ones sticks at 256), while a
+                float32 accumulator is exact to a fraction of an ULP (tolerance.py, accumulation precision)
   degenerate    a batch with nothing to tell apart, drawn on purpose and never repaired away: every sample of one
                 class (sparse labels, one-hot rows, binary or sign targets), all sample weights zero (an all-masked
                 batch) half the time, CTC label sequences all of length zero and some inputs of zero frames.
@@ -24,14 +29,16 @@ import os
 from pathlib import Path
 
 import numpy as np
-from hypothesis import strategies as st
+from hypothesis import assume, strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance import loss_layouts
 from core import dtypes
 
-REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large", "degenerate")
+REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large", "long", "degenerate")
 LOGIC_REGIMES = ("degenerate",)  # about an implementation's logic, not its rounding: one dtype is enough
+HALF_REGIMES = ("long",)  # about how half-precision sums accumulate: drawn in float16 and bfloat16 only
+HALF_DTYPES = ("float16", "bfloat16")
 LABELLED = ("class_index", "probability", "sign", "integer")  # target kinds a batch can hold one class of
 
 
@@ -56,6 +63,8 @@ def regimes_for(spec) -> tuple[str, ...]:
     """The edge regimes that mean something for this loss's inputs."""
     prediction = spec.input_kind(spec.prediction)
     out = ["moderate", "large"]
+    if not spec.inputs.get("batch_coupled"):  # every loss reads the whole batch: thousands of samples cost B**2 each
+        out.append("long")
     if "from_logits" in spec.params or prediction == "logit":
         out.append("saturated")
         if spec.name not in loss_layouts.NO_INFINITE:
@@ -70,6 +79,14 @@ def regimes_for(spec) -> tuple[str, ...]:
                                                  and spec.inputs.get("y_true") in LABELLED):
         out.append("degenerate")
     return tuple(r for r in REGIMES if r in out)
+
+
+def regime_applies(regime: str, dtype: str, logic_dtype: str) -> bool:
+    """Whether ``regime`` is drawn in ``dtype``: a logic regime in the run's logic dtype only, a half-precision one in
+    float16 and bfloat16 only, the others in every dtype."""
+    if regime in LOGIC_REGIMES:
+        return dtype == logic_dtype
+    return regime not in HALF_REGIMES or dtype in HALF_DTYPES
 
 
 def reductions_for(spec) -> tuple[str, ...]:
@@ -305,12 +322,37 @@ def _values(kind: str, regime: str, dtype: str):
     return make
 
 
+LONG_SEED_ELEMENTS = 8  # the few samples a long run is made of: their classes stay few, so its oracle stays cheap
+
+
+@st.composite
+def long_run(draw, spec, dtype: str, max_elements: int, elementwise: bool = False):
+    """The long regime: a moderate draw of a few samples (at most ``LONG_SEED_ELEMENTS`` elements), the last sample
+    repeated until the batch holds ``n`` samples, ``n`` from ``max_elements // 2`` to ``max_elements``; sample
+    weights follow their samples. The batch axis is axis 0 (for a rank-1 draw that is the loss's own axis, summed
+    into one per-sample value: a long inner sum)."""
+    inputs, params, weights = draw(loss_inputs(spec, "moderate", dtype, LONG_SEED_ELEMENTS, elementwise))
+    batch = np.shape(inputs[spec.prediction])[0]
+    rank = np.ndim(inputs[spec.prediction])
+    # the class axis must not be the one repeated (its length is what per-class parameters are sized by)
+    assume(not (rank >= 2 and params.get("axis", -1) % rank == 0)
+           and not (rank == 1 and ({"class_weight", "alpha_per_class"} & set(params))))
+    n = draw(st.integers(max(batch, max_elements // 2), max(batch, max_elements)), label="long run length")
+    order = np.concatenate([np.arange(batch - 1), np.full(n - batch + 1, batch - 1)])
+
+    def repeated(a):
+        return np.take(a, order, axis=0) if np.ndim(a) >= 1 and np.shape(a)[0] == batch else a
+    return {name: repeated(a) for name, a in inputs.items()}, params, None if weights is None else repeated(weights)
+
+
 @st.composite
 def loss_inputs(draw, spec, regime: str, dtype: str, max_elements: int, elementwise: bool = False,
                 max_classes: int = 1000, max_work: int | None = None):
     """(inputs by name, params, sample_weight) for ``spec`` in ``regime``; ``elementwise`` when the
     declared semantics keeps elementwise losses (so sample weights align with the full shape); ``max_classes``
     and ``max_work`` (elements x classes) bound the large regime's shapes."""
+    if regime == "long":
+        return draw(long_run(spec, dtype, max_elements, elementwise))
     kinds = spec.inputs
     params: dict = draw(_other_params(spec))
     has_logits = "from_logits" in spec.params

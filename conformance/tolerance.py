@@ -16,6 +16,18 @@ For a result f in a format with unit roundoff u (2**-24 for float32), an impleme
           of C terms (sum exp(z - max) or sum p), whose rounding moves each log p by up to (C - 1) u;
           so each element's magnitude is |w l| + |w| * sum_k |y'_k| for those losses (oracle.Exact).
 
+Accumulation precision. A sum of half-precision terms (float16, bfloat16) is accumulated in the format the semantics
+declares (core.semantics ``accumulation``): every built-in framework keeps a float32 accumulator and rounds the sum
+once at the end (docs/semantics.md#accumulation-precision), so its additions commit u_acc = 2**-24 each, not the
+u of the dtype, and each term is rounded to the dtype before it is added (the loss term, then its product with the
+weight), twice u of the dtype per term; the one final rounding of the result is part of |f| above. So the
+summation part reads
+
+    (n - 1) * u_acc * S  +  2 * u * S      (n > 1; u_acc = u and no separate rounding where the sum runs in the dtype)
+
+and a running sum in the dtype itself (``accumulation: running``, a candidate's declaration) keeps (n - 1) * u * S:
+at 256 bfloat16 terms that already admits any result of the right order.
+
 plus, for gradual underflow, (ELEMENTWISE_ULPS + n) * eta, where eta is half the gap between 0 and the
 smallest positive float (an operation whose result is subnormal errs by up to eta absolutely, not
 relatively: fl(x op y) = (x op y)(1 + delta) + eta, Higham §2.1); under flush-to-zero eta is half the
@@ -52,6 +64,7 @@ import mpmath
 import numpy as np
 
 from core import dtypes
+from core.semantics import accumulation_format
 
 # Correctly rounded arithmetic gives 1/2 ULP per operation; libm/Eigen/SLEEF log, exp and log1p are
 # within 1-2 ULPs; one elementwise loss term chains a few of them.
@@ -66,10 +79,29 @@ class Tolerance:
     summation: np.ndarray  # the part from summing n terms, in ULPs
 
 
+def summation_roundoff(accumulator: str | None, dtype: str) -> tuple:
+    """(u_acc, u_terms): the unit roundoff of each addition of a sum of ``dtype`` terms accumulated in the format
+    ``accumulator`` (core.semantics.accumulation_format; None: ``dtype``), and the roundoff of each term rounded to
+    ``dtype`` before a wider accumulator adds it (0 where the sum runs in ``dtype``: that rounding is then one of the
+    additions)."""
+    u = dtypes.float_format(dtype).unit_roundoff
+    if accumulator in (None, dtype):
+        return u, mpmath.mpf(0)
+    return dtypes.float_format(accumulator).unit_roundoff, u
+
+
+def _sum_allowance(n: int, magnitude, u_acc, u_terms):
+    """The rounding a sum of ``n`` terms of total magnitude ``magnitude`` may commit (module docstring)."""
+    if n <= 1:
+        return mpmath.mpf(0)
+    return ((n - 1) * u_acc + 2 * u_terms) * magnitude
+
+
 def derive(exact, cond) -> Tolerance:
     """The tolerance of every output element of ``exact`` (oracle.Exact) given its conditioning."""
     dtype = exact.ulp_dtype
     u = dtypes.float_format(dtype).unit_roundoff
+    u_acc, u_terms = summation_roundoff(accumulation_format(exact.semantics, dtype), dtype)
     values = np.asarray(exact.value, dtype=object).ravel()
     conds = np.asarray(cond, dtype=object).ravel()
     mags = np.asarray(exact.abs_terms, dtype=object).ravel()
@@ -87,7 +119,7 @@ def derive(exact, cond) -> Tolerance:
             n, s = per_element_terms, mags[i]
         eta = dtypes.ulp(0, dtype, getattr(exact, "flush", False)) / 2
         elementwise.append(float((ELEMENTWISE_ULPS * u * (c + magnitude) + ELEMENTWISE_ULPS * eta) / gap))
-        summation.append(float((max(n - 1, 0) * u * s + n * eta) / gap))
+        summation.append(float((_sum_allowance(n, s, u_acc, u_terms) + n * eta) / gap))
     e, s = np.array(elementwise), np.array(summation)
     # at least one ULP: a correctly rounded result may sit half an ULP away, and the exact value
     # itself is only known to its certified bits
@@ -126,6 +158,7 @@ def derive_gradient(exact, name: str, kappa=None) -> Tolerance:
     (oracle.gradient.ExactGradient), given the derivative's conditioning ``kappa`` (None: zero, a lower bound)."""
     dtype, flush = exact.ulp_dtype, exact.flush
     u = dtypes.float_format(dtype).unit_roundoff
+    u_acc, u_terms = summation_roundoff(exact.accumulator, dtype)
     eta = dtypes.ulp(0, dtype, flush) / 2
     left = np.asarray(exact.left[name], dtype=object).ravel()
     right = np.asarray(exact.right[name], dtype=object).ravel()
@@ -138,7 +171,8 @@ def derive_gradient(exact, name: str, kappa=None) -> Tolerance:
         magnitude = max(sides) if sides else mpmath.mpf(0)
         gap = dtypes.ulp(magnitude, dtype, flush)
         elementwise.append(float((GRADIENT_ULPS * u * (k + magnitude) + GRADIENT_ULPS * eta) / gap))
-        summation.append(float((u * ((r - 1) * (magnitude + n) + (d - 1) * magnitude) + r * eta) / gap))
+        summation.append(float((_sum_allowance(r, magnitude + n, u_acc, u_terms) + _sum_allowance(d, magnitude, u_acc, u_terms)
+                                + r * eta) / gap))
     e, s = np.array(elementwise), np.array(summation)
     return Tolerance(np.maximum(e + s, 1.0), e, s)
 

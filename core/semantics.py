@@ -10,6 +10,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from core import dtypes
+
 # switch name -> (kind, meaning). "guard" switches are numerical conventions (clips, clamps, roundings);
 # "structure" switches change which function is computed (axis handling, denominators).
 SWITCHES: dict[str, tuple[str, str]] = {
@@ -22,6 +24,11 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "round_constants": ("guard", "guard constants (eps, 1 - eps) are rounded to the compute dtype, as frameworks do"),
     "flush_subnormals": ("guard", "subnormal inputs read as zero and subnormal results flushed (CPU FTZ/DAZ)"),
     "reduce_in": ("guard", "the result is computed (at least reduced) in this dtype, whatever the input dtype"),
+    "accumulation": ("guard", "the format the sums of half-precision terms are accumulated in (the reduction, a mean over "
+                              "an axis, a softmax or renormalisation row sum, a weighted mean's denominator): 'float32' "
+                              "(a float32 accumulator rounded once at the end: every built-in framework, "
+                              "docs/semantics.md#accumulation-precision) or 'running' (a running sum in the compute dtype "
+                              "itself, as a candidate may declare). float32 and float64 accumulate in themselves"),
     "axis_reduction": ("structure", "how the class/feature axis is reduced into per-sample losses: 'mean' or 'none'"),
     "smoothing_classes": ("structure", "which axis gives K in label smoothing y(1-ls)+ls/K: 'axis' or 'last_axis'"),
     "empty_mean": ("structure", "a mean over no elements or zero total weight: 'nan' (0/0) or 'zero' (divide_no_nan)"),
@@ -42,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "round_constants": True,
     "flush_subnormals": False,
     "reduce_in": None,
+    "accumulation": "float32",
     "axis_reduction": "mean",
     "smoothing_classes": "axis",
     "empty_mean": "nan",
@@ -197,6 +205,11 @@ ALTERNATIVES: dict[str, tuple] = {
 # Modifiers that compose with any semantics, written "keras+ftz": properties of the execution
 # environment rather than of one framework's formula.
 MODIFIERS: dict[str, tuple[dict, str]] = {
+    "running_sum": ({"accumulation": "running"},
+                    "the implementation declares that it sums half-precision terms in a running sum of the compute "
+                    "dtype (an accelerator without a float32 accumulator): its tolerance allows (n - 1) units of that "
+                    "dtype's roundoff per sum of n terms, and the fidelity check flags every result the declaration "
+                    "moves beyond what a float32 accumulator allows"),
     "left_subgradient": ({"subgradient": "left"}, "the implementation declares that its derivative at a kink is the "
                                                   "left-sided one (x approached from below)"),
     "right_subgradient": ({"subgradient": "right"}, "the implementation declares that its derivative at a kink is the "
@@ -207,6 +220,14 @@ MODIFIERS: dict[str, tuple[dict, str]] = {
             "float16 is computed in float32 there, where its subnormals are normal numbers: they are kept "
             "(3 * 2**-24 * 2 = 3.6e-7 in TF eager, XLA and JAX), while bfloat16's, subnormal in float32 too, are flushed"),
 }
+
+def accumulation_format(sem: "Semantics", dtype: str) -> str:
+    """The format a sum of ``dtype`` terms is accumulated in under ``sem``: ``dtype`` itself, or float32 for a
+    half-precision dtype where the semantics accumulates in float32."""
+    if sem["accumulation"] == "float32" and dtypes.float_format(dtype).mantissa_bits < dtypes.float_format("float32").mantissa_bits:
+        return "float32"
+    return str(dtype)
+
 
 # Formats whose arithmetic FTZ/DAZ never sees subnormal: CPUs compute them in float32, where their subnormals are normal.
 _WIDENED_ON_CPU = ("float16",)

@@ -43,7 +43,8 @@ HAZARD_NONFINITE = "nonfinite"  # the convention turns a finite ideal value (or 
 HAZARD_GUARD_ROUNDING = "guard_rounding"  # its guard constants, rounded to the dtype, no longer keep the value finite
 HAZARD_MOVED = "moved"  # it moves the value beyond the dtype's precision (the tolerance) from the ideal
 HAZARD_ZEROED = "zeroed_derivative"  # it zeroes a derivative the ideal loss has (a clip that stalls training)
-HAZARD_KINDS = (HAZARD_NONFINITE, HAZARD_GUARD_ROUNDING, HAZARD_MOVED, HAZARD_ZEROED)
+HAZARD_ACCUMULATION = "accumulation"  # its declared half-precision accumulation moved the result beyond a float32 accumulator's
+HAZARD_KINDS = (HAZARD_NONFINITE, HAZARD_GUARD_ROUNDING, HAZARD_MOVED, HAZARD_ZEROED, HAZARD_ACCUMULATION)
 
 DOC_OK = "doc_ok"
 DOC_DRIFT = "doc_drift"

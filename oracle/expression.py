@@ -7,6 +7,7 @@ built on it; it sits below both, so neither imports the other's module to reach 
 from __future__ import annotations
 
 import collections
+import dataclasses
 
 import mpmath
 import numpy as np
@@ -19,13 +20,24 @@ from oracle import domain, reductions
 from oracle.losses import LOSSES
 
 
+def _exact_values(a: np.ndarray, dtype: str | None) -> tuple[list, np.ndarray]:
+    """(the distinct values of float array ``a`` as exact mpf, rounded to ``dtype`` where given; per element of ``a``,
+    the index of its value): each distinct float is converted once (a long run of one sample repeats most of them)."""
+    values, inverse = np.unique(np.asarray(a, dtype=np.float64).ravel(), return_inverse=True)  # exact: all fit float64
+    exact = [dtypes.exact(v) for v in values]
+    if dtype is not None:
+        exact = [dtypes.round_to(v, dtype) for v in exact]
+    return exact, inverse.ravel()
+
+
+def _object_array(values: list, inverse: np.ndarray, shape: tuple) -> np.ndarray:
+    return np.array(values + [None], dtype=object)[:-1][inverse].reshape(shape)
+
+
 def _mp_array(a: np.ndarray, dtype: str | None) -> np.ndarray:
     if a.dtype.kind in "iu":
         return a
-    flat = [dtypes.exact(v) for v in np.asarray(a).ravel()]
-    if dtype is not None:
-        flat = [dtypes.round_to(v, dtype) for v in flat]
-    return np.array(flat + [None], dtype=object)[:-1].reshape(a.shape)
+    return _object_array(*_exact_values(a, dtype), a.shape)
 
 
 def _inputs(case: Case, sem: Semantics) -> dict:
@@ -36,16 +48,48 @@ def _inputs(case: Case, sem: Semantics) -> dict:
         if a is None or a.dtype.kind in "iu":
             continue
         dtype = (sem["reduce_in"] if f == "sample_weight" else None) or sem["cast_inputs"]
-        values = _mp_array(a, dtype)
+        values, inverse = _exact_values(a, dtype)
         tiny = mpmath.ldexp(1, dtypes.float_format(dtype or case.dtype).min_exponent)
-        subnormal = [v != 0 and abs(v) < tiny and mpmath.isfinite(v) for v in values.ravel()]
+        subnormal = [v != 0 and abs(v) < tiny and mpmath.isfinite(v) for v in values]
         # flush_subnormals is read only where it changes an input: elsewhere the convention is the same function
         # (oracle.cache's scoped entries, the judge's candidates)
         if any(subnormal) and flushes(sem, dtype or case.dtype):
-            values = np.array([mpmath.mpf(0) if s else v for v, s in zip(values.ravel(), subnormal)]
-                              + [None], dtype=object)[:-1].reshape(values.shape)
-        arrays[f] = values
+            values = [mpmath.mpf(0) if s else v for v, s in zip(values, subnormal)]
+        arrays[f] = _object_array(values, inverse, np.shape(a))
     return arrays
+
+
+def _distinct_samples(spec, params, sem: Semantics, case: Case, inputs: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first, inverse): the first occurrence of each distinct sample along the batch axis (axis 0 of every input) and,
+    per sample, the index of its distinct one; None when no sample repeats, or when a sample's loss may read other
+    samples (a batch-coupled loss, a loss axis at 0, TF1's whole-batch pair count). A sample's loss is a function of
+    its own inputs, and any tensor-wide property a formula reads (every label 0 or 1, ...) is a property of the set
+    of values, which the distinct samples share with the batch: the repeated ones are copies, not recomputations."""
+    arrays = list(inputs.values())
+    rank = np.ndim(inputs[spec.prediction])
+    if spec.inputs.get("batch_coupled") or rank < 2 or params.get("axis", -1) % rank == 0 or 0 in (params.get("axes") or ()):
+        return None
+    batch = np.shape(arrays[0])[0] if np.ndim(arrays[0]) else 0
+    if batch < 2 or any(np.ndim(a) == 0 or np.shape(a)[0] != batch for a in arrays):
+        return None
+    # the repeats of the case's own samples (bytes of each row: fast, and exact), checked on ``inputs`` themselves,
+    # which may be moved (conditioning, derivatives) in ways that separate what the case repeats
+    rows = np.concatenate([np.ascontiguousarray(a).reshape(batch, -1).view(np.uint8).reshape(batch, -1)
+                           for a in case.inputs.values()], axis=1)
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if len(first) == batch or sem["pairwise_count"] == "whole_batch":
+        return None
+    if not all(np.all(np.take(np.take(a, first, axis=0), inverse, axis=0) == a) for a in arrays):
+        return None
+    return first, inverse
+
+
+def _expanded(per, inverse: np.ndarray):
+    """The PerSample of the distinct samples, each array field taken back to the whole batch."""
+    fields = {f.name: getattr(per, f.name) for f in dataclasses.fields(per)}
+    return dataclasses.replace(per, **{name: np.take(value, inverse, axis=0) for name, value in fields.items()
+                                       if isinstance(value, np.ndarray) and value.ndim >= 1})
 
 
 def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
@@ -53,7 +97,14 @@ def _per_sample(spec, params, sem: Semantics, case: Case, arrays: dict):
     inputs = {name: arrays.get(name, a) for name, a in case.inputs.items()}  # integer inputs stay as they are
     if spec.inputs["shapes"] == "sparse":
         inputs["y_true"] = domain.sparse_labels(case.y_true, case.y_pred, params.get("axis", -1))
-    per = LOSSES[spec.name](*inputs.values(), sem, sem["cast_inputs"] or case.dtype, **params)
+    dtype = sem["cast_inputs"] or case.dtype
+    distinct = _distinct_samples(spec, params, sem, case, inputs)
+    if distinct is None:
+        per = LOSSES[spec.name](*inputs.values(), sem, dtype, **params)
+    else:  # a long run of one sample (strategies' long regime): each distinct sample evaluated once
+        first, inverse = distinct
+        per = LOSSES[spec.name](*(np.take(a, first, axis=0) for a in inputs.values()), sem, dtype, **params)
+        per = _expanded(per, inverse)
     w = None
     if "sample_weight" in arrays:
         w = reductions.broadcast_weights(arrays["sample_weight"], per.values.shape)

@@ -35,7 +35,7 @@ import numpy as np
 
 from core import dtypes, phases
 from core.case import Case
-from core.semantics import Semantics
+from core.semantics import Semantics, accumulation_format
 from oracle import cache, precision, reductions
 from oracle.expression import _inputs, anonymous, _measured, _memo_key, _per_sample, _remember, _ulp_dtype, prepare
 from oracle.losses.common import smooth_intermediates
@@ -62,6 +62,7 @@ class ExactGradient:
     row_terms: int
     normaliser_share: dict
     denominator_terms: int  # weights summed into the reduction's denominator (a weighted mean), else 1
+    accumulator: str | None = None  # the format its sums accumulate in (core.semantics.accumulation_format); None: ulp_dtype
 
 
 def _object(values, shape) -> np.ndarray:
@@ -381,7 +382,8 @@ def evaluate_gradient(case: Case, wrt: tuple[str, ...], cotangent=None, semantic
     counted = int(per.mask.sum()) if per.mask is not None else per.values.size
     weighted = case.reduction in ("mean_with_sample_weight", "weighted_mean") and case.sample_weight is not None
     exact = ExactGradient(tuple(wrt), left, right, min((int(b.min()) for b in bits.values() if b.size), default=0), bits,
-                          ulp_dtype, flushes(sem, ulp_dtype), max(1, per.inner_terms), share, counted if weighted else 1)
+                          ulp_dtype, flushes(sem, ulp_dtype), max(1, per.inner_terms), share, counted if weighted else 1,
+                          accumulation_format(sem, ulp_dtype))
     cache.put(k, exact)
     return exact
 

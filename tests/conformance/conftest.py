@@ -63,7 +63,7 @@ def pytest_generate_tests(metafunc):
                 if loss not in adapter.semantics:
                     continue  # reported as unsupported by the example tests; no draws to spend here
                 for regime in strategies.regimes_for(spec):
-                    if regime in strategies.LOGIC_REGIMES and dtype != _logic_dtype(config):
+                    if not strategies.regime_applies(regime, dtype, _logic_dtype(config)):
                         continue
                     params.append((adapter.name, variant, device, dtype, loss, regime))
                     ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")
@@ -81,7 +81,7 @@ def pytest_generate_tests(metafunc):
                 if loss not in adapter.semantics:
                     continue
                 for regime in regimes(spec):
-                    if regime in strategies.LOGIC_REGIMES and dtype != _logic_dtype(config):
+                    if not strategies.regime_applies(regime, dtype, _logic_dtype(config)):
                         continue
                     params.append((adapter.name, variant, device, dtype, loss, regime))
                     ids.append(f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}")

@@ -15,9 +15,9 @@ import specs
 from conformance import expressible, gradient_judge, outcome, session as session_mod, strategies
 from tests.conformance.test_properties import _failure, drawn
 
-# The large regime differentiates thousands of elements in mpmath (the oracle's derivative costs one evaluation
-# of every row per column), and the infinite one has no finite step to take: neither is drawn for gradients yet.
-SKIPPED_REGIMES = ("large", "infinite")
+# The large and long regimes differentiate thousands of elements in mpmath (the oracle's derivative costs one
+# evaluation of every row per column), and the infinite one has no finite step to take: none is drawn for gradients yet.
+SKIPPED_REGIMES = ("large", "long", "infinite")
 # Elements per input: the oracle differentiates a column (a CTC frame and class) at a time, each through every
 # sample, at two precisions; a CTC draw of 240 elements costs it 12 s. The value tests draw up to 256.
 MAX_ELEMENTS = {"quick": 64, "full": 256}

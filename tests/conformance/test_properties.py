@@ -75,9 +75,12 @@ def test_agrees_with_oracle(lossconf, property_axes):
     # for the others, and implementations declaring the same semantics share the oracle's cached values
     @drawn(lossconf, "properties", property_axes[2:], spec, regime, dtype, elementwise, MAX_ELEMENTS[lossconf.profile])
     def check(data, inputs, params, weights):
-        # every reduction on every draw (covered on purpose, not left to chance); the large regime draws one
+        # every reduction on every draw (covered on purpose, not left to chance); the large regime draws one, the
+        # long one one that sums (its point is the length of the sum)
         applicable = strategies.reductions_for(spec)
-        reductions = [data.draw(st.sampled_from(applicable), label="reduction")] if regime == "large" else applicable
+        if regime == "long":
+            applicable = tuple(r for r in applicable if r != "none") or applicable
+        reductions = [data.draw(st.sampled_from(applicable), label="reduction")] if regime in ("large", "long") else applicable
         failures, worst = [], 0.0
         for reduction in reductions:
             case = specs.make_case(loss, inputs=inputs, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,

@@ -88,6 +88,35 @@ class CompiledRaises(NumpyReferenceAdapter):
         return super().mean_squared_error(case)
 
 
+class HalfRunningSum(NumpyReferenceAdapter):
+    """Sums half-precision losses in a running sum of their own dtype, as an accelerator without a float32 accumulator
+    does, while declaring the ideal semantics (float32 accumulation): every reduction's sum of float16 or bfloat16
+    terms is rounded to that dtype after each addition (its denominator stays right). A long run of equal terms
+    stalls the sum (a bfloat16 sum of ones sticks at 256) without overflowing."""
+    name = "broken-running-sum"
+
+    def compute(self, case):
+        value = np.asarray(super().compute(case))
+        if case.dtype not in ("float16", "bfloat16") or case.reduction == "none":
+            return value
+        terms = np.asarray(super().compute(case.with_(reduction="none"))).ravel()
+        wide = float(terms.astype(np.float64).sum())
+        running = float(np.cumsum(terms)[-1]) if terms.size else 0.0  # add.accumulate: each partial sum rounded
+        if wide == 0 or not np.isfinite(wide) or not np.isfinite(running):
+            return value
+        return np.asarray(value.astype(np.float64) * (running / wide), dtype=value.dtype)
+
+
+class DeclaredRunningSum(HalfRunningSum):
+    """The same running sums, declared (``+running_sum``): it conforms to its declaration, and the fidelity check
+    flags the results that the declaration moves beyond what a float32 accumulator allows."""
+    name = "declared-running-sum"
+
+    @property
+    def semantics(self) -> dict[str, str]:
+        return {loss: f"{name}+running_sum" for loss, name in super().semantics.items()}
+
+
 # -- gradients: torch's own value, with a custom gradient (torch's, then one classic mistake) ---------------
 from adapters.torch_functional import TorchAdapter  # noqa: E402  (the value adapters above need no torch)
 from core.case import Case  # noqa: E402
