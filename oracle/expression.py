@@ -72,17 +72,27 @@ def _distinct_samples(spec, params, sem: Semantics, case: Case, inputs: dict) ->
     batch = np.shape(arrays[0])[0] if np.ndim(arrays[0]) else 0
     if batch < 2 or any(np.ndim(a) == 0 or np.shape(a)[0] != batch for a in arrays):
         return None
-    # the repeats of the case's own samples (bytes of each row: fast, and exact), checked on ``inputs`` themselves,
-    # which may be moved (conditioning, derivatives) in ways that separate what the case repeats
-    rows = np.concatenate([np.ascontiguousarray(a).reshape(batch, -1).view(np.uint8).reshape(batch, -1)
-                           for a in case.inputs.values()], axis=1)
-    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
+    first, inverse = _repeats(case, batch)
     if len(first) == batch or sem["pairwise_count"] == "whole_batch":
         return None
     if not all(np.all(np.take(np.take(a, first, axis=0), inverse, axis=0) == a) for a in arrays):
         return None
     return first, inverse
+
+
+_LAST_REPEATS: list = [None, None]  # (case, its repeats): conditioning asks again for every column it moves
+
+
+def _repeats(case: Case, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first, inverse) of the case's own samples, compared by the bytes of each row (fast, and exact: -0.0 is not
+    0.0); ``_distinct_samples`` checks them on the arrays it is given, which may be moved (conditioning,
+    derivatives) in ways that separate what the case repeats."""
+    if _LAST_REPEATS[0] is not case:
+        rows = np.concatenate([np.ascontiguousarray(a).reshape(batch, a.size // batch).view(np.uint8)
+                               .reshape(batch, a.nbytes // batch) for a in case.inputs.values()], axis=1)
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        _LAST_REPEATS[:] = [case, (first, inverse.ravel())]
+    return _LAST_REPEATS[1]
 
 
 def _expanded(per, inverse: np.ndarray):
