@@ -19,6 +19,7 @@ from typing import Iterable
 import numpy as np
 
 from core import dtypes
+from core.case import row_runs
 
 #: how each framework spells a dtype, and how it makes an array from a nested list
 _DTYPE_PREFIX = {"numpy": "np.", "tf": "tf.", "torch": "torch.", "jax": "jnp."}
@@ -70,9 +71,6 @@ def number(value, dtype: str | None = None) -> str:
     return repr(x)
 
 
-_LONG_RUN = 16  # rows: a run longer than this is written as a list product
-
-
 def _nested(a: np.ndarray, dtype: str | None, indent: int) -> str:
     if a.ndim == 0:
         return number(a.item() if a.dtype.kind in "iub" else float(a), dtype)
@@ -87,28 +85,14 @@ def _nested(a: np.ndarray, dtype: str | None, indent: int) -> str:
     return "[" + (",\n" + pad).join(rows) + "]"
 
 
-def _runs(a: np.ndarray) -> list[tuple[int, int]]:
-    """(first index, length) of each run of identical rows of ``a`` along axis 0 (identical bits: -0.0 is not 0.0)."""
-    runs: list[tuple[int, int]] = []
-    previous = None
-    for i, row in enumerate(a):
-        key = np.asarray(row).tobytes()
-        if key == previous:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
-            runs.append((i, 1))
-        previous = key
-    return runs
-
-
 def literal(array, indent: int = 0) -> str:
     """A numpy array as a nested Python list literal, exact for its dtype (rows on their own lines when long). A long
     run of one repeated row (the long regime: a few samples, then one repeated thousands of times) is written as a
     list product, ``[row] * 4094``: the same list, in a line instead of thousands."""
     a = np.asarray(array)
     dtype = None if a.dtype.kind in "iub" else dtypes.float_format(str(a.dtype)).name
-    runs = _runs(a) if a.ndim >= 1 and len(a) > _LONG_RUN else []
-    if runs and max(n for _, n in runs) > _LONG_RUN:
+    runs = row_runs(a)
+    if runs:
         return " + ".join(f"[{_nested(a[i], dtype, indent + 1)}] * {n}" for i, n in runs)
     return _nested(a, dtype, indent)
 

@@ -329,14 +329,15 @@ LONG_SEED_ELEMENTS = 8  # the few samples a long run is made of: their classes s
 def long_run(draw, spec, dtype: str, max_elements: int, elementwise: bool = False):
     """The long regime: a moderate draw of a few samples (at most ``LONG_SEED_ELEMENTS`` elements), the last sample
     repeated until the batch holds ``n`` samples, ``n`` from ``max_elements // 2`` to ``max_elements``; sample
-    weights follow their samples. The batch axis is axis 0 (for a rank-1 draw that is the loss's own axis, summed
-    into one per-sample value: a long inner sum)."""
+    weights follow their samples. The batch axis is axis 0 (a rank-1 draw of a layout by classes, one sample, is
+    not used)."""
     inputs, params, weights = draw(loss_inputs(spec, "moderate", dtype, LONG_SEED_ELEMENTS, elementwise))
     batch = np.shape(inputs[spec.prediction])[0]
     rank = np.ndim(inputs[spec.prediction])
-    # the class axis must not be the one repeated (its length is what per-class parameters are sized by)
-    assume(not (rank >= 2 and params.get("axis", -1) % rank == 0)
-           and not (rank == 1 and ({"class_weight", "alpha_per_class"} & set(params))))
+    # samples along axis 0, never the class axis: a rank-1 draw of a layout by classes is one sample (repeating its
+    # classes would make a softmax of thousands of classes, which the oracle conditions a class at a time), and
+    # per-class parameters are sized by the class axis; the custom layouts put their samples on axis 0
+    assume(spec.name in loss_layouts.CUSTOM or (rank >= 2 and params.get("axis", -1) % rank != 0))
     n = draw(st.integers(max(batch, max_elements // 2), max(batch, max_elements)), label="long run length")
     order = np.concatenate([np.arange(batch - 1), np.full(n - batch + 1, batch - 1)])
 

@@ -41,17 +41,42 @@ def _as_array(values, dtype: str, integer: bool = False) -> np.ndarray:
     return dtypes.to_dtype(array, dtype)
 
 
+LONG_RUN = 16  # rows: a run of identical rows longer than this is stored (and printed) once, with its count
+
+
+def row_runs(a: np.ndarray) -> list[tuple[int, int]] | None:
+    """(first index, length) of each run of identical rows of ``a`` along axis 0 (identical bits: -0.0 is not 0.0),
+    where one run is longer than ``LONG_RUN`` (the long regime: a few samples, then one repeated thousands of
+    times); else None."""
+    if np.ndim(a) < 1 or len(a) <= LONG_RUN:
+        return None
+    rows = np.ascontiguousarray(a).reshape(len(a), -1).view(np.uint8) if a.size else np.zeros((len(a), 0), np.uint8)
+    starts = [0] + (np.nonzero(np.any(rows[1:] != rows[:-1], axis=1))[0] + 1).tolist()
+    runs = [(b, e - b) for b, e in zip(starts, starts[1:] + [len(a)])]
+    return runs if max(n for _, n in runs) > LONG_RUN else None
+
+
 def _array_dict(a) -> dict | None:
+    """An array as JSON: dtype, shape and nested data; a long run of one row stored once, with ``repeats`` (the
+    length of each run of the rows in ``data``)."""
     if a is None:
         return None
     as_float = a.dtype.kind == "f" or a.dtype.name == "bfloat16"
-    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": a.astype(float if as_float else a.dtype).tolist()}
+    plain = a.astype(float if as_float else a.dtype)
+    runs = row_runs(a)
+    if runs:
+        return {"dtype": str(a.dtype), "shape": list(a.shape), "data": [plain[i].tolist() for i, _ in runs],
+                "repeats": [n for _, n in runs]}
+    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": plain.tolist()}
 
 
 def _dict_array(d) -> np.ndarray | None:
     if d is None:
         return None
-    return np.asarray(d["data"], dtype=float if d["dtype"] not in INTEGER_DTYPES else d["dtype"]).reshape(d["shape"])
+    data = np.asarray(d["data"], dtype=float if d["dtype"] not in INTEGER_DTYPES else d["dtype"])
+    if "repeats" in d:
+        data = np.repeat(data, d["repeats"], axis=0)
+    return data.reshape(d["shape"])
 
 
 INTEGER_DTYPES = ("int64", "int32")
@@ -171,7 +196,13 @@ class Case:
     def reproducer(self) -> str:
         """Python that recomputes the oracle's value for this case."""
         def lit(a):
-            return "None" if a is None else f"np.array({a.tolist()!r}, dtype={str(a.dtype)!r})"
+            if a is None:
+                return "None"
+            runs = row_runs(a)
+            if runs:  # a long run of one row: written once, with np.repeat
+                return (f"np.repeat(np.array({[a[i].tolist() for i, _ in runs]!r}, dtype={str(a.dtype)!r}), "
+                        f"{[n for _, n in runs]!r}, axis=0)")
+            return f"np.array({a.tolist()!r}, dtype={str(a.dtype)!r})"
 
         params = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
         sw = "" if self.sample_weight is None else f", sample_weight={lit(self.sample_weight)}"

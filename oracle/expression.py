@@ -67,7 +67,9 @@ def _distinct_samples(spec, params, sem: Semantics, case: Case, inputs: dict) ->
     of values, which the distinct samples share with the batch: the repeated ones are copies, not recomputations."""
     arrays = list(inputs.values())
     rank = np.ndim(inputs[spec.prediction])
-    if spec.inputs.get("batch_coupled") or rank < 2 or params.get("axis", -1) % rank == 0 or 0 in (params.get("axes") or ()):
+    by_classes = spec.inputs["shapes"] != "custom"  # a custom layout has its samples on axis 0 at every rank
+    if (spec.inputs.get("batch_coupled") or (by_classes and (rank < 2 or params.get("axis", -1) % rank == 0))
+            or 0 in (params.get("axes") or ())):
         return None
     batch = np.shape(arrays[0])[0] if np.ndim(arrays[0]) else 0
     if batch < 2 or any(np.ndim(a) == 0 or np.shape(a)[0] != batch for a in arrays):

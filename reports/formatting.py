@@ -81,6 +81,8 @@ def array_text(a) -> str:
             return (",\n" + " " * (depth + 1)).join(rows(r, depth + 1) for r in x).join("[]")
         return fmt(x)
 
+    if a.get("repeats"):  # a long run of one row, stored once (core.case.row_runs)
+        return "\n".join(f"{rows(row)}  × {n}" for row, n in zip(data, a["repeats"]))
     return rows(data)
 
 

@@ -88,3 +88,19 @@ def test_the_summation_allowance_follows_the_declared_accumulation():
     assert loose.summation[0] * float(2 ** -8) > 1  # (n - 1) u >= 1: the bound admits any result of the right order
     assert tolerance.summation_roundoff("float32", "float16") == (mpmath.ldexp(1, -24), mpmath.ldexp(1, -11))
     assert tolerance.summation_roundoff("float64", "float64") == (mpmath.ldexp(1, -53), 0)
+
+
+def test_a_long_run_is_stored_and_printed_once_and_read_back_exactly():
+    from adapters import reproduce
+    from core.case import Case
+
+    rows = np.repeat(np.array([[0.1, 0.2], [-0.0, 0.5], [0.0, 0.5]]), [1, 1, 4000], axis=0)
+    case = specs.make_case("mean_squared_error", rows, 2 * rows, dtype="bfloat16", reduction="sum",
+                           sample_weight=np.repeat([1.0, 2.0], [2, 4000]))
+    stored = case.to_dict()
+    assert stored["inputs"]["y_true"]["repeats"] == [1, 1, 4000] and len(stored["inputs"]["y_true"]["data"]) == 3
+    back = Case.from_dict(stored)
+    assert all(np.array_equal(back.inputs[k].view(np.uint16), case.inputs[k].view(np.uint16)) for k in case.inputs)
+    assert np.array_equal(back.sample_weight, case.sample_weight)
+    assert len(case.reproducer()) < 1000 and len(reproduce.literal(case.inputs["y_true"])) < 200
+    assert np.array_equal(np.array(eval(reproduce.literal(case.inputs["y_true"]))), case.inputs["y_true"].astype(float))
