@@ -28,9 +28,11 @@ summation part reads
 and a running sum in the dtype itself (``accumulation: running``, a candidate's declaration) keeps (n - 1) * u * S:
 at 256 bfloat16 terms that already admits any result of the right order.
 
-plus, for gradual underflow, (ELEMENTWISE_ULPS + n) * eta, where eta is half the gap between 0 and the
-smallest positive float (an operation whose result is subnormal errs by up to eta absolutely, not
-relatively: fl(x op y) = (x op y)(1 + delta) + eta, Higham §2.1); under flush-to-zero eta is half the
+plus, for gradual underflow, (ELEMENTWISE_ULPS + n * max(1, 1/D)) * eta, where eta is half the gap between 0 and
+the smallest positive float (an operation whose result is subnormal errs by up to eta absolutely, not
+relatively: fl(x op y) = (x op y)(1 + delta) + eta, Higham §2.1) and D the reduction's denominator (a weighted
+mean divides the n terms' absolute errors by the sum of the weights, which tiny weights make far below 1: 9846
+products of a loss near 1 and a weight of 2**-23 are subnormal in float16); under flush-to-zero eta is half the
 smallest normal. The tolerance in ULPs is tol_abs / ulp(f) in the dtype that the semantics computes in. For
 reduction "none" each element gets its own tolerance from its own conditioning. Nothing here is
 tuned per framework or per test, and nothing may be loosened to make one pass: a case beyond its
@@ -114,12 +116,12 @@ def derive(exact, cond) -> Tolerance:
         magnitude = abs(value) if mpmath.isfinite(value) else mpmath.mpf(0)
         gap = dtypes.ulp(magnitude, dtype, getattr(exact, "flush", False))
         if mags.size == 1:
-            n, s = exact.n_terms, mags[0]
+            n, s, scale = exact.n_terms, mags[0], max(mpmath.mpf(1), getattr(exact, "denominator_scale", 1))
         else:  # reduction "none": each element sums only its own axis terms
-            n, s = per_element_terms, mags[i]
+            n, s, scale = per_element_terms, mags[i], 1
         eta = dtypes.ulp(0, dtype, getattr(exact, "flush", False)) / 2
         elementwise.append(float((ELEMENTWISE_ULPS * u * (c + magnitude) + ELEMENTWISE_ULPS * eta) / gap))
-        summation.append(float((_sum_allowance(n, s, u_acc, u_terms) + n * eta) / gap))
+        summation.append(float((_sum_allowance(n, s, u_acc, u_terms) + n * eta * scale) / gap))
     e, s = np.array(elementwise), np.array(summation)
     # at least one ULP: a correctly rounded result may sit half an ULP away, and the exact value
     # itself is only known to its certified bits

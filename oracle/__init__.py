@@ -55,6 +55,9 @@ class Exact:
     ulp_dtype: str  # the dtype whose ULPs measure the error (a semantics may force float32)
     flush: bool = False  # the format has no subnormals here (FTZ): the gap around zero is the smallest normal
     inner_terms: int = 1  # terms summed into each per-sample value (what one element of "none" adds up)
+    # 1 / the reduction's denominator (1 for none and sum): what an absolute error of the summed terms is multiplied
+    # by in the result (a weighted mean's denominator may be a sum of tiny weights, far below 1)
+    denominator_scale: object = 1
 
     def as_float(self) -> np.ndarray:
         return np.asarray(np.vectorize(float, otypes=[np.float64])(np.asarray(self.value, dtype=object)))
@@ -86,7 +89,8 @@ def _denominator_scale(reduction: str, per: "object", w, m, batch: int):
 
 
 def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict, own_inputs: bool = False):
-    """One evaluation at the current working precision: (value, n_terms, abs_terms). ``own_inputs``:
+    """One evaluation at the current working precision: (value, n_terms, abs_terms, inner_terms, denominator_scale).
+    ``own_inputs``:
     ``arrays`` are the case's own inputs (not moved ones), so the per-sample losses may be shared."""
     if own_inputs:
         per, w, batch = _per_sample_memoised(spec, params, sem, case, arrays)
@@ -100,9 +104,9 @@ def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict, own_inputs
         mags = mags / divisors
     counted = int(per.mask.sum()) if per.mask is not None else per.values.size
     if case.reduction == "none":
-        return value, counted * per.inner_terms, mags, per.inner_terms
+        return value, counted * per.inner_terms, mags, per.inner_terms, mpmath.mpf(1)
     scale = _denominator_scale(case.reduction, per, w, per.mask, batch)
-    return value, counted * per.inner_terms, mpmath.fsum(mags.ravel()) * scale, per.inner_terms
+    return value, counted * per.inner_terms, mpmath.fsum(mags.ravel()) * scale, per.inner_terms, scale
 
 
 @phases.timed("oracle")
@@ -129,9 +133,9 @@ def estimate(case: Case, semantics: Semantics | None = None) -> Exact:
     if hit is not None:
         return hit
     with mpmath.workprec(precision.START_BITS):
-        value, n, mags, inner = _evaluate(spec, params, sem, case, _inputs(case, sem), own_inputs=True)
+        value, n, mags, inner, scale = _evaluate(spec, params, sem, case, _inputs(case, sem), own_inputs=True)
     ulp_dtype = _ulp_dtype(sem, case)
-    return Exact(value, 0, sem, n, mags, ulp_dtype, flushes(sem, ulp_dtype), inner)
+    return Exact(value, 0, sem, n, mags, ulp_dtype, flushes(sem, ulp_dtype), inner, scale)
 
 
 def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
@@ -140,7 +144,8 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
         arrays = _inputs(case, sem)  # exact at any precision: converted once for both evaluations
 
         def compute():
-            value, stats["n"], stats["abs"], stats["inner"] = _evaluate(spec, params, sem, case, arrays, own_inputs=True)
+            value, stats["n"], stats["abs"], stats["inner"], stats["scale"] = _evaluate(spec, params, sem, case, arrays,
+                                                                                        own_inputs=True)
             return value
 
         value, bits = precision.certify(compute)
@@ -150,7 +155,8 @@ def _evaluate_certified(spec, params, sem: Semantics, case: Case) -> Exact:
     # this draw does not look shares its value; the dtype it is measured in is the convention's own
     value, bits, stats = cache.scoped(cache.scoped_base("evaluate", anonymous(case)), sem, certified)
     ulp_dtype = _ulp_dtype(sem, case)
-    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, flushes(sem, ulp_dtype), stats["inner"])
+    return Exact(value, bits, sem, stats["n"], stats["abs"], ulp_dtype, flushes(sem, ulp_dtype), stats["inner"],
+                 stats.get("scale", mpmath.mpf(1)))  # entries cached before the scale was kept: the former allowance
 
 
 def evaluate_loss(loss, *inputs, reduction="none", semantics="ideal", sample_weight=None, dtype="float64", **params) -> Exact:
