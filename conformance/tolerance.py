@@ -85,9 +85,10 @@ def summation_roundoff(accumulator: str | None, dtype: str) -> tuple:
     """(u_acc, u_terms): the unit roundoff of each addition of a sum of ``dtype`` terms accumulated in the format
     ``accumulator`` (core.semantics.accumulation_format; None: ``dtype``), and the roundoff of each term rounded to
     ``dtype`` before a wider accumulator adds it (0 where the sum runs in ``dtype``: that rounding is then one of the
-    additions)."""
+    additions). An accumulator no wider than ``dtype`` is ``dtype`` itself (a candidate convention measured in the
+    declared dtype keeps its own accumulator: float32's for float64 terms would loosen the sums)."""
     u = dtypes.float_format(dtype).unit_roundoff
-    if accumulator in (None, dtype):
+    if accumulator is None or dtypes.float_format(accumulator).mantissa_bits <= dtypes.float_format(dtype).mantissa_bits:
         return u, mpmath.mpf(0)
     return dtypes.float_format(accumulator).unit_roundoff, u
 

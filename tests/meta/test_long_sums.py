@@ -88,6 +88,8 @@ def test_the_summation_allowance_follows_the_declared_accumulation():
     assert loose.summation[0] * float(2 ** -8) > 1  # (n - 1) u >= 1: the bound admits any result of the right order
     assert tolerance.summation_roundoff("float32", "float16") == (mpmath.ldexp(1, -24), mpmath.ldexp(1, -11))
     assert tolerance.summation_roundoff("float64", "float64") == (mpmath.ldexp(1, -53), 0)
+    # a convention computing in float32, measured in the declared float64 (convention detection): float64's sums
+    assert tolerance.summation_roundoff("float32", "float64") == (mpmath.ldexp(1, -53), 0)
 
 
 def test_a_long_run_is_stored_and_printed_once_and_read_back_exactly():
