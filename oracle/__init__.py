@@ -23,7 +23,7 @@ import numpy as np
 import specs
 from core import phases
 from core.case import Case
-from oracle import cache, precision, reductions
+from oracle import cache, precision, reductions, runs
 from oracle.losses.common import smooth_intermediates
 from oracle.domain import DomainError
 from oracle.reductions import NotApplicable
@@ -80,10 +80,10 @@ def _denominator_scale(reduction: str, per: "object", w, m, batch: int):
     if reduction == "mean_by_length":  # the lengths divide each element first (reductions.length_divisors)
         return mpmath.mpf(1) / count if count else mpmath.mpf(1)
     if reduction in ("mean_with_sample_weight", "weighted_mean"):
-        total = mpmath.fsum((w if w is not None else np.full(per.values.shape, mpmath.mpf(1), dtype=object)).ravel())
+        total = reductions.array_sum(w) if w is not None else mpmath.mpf(per.values.size)
         return 1 / total if total else mpmath.mpf(1)
     if reduction == "sum_by_nonzero_weights":
-        n = count if w is None else sum(1 for x in w.ravel() if x != 0)
+        n = count if w is None else runs.count_nonzero(w)
         return mpmath.mpf(1) / n if n else mpmath.mpf(1)
     raise ValueError(f"unknown reduction {reduction!r}")
 
@@ -96,7 +96,7 @@ def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict, own_inputs
         per, w, batch = _per_sample_memoised(spec, params, sem, case, arrays)
     else:
         per, w, batch = _per_sample(spec, params, sem, case, arrays)
-    raw = mpmath.fsum(np.asarray(arrays["sample_weight"], dtype=object).ravel()) if "sample_weight" in arrays else None
+    raw = reductions.array_sum(arrays["sample_weight"]) if "sample_weight" in arrays else None
     value = reductions.reduce(per.values, w, per.mask, case.reduction, sem, batch, raw, per.lengths)
     mags = reductions.magnitudes(per.values, w, per.mask, per.normaliser)
     divisors = reductions.length_divisors(per.lengths, per.values.shape, case.reduction)
@@ -106,7 +106,7 @@ def _evaluate(spec, params, sem: Semantics, case: Case, arrays: dict, own_inputs
     if case.reduction == "none":
         return value, counted * per.inner_terms, mags, per.inner_terms, mpmath.mpf(1)
     scale = _denominator_scale(case.reduction, per, w, per.mask, batch)
-    return value, counted * per.inner_terms, mpmath.fsum(mags.ravel()) * scale, per.inner_terms, scale
+    return value, counted * per.inner_terms, reductions.array_sum(mags) * scale, per.inner_terms, scale
 
 
 @phases.timed("oracle")
@@ -196,16 +196,22 @@ def condition(case: Case, semantics: Semantics | None = None):
     return hit
 
 
+def _scaled(values: np.ndarray, factor) -> np.ndarray:
+    return runs.distinct_map(lambda v: v * factor, values)
+
+
 def _elementwise_slopes(spec, params, sem: Semantics, case: Case, base: dict, per, h) -> np.ndarray:
     """Per element of the per-sample losses, sum_i |dl/dx_i * x_i|, for a loss of elementwise terms
     (PerSample.terms): each term moves with its own inputs only, so one bump of every element at once
     separates the partial derivatives (2 evaluations per input instead of 2 per column)."""
     moved = np.full(per.terms.shape, mpmath.mpf(0), dtype=object)
     for name in _measured(spec, base):
-        up, down = (_per_sample(spec, params, sem, case, {**base, name: base[name] * (1 + sign * h)})[0].terms
+        # equal inputs bumped alike stay one object (reductions.distinct_map), so a long run is still evaluated,
+        # and its slopes summed, once per distinct sample
+        up, down = (_per_sample(spec, params, sem, case, {**base, name: _scaled(base[name], 1 + sign * h)})[0].terms
                     for sign in (1, -1))
-        moved = moved + np.frompyfunc(lambda a, b: abs(a - b) / (2 * h) if mpmath.isfinite(a - b) else mpmath.mpf(0),
-                                      2, 1)(up, down)
+        moved = runs.distinct_map(
+            lambda total, a, b: total + abs(a - b) / (2 * h) if mpmath.isfinite(a - b) else total, moved, up, down)
     if per.terms_axis is None:
         return np.asarray(moved, dtype=object)
     rows = np.moveaxis(moved, per.terms_axis, -1)
@@ -249,12 +255,13 @@ def _slopes(spec, params, sem: Semantics, case: Case):
             moved = []
             for sign in (1, -1):
                 bumped = rows.copy()
-                bumped[..., k] = bumped[..., k] * (1 + sign * h)
+                bumped[..., k] = _scaled(bumped[..., k], 1 + sign * h)
                 p, _, _ = _per_sample(spec, params, sem, case, {**base, name: back(bumped)})
-                moved.append(np.asarray(np.where(mask, p.values * weights, mpmath.mpf(0)), dtype=object).ravel())
-            for i, (a, b) in enumerate(zip(*moved)):
-                if mpmath.isfinite(a - b):
-                    slopes[i] += abs(a - b) / (2 * h)
+                products = runs.distinct_map(lambda a, b: a * b, p.values, np.broadcast_to(weights, p.values.shape))
+                moved.append(np.asarray(np.where(mask, products, mpmath.mpf(0)), dtype=object))
+            slopes = list(runs.distinct_map(  # in the shape of the losses, whose rows a long run repeats
+                lambda total, a, b: total + abs(a - b) / (2 * h) if mpmath.isfinite(a - b) else total,
+                np.array(slopes + [None], dtype=object)[:-1].reshape(per.values.shape), *moved).ravel())
     return per, w, batch, mask, weights, weighted, slopes
 
 

@@ -16,7 +16,7 @@ import specs
 from core import dtypes
 from core.case import REDUCTIONS, Case
 from core.semantics import Semantics, flushes, note_read, switches_read
-from oracle import domain, reductions
+from oracle import domain, reductions, runs
 from oracle.losses import LOSSES
 
 
@@ -77,7 +77,7 @@ def _distinct_samples(spec, params, sem: Semantics, case: Case, inputs: dict) ->
     first, inverse = _repeats(case, batch)
     if len(first) == batch or sem["pairwise_count"] == "whole_batch":
         return None
-    if not all(np.all(np.take(np.take(a, first, axis=0), inverse, axis=0) == a) for a in arrays):
+    if not all(runs.same(np.take(np.take(a, first, axis=0), inverse, axis=0), a) for a in arrays):
         return None
     return first, inverse
 

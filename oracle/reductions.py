@@ -12,9 +12,13 @@ listed as ``extra_reductions`` in the spec); for any other loss it raises ``NotA
 """
 from __future__ import annotations
 
+import collections
+import functools
+
 import mpmath
 import numpy as np
 
+from oracle import runs
 from oracle.domain import DomainError
 from core.semantics import Semantics
 
@@ -60,18 +64,47 @@ def _divide(total, denominator, sem: Semantics):
     return total / denominator
 
 
+_RECENT: "collections.OrderedDict" = collections.OrderedDict()
+
+
+def _same_arrays(fn):
+    """``fn`` of arrays, remembered for the very same array objects at the same working precision: the oracle judges
+    a draw under every reduction and candidate convention, each time on the per-sample arrays its memo shares
+    (oracle.expression), and a long run makes every sum over them costly. The arguments are kept alive with the
+    result, so their ids cannot be reused; the oracle's arrays are values, never changed in place."""
+    @functools.wraps(fn)
+    def remembered(*args):
+        key = (fn.__name__, mpmath.mp.prec, *map(id, args))
+        if key in _RECENT:
+            _RECENT.move_to_end(key)
+            return _RECENT[key][1]
+        result = fn(*args)
+        _RECENT[key] = (args, result)
+        while len(_RECENT) > 32:
+            _RECENT.popitem(last=False)
+        return result
+    return remembered
+
+
+@_same_arrays
+def _weighted(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None):
+    """(w l where m counts, else 0; its exact-at-this-precision sum; w and m filled in)."""
+    m = np.ones(l.shape, dtype=bool) if m is None else m
+    # unit weights multiply nothing (l is already at the working precision, so l * 1 is l)
+    products = l if w is None else runs.distinct_map(lambda a, b: a * b, l, np.broadcast_to(w, l.shape))
+    w = np.full(l.shape, mpmath.mpf(1), dtype=object) if w is None else w
+    weighted = np.where(m, products, mpmath.mpf(0)) if l.size else l
+    return weighted, array_sum(weighted), w, m
+
+
 def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction: str, sem: Semantics, batch: int,
            raw_weight_total=None, lengths=None):
     """Reduce exactly; returns an mpf, or an object array for ``none``. ``raw_weight_total`` is the sum of the
     sample-weight array as passed, before broadcasting (the weight_denominator="raw" convention); ``lengths``
     the per-element lengths mean_by_length divides by."""
-    one = mpmath.mpf(1)
-    w = np.full(l.shape, one, dtype=object) if w is None else w
-    m = np.ones(l.shape, dtype=bool) if m is None else m
-    weighted = np.where(m, l * w, mpmath.mpf(0)) if l.size else l
+    weighted, total, w, m = _weighted(l, w, m)
     if reduction == "none":
         return weighted
-    total = mpmath.fsum(weighted.ravel())
     if reduction == "sum":
         return total
     if reduction == "sum_over_batch_size":
@@ -81,7 +114,7 @@ def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction:
     if reduction in ("mean_with_sample_weight", "weighted_mean"):
         return _divide(total, mpmath.fsum(w[m].ravel()), sem)
     if reduction == "sum_by_nonzero_weights":
-        return _divide(total, int(sum(1 for x in w[m].ravel() if x != 0)), sem)
+        return _divide(total, runs.count_nonzero(np.where(m, w, mpmath.mpf(0))), sem)
     if reduction == "batchmean":
         return _divide(total, batch, sem)
     if reduction == "mean_by_length":
@@ -91,12 +124,24 @@ def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction:
     raise ValueError(f"unknown reduction {reduction!r}")
 
 
+@_same_arrays
 def magnitudes(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, normaliser: np.ndarray | None) -> np.ndarray:
     """Per element, |w l| plus |w| times the normaliser magnitude (0 where masked): what a summation
     of this element's terms may round against (the rounding allowance of tolerance.py)."""
-    w = np.full(l.shape, mpmath.mpf(1), dtype=object) if w is None else w
-    m = np.ones(l.shape, dtype=bool) if m is None else m
-    norm = np.full(l.shape, mpmath.mpf(0), dtype=object) if normaliser is None else normaliser
-    out = [abs(a * b) + abs(b) * c if keep and mpmath.isfinite(a) else mpmath.mpf(0)
-           for a, b, c, keep in zip(l.ravel(), w.ravel(), norm.ravel(), m.ravel())]
-    return np.array(out + [None], dtype=object)[:-1].reshape(l.shape)
+    one, zero = mpmath.mpf(1), mpmath.mpf(0)
+    # only the arrays given take part (fewer identities to compare); the absent ones are their neutral elements
+    given = [np.broadcast_to(a, l.shape) for a in (w, normaliser) if a is not None]
+    if m is not None and not m.all():
+        given.append(np.where(m, one, zero))  # two objects, so that the mask is part of the identity key
+
+    def magnitude(a, *rest):
+        it = iter(rest)
+        b = next(it) if w is not None else one
+        c = next(it) if normaliser is not None else zero
+        if not next(it, one) or not mpmath.isfinite(a):
+            return zero
+        return abs(a * b) + abs(b) * c
+    return runs.distinct_map(magnitude, l, *given)
+
+
+array_sum = _same_arrays(runs.array_sum)

@@ -108,6 +108,34 @@ def lazy_xlogy(x, logy, sem: Semantics | None = None):
     return xlogy(x, logy(), sem)
 
 
+_EXACT_MEMO: dict = {}
+_EXACT_MEMO_SIZE = 1 << 18
+
+
+def exact_memo(fn):
+    """``fn`` of mpf arguments (or tuples of them), remembered by the arguments' exact bits and the working precision:
+    the same inputs at the same precision give the same bits, so a hit is exactly the value a call would compute.
+    For the transcendental steps that a derivative by finite differences repeats (oracle.gradient moves one input
+    and evaluates the whole recursion again: CTC's exp of every frame it did not move)."""
+    def bits(v):
+        return tuple(map(bits, v)) if isinstance(v, (tuple, list)) else getattr(v, "_mpf_", v)
+
+    @functools.wraps(fn)
+    def remembered(*args):
+        key = (fn, mpmath.mp.prec, *map(bits, args))
+        hit = _EXACT_MEMO.get(key)
+        if hit is None:
+            if len(_EXACT_MEMO) >= _EXACT_MEMO_SIZE:
+                _EXACT_MEMO.clear()
+            hit = _EXACT_MEMO[key] = fn(*args)
+        return hit
+    return remembered
+
+
+exp = exact_memo(mpmath.exp)
+
+
+@exact_memo
 def softplus(x):
     """log(1 + exp(x)), exactly (no overflow at any working precision); softplus(+-inf) = inf, 0."""
     if mpmath.isinf(x):

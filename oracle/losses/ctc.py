@@ -31,7 +31,7 @@ import mpmath
 import numpy as np
 
 from oracle.domain import DomainError
-from oracle.losses.common import label_prefix, PerSample, logsumexp
+from oracle.losses.common import exact_memo, exp, label_prefix, PerSample, logsumexp
 from core.semantics import Semantics
 
 ZERO = mpmath.mpf(0)
@@ -41,11 +41,13 @@ ZERO = mpmath.mpf(0)
 def _log_probabilities(frames, from_logits: bool) -> list[list]:
     if not from_logits:
         return [list(row) for row in frames]
-    out = []
-    for row in frames:
-        lse = logsumexp(list(row))
-        out.append([v - lse for v in row])
-    return out
+    return [_log_softmax(tuple(row)) for row in frames]
+
+
+@exact_memo
+def _log_softmax(row: tuple) -> list:
+    lse = logsumexp(list(row))
+    return tuple(v - lse for v in row)
 
 
 def forward(logp: list[list], labels: list[int], blank: int):
@@ -56,7 +58,7 @@ def forward(logp: list[list], labels: list[int], blank: int):
         ext += [label, blank]
     if not logp:
         return ZERO if not labels else mpmath.inf
-    prob = lambda t, s: mpmath.exp(logp[t][ext[s]])
+    prob = lambda t, s: exp(logp[t][ext[s]])
     alpha = [ZERO] * len(ext)
     alpha[0] = prob(0, 0)
     if len(ext) > 1:
@@ -75,6 +77,7 @@ def forward(logp: list[list], labels: list[int], blank: int):
     return -mpmath.log(total) if total > 0 else mpmath.inf
 
 
+@exact_memo
 def _logaddexp(a, b):
     top, low = (a, b) if a >= b else (b, a)
     return top + mpmath.log1p(mpmath.exp(low - top))
