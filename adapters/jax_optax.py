@@ -195,10 +195,8 @@ class JaxOptaxAdapter(Adapter):
 
     def run(self, call: Call) -> np.ndarray:
         """Evaluates the very text ``source`` prints (``jax.jit`` of it for the ``jit`` variant)."""
-        jax = jax_module()
-        fn = _evaluate(call.detail.as_function(call.kwargs))
-        if call.detail.jit:
-            fn = jax.jit(fn)
+        text = call.detail.as_function(call.kwargs)
+        fn = _jitted(text) if call.detail.jit else _evaluate(text)
         with jax_device(call.case):
             return np.asarray(fn(**{n: jax_tensor(a) for n, a in call.kwargs.items()}))
 
@@ -238,11 +236,20 @@ class JaxOptaxAdapter(Adapter):
         return _script(call, inputs, renamed + lines)
 
 
+@functools.lru_cache(maxsize=1024)
 def _evaluate(function: str):
-    """A lambda's text as a function (its free names: jnp and optax)."""
+    """A lambda's text as a function (its free names: jnp and optax); one function per text, so that jax's caches,
+    keyed by the function, serve every call of the same expression."""
     import optax
 
     return eval(function, {"jnp": jax_module().numpy, "optax": optax})
+
+
+@functools.lru_cache(maxsize=1024)
+def _jitted(function: str):
+    """jax.jit of the lambda ``function``: one per text, so that a draw's shapes, met again (the judge's relations,
+    a permuted batch, another reduction of the same expression), reuse the trace and the executable."""
+    return jax_module().jit(_evaluate(function))
 
 
 def _leaves(call: Call, wrt: tuple[str, ...]) -> dict[str, str]:

@@ -280,6 +280,12 @@ RUNTIMES = {r.backend: r for r in (TensorFlowRuntime, JaxRuntime, TorchRuntime)}
 
 
 # -- what every Keras adapter shares ----------------------------------------------------------------------
+def _plain(kwargs: dict) -> bool:
+    """Arguments whose repr is their value (numbers, strings, booleans, None, tuples of them): a cache key."""
+    plain = lambda v: v is None or isinstance(v, (bool, int, float, str)) or (isinstance(v, tuple) and all(map(plain, v)))
+    return all(map(plain, kwargs.values()))
+
+
 @dataclass(frozen=True)
 class KerasLoss:
     """One canonical loss in Keras: its handles, the keywords they take, and the canonical parameters Keras
@@ -530,6 +536,14 @@ class KerasLossesAdapter(Adapter):
         """The Loss instance (compiled by the backend's compiler if ``compiled``), the function or the alias."""
         losses, detail = self.losses_module(), call.detail
         if detail.handle == "class":
+            if compiled and _plain(call.kwargs):
+                # one compiled call per loss and arguments: the compiler's own cache, keyed by the function, then
+                # serves every draw of the same shapes again (the relations, the other reductions) without a retrace
+                cache = self.__dict__.setdefault("_compiled", {})
+                key = (detail.name, repr(sorted(call.kwargs.items())))
+                if key not in cache:
+                    cache[key] = self.runtime.compile(getattr(losses, detail.name)(**call.kwargs))
+                return cache[key]
             loss = getattr(losses, detail.name)(**call.kwargs)
             return self.runtime.compile(loss) if compiled else loss
         return getattr(losses, detail.name) if detail.handle == "function" else losses.get(detail.name)
