@@ -17,7 +17,7 @@ from core import dtypes
 from core.case import REDUCTIONS, Case
 from core.semantics import Semantics, flushes, note_read, switches_read
 from oracle import domain, reductions, runs
-from oracle.losses import LOSSES
+from oracle.losses import LOSSES, common
 
 
 def _exact_values(a: np.ndarray, dtype: str | None) -> tuple[list, np.ndarray]:
@@ -181,6 +181,8 @@ def forget() -> None:
     """Drop the in-memory per-sample memo (the on-disk cache is separate: LOSSCONF_ORACLE_CACHE=off); a benchmark
     that evaluates the same case twice must pay twice."""
     _PER_SAMPLE_MEMO.clear()
+    reductions.forget()
+    common.forget()
 
 
 def _remember(key: tuple, compute):

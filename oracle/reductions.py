@@ -86,6 +86,11 @@ def _same_arrays(fn):
     return remembered
 
 
+def forget() -> None:
+    """Drop the arrays remembered by identity (oracle.forget)."""
+    _RECENT.clear()
+
+
 @_same_arrays
 def _weighted(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None):
     """(w l where m counts, else 0; its exact-at-this-precision sum; w and m filled in)."""

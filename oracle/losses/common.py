@@ -132,6 +132,11 @@ def exact_memo(fn):
     return remembered
 
 
+def forget() -> None:
+    """Drop the values remembered by ``exact_memo`` (oracle.forget)."""
+    _EXACT_MEMO.clear()
+
+
 exp = exact_memo(mpmath.exp)
 
 
