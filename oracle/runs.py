@@ -40,9 +40,10 @@ def _reads_addresses() -> bool:
 pointers = _pointers_by_address if _reads_addresses() else _pointers_by_id  # pragma: no branch
 
 
-def row_runs(*arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, run): the first row of each run of consecutive rows (axis 0) that hold the same objects in every
-    array, and per row the index of its run. Arrays of one leading length; a 0-d array is one row."""
+def object_runs(*arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, run): the first row of each run of consecutive rows (axis 0) that hold the same *objects* in every
+    array, and per row the index of its run. Arrays of one leading length; a 0-d array is one row. (core.case.row_runs
+    finds a case's runs of equal bits in its inputs; these are the runs the oracle's own arrays kept.)"""
     rows = len(arrays[0]) if np.ndim(arrays[0]) else 1
     if rows < 2:
         return np.zeros(min(rows, 1), np.intp), np.zeros(rows, np.intp)
@@ -59,7 +60,7 @@ def distinct_map(fn, *arrays: np.ndarray) -> np.ndarray:
         return np.empty(shape, dtype=object)
     if not shape:  # 0-d
         return np.array([fn(*(a[()] for a in arrays)), None], dtype=object)[:1].reshape(())
-    starts, run = row_runs(*arrays)
+    starts, run = object_runs(*arrays)
     firsts = [np.asarray(a, dtype=object)[starts] for a in arrays]
     flat = [f.ravel() for f in firsts]
     out = np.array([fn(*args) for args in zip(*flat)] + [None], dtype=object)[:-1].reshape(firsts[0].shape)
@@ -73,7 +74,7 @@ def array_sum(values: np.ndarray):
     flat = values.ravel()
     if values.ndim == 0 or flat.size < 64:
         return mpmath.fsum(flat)
-    starts, _ = row_runs(values)
+    starts, _ = object_runs(values)
     if 4 * len(starts) > len(values):  # hardly any repeats: no gain
         return mpmath.fsum(flat)
     lengths = np.diff(np.append(starts, len(values)))
@@ -106,7 +107,7 @@ def count_nonzero(values: np.ndarray) -> int:
     values = np.asarray(values, dtype=object)
     if values.ndim == 0:
         return int(values[()] != 0)
-    starts, _ = row_runs(values)
+    starts, _ = object_runs(values)
     lengths = np.diff(np.append(starts, len(values)))
     return int(sum(int(n) * sum(1 for x in np.asarray(values[s], dtype=object).ravel() if x != 0)
                    for s, n in zip(starts, lengths)))

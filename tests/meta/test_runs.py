@@ -45,9 +45,9 @@ def test_distinct_map_is_elementwise(seed):
 def test_a_run_needs_the_same_objects_not_equal_values():
     # equal values held by different objects are computed apart (correct either way); the same object is one run
     equal = np.array([mpmath.mpf(1) / 3 for _ in range(100)] + [None], dtype=object)[:-1]
-    assert len(runs.row_runs(equal)[0]) == 100
+    assert len(runs.object_runs(equal)[0]) == 100
     same = np.array([equal[0]] * 100 + [None], dtype=object)[:-1]
-    assert len(runs.row_runs(same)[0]) == 1
+    assert len(runs.object_runs(same)[0]) == 1
 
 
 def test_same_and_count_nonzero():
