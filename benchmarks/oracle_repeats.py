@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ["LOSSCONF_ORACLE_CACHE"] = "off"  # measure the oracle, not the cache
@@ -21,6 +20,7 @@ import numpy as np  # noqa: E402
 
 import oracle  # noqa: E402
 import specs  # noqa: E402
+from oracle_throughput import best_of  # noqa: E402  (this folder is the script's sys.path[0])
 
 
 def long_runs(samples: int, rng):
@@ -49,16 +49,6 @@ def ctc_gradients(rng):
             cotangent = np.ones(batch) if reduction == "none" else None
             yield (f"ctc derivative: {regime} logits, {semantics}, {reduction}",
                    lambda case=case, c=cotangent: oracle.evaluate_gradient(case, ("log_probs",), c))
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        oracle.forget()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
