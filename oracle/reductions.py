@@ -134,19 +134,11 @@ def magnitudes(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, normal
     """Per element, |w l| plus |w| times the normaliser magnitude (0 where masked): what a summation
     of this element's terms may round against (the rounding allowance of tolerance.py)."""
     one, zero = mpmath.mpf(1), mpmath.mpf(0)
-    # only the arrays given take part (fewer identities to compare); the absent ones are their neutral elements
-    given = [np.broadcast_to(a, l.shape) for a in (w, normaliser) if a is not None]
-    if m is not None and not m.all():
-        given.append(np.where(m, one, zero))  # two objects, so that the mask is part of the identity key
-
-    def magnitude(a, *rest):
-        it = iter(rest)
-        b = next(it) if w is not None else one
-        c = next(it) if normaliser is not None else zero
-        if not next(it, one) or not mpmath.isfinite(a):
-            return zero
-        return abs(a * b) + abs(b) * c
-    return runs.distinct_map(magnitude, l, *given)
+    w = np.full(l.shape, one, dtype=object) if w is None else np.broadcast_to(w, l.shape)
+    norm = np.full(l.shape, zero, dtype=object) if normaliser is None else np.broadcast_to(normaliser, l.shape)
+    keep = np.full(l.shape, one, dtype=object) if m is None else np.where(m, one, zero)  # objects: part of the runs
+    return runs.distinct_map(lambda a, b, c, k: abs(a * b) + abs(b) * c if k and mpmath.isfinite(a) else zero,
+                             l, w, norm, keep)
 
 
 array_sum = _same_arrays(runs.array_sum)
