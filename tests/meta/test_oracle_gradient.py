@@ -23,7 +23,10 @@ def _floats(a) -> np.ndarray:
 
 @pytest.fixture(autouse=True)
 def _no_disk_cache(monkeypatch):
+    # the connection is opened once per process (cache._connection): the variable alone would be read too late
+    # wherever an earlier test opened it
     monkeypatch.setenv("LOSSCONF_ORACLE_CACHE", "off")
+    monkeypatch.setattr(cache, "_connection", lambda: None)
 
 
 def test_softmax_cross_entropy_gradient_is_softmax_minus_target():
