@@ -123,11 +123,17 @@ def _steps(x: np.ndarray, q: int) -> np.ndarray:
 
 
 def _one_sided(f0, f1, f2, h, side: int):
-    """side * (-3 f0 + 4 f1 - f2) / 2h, or None where the side leaves the domain (the loss not finite, or complex: a
-    power p**q of a p moved below 0) or the loss is not finite."""
-    if h == 0 or any(isinstance(v, mpmath.mpc) or not mpmath.isfinite(v) for v in (f0, f1, f2)):
+    """side * (-3 f0 + 4 f1 - f2) / 2h (f2 None: the two-point side * (f1 - f0) / h, for a magnitude), or None where
+    the side leaves the domain (the loss not finite, or complex: a power p**q of a p moved below 0) or the loss is not
+    finite."""
+    if h == 0 or any(isinstance(v, mpmath.mpc) or not mpmath.isfinite(v) for v in (f0, f1, f2) if v is not None):
         return None
-    return side * (-3 * f0 + 4 * f1 - f2) / (2 * h)
+    return side * (f1 - f0) / h if f2 is None else side * (-3 * f0 + 4 * f1 - f2) / (2 * h)
+
+
+def _difference(f0, f1, f2):
+    """The numerator of _one_sided's quotient, whose cancellation against the losses _partials_at checks."""
+    return f1 - f0 if f2 is None else -3 * f0 + 4 * f1 - f2
 
 
 @dataclass(frozen=True)
@@ -162,17 +168,19 @@ MAX_WORKING_BITS = 8192  # beyond it a derivative is left uncertified (and unjud
 RESOLVED_BITS = 64  # significant bits a difference -3 f0 + 4 f1 - f2 must keep beside the losses it cancels
 
 
-def _partials(spec, params, sem, case, arrays: dict, name: str, q: int, sides=(-1, 1)) -> _Partials:
+def _partials(spec, params, sem, case, arrays: dict, name: str, q: int, sides=(-1, 1), points: int = 3) -> _Partials:
     """The one-sided partial derivatives of every per-sample loss with respect to input ``name`` at step 2**-q, at
     the working precision that resolves the step (``_working_bits``). A difference that cancels below
     RESOLVED_BITS (a derivative far smaller than the loss over x: 1e-314 beside a loss of 1e4) is computed again with
     enough bits to resolve any derivative down to the dtype's smallest subnormal: else a tiny derivative and a flat
-    loss (a clip) would both read as an exact 0."""
+    loss (a clip) would both read as an exact 0. ``points``: 3, the quotients of the module's docstring (error 2**-2q);
+    2, the two-point quotient (error 2**-q, half the evaluations: enough for gradient_condition's magnitudes)."""
     x = arrays[name]
     h = _steps(x, q)
     bits = _working_bits(arrays, h, q)
     with mpmath.workprec(bits):
-        partials, unresolved, largest = _partials_at(spec, params, sem, case, arrays, name, h, bits, False, sides)
+        partials, unresolved, largest = _partials_at(spec, params, sem, case, arrays, name, h, bits, False, sides,
+                                                     points)
     steps = [v for v in h.ravel() if v != 0]
     if not unresolved or not steps or largest == 0:
         return partials
@@ -181,12 +189,13 @@ def _partials(spec, params, sem, case, arrays: dict, name: str, q: int, sides=(-
         needed = int(mpmath.ceil(mpmath.log(largest / min(steps), 2))) - (fmt.min_exponent - fmt.mantissa_bits + 1) + 96
     if needed > MAX_WORKING_BITS:  # a loss of exp(1e300): its small derivatives stay unresolved, hence uncertified
         with mpmath.workprec(MAX_WORKING_BITS):
-            return _partials_at(spec, params, sem, case, arrays, name, h, MAX_WORKING_BITS, False, sides)[0]
+            return _partials_at(spec, params, sem, case, arrays, name, h, MAX_WORKING_BITS, False, sides, points)[0]
     with mpmath.workprec(max(needed, bits)):
-        return _partials_at(spec, params, sem, case, arrays, name, h, max(needed, bits), True, sides)[0]
+        return _partials_at(spec, params, sem, case, arrays, name, h, max(needed, bits), True, sides, points)[0]
 
 
-def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray, bits: int, final: bool, sides=(-1, 1)):
+def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray, bits: int, final: bool, sides=(-1, 1),
+                 points: int = 3):
     """(_Partials, whether some difference cancelled below RESOLVED_BITS, the largest finite loss) at ``bits``.
     ``final``: the bits resolve every derivative the dtype can hold, so a difference still below RESOLVED_BITS is
     rounding noise of a flat loss (mpmath's last bits vary between calls): its derivative is 0."""
@@ -210,8 +219,8 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
         nonlocal unresolved
         d = _one_sided(a, b, c, step, side)
         if d is not None:
-            scale = max(abs(a), abs(b), abs(c))
-            if scale != 0 and abs(-3 * a + 4 * b - c) < scale * mpmath.ldexp(1, RESOLVED_BITS - bits):
+            scale = max(abs(v) for v in (a, b, c) if v is not None)
+            if scale != 0 and abs(_difference(a, b, c)) < scale * mpmath.ldexp(1, RESOLVED_BITS - bits):
                 unresolved = True
                 return mpmath.mpf(0) if final else d
         return d
@@ -224,16 +233,16 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
         if layout == "coupled":
             out = np.full((f0.size,) + x.shape, None, dtype=object)
             for idx in np.ndindex(x.shape):
-                f = []
-                for k in (1, 2):
+                f = [None, np.full(f0.size, None)]
+                for k in range(1, points):
                     moved = x.copy()
                     moved[idx] = x[idx] + side * k * h[idx]
-                    f.append(at(moved).ravel())
+                    f[k - 1] = at(moved).ravel()
                 for i in range(f0.size):
                     out[(i,) + idx] = quotient(f0.ravel()[i], f[0][i], f[1][i], h[idx], side)
         elif separable:
             out = np.full(x.shape, None, dtype=object)
-            f = [at(x + side * k * h) for k in (1, 2)]
+            f = [at(x + side * k * h) for k in range(1, points)] + [np.full(x.shape, None)]
             for idx in np.ndindex(x.shape):
                 d = quotient(own_terms[idx], f[0][idx], f[1][idx], h[idx], side) if row_finite[idx] else None
                 out[idx] = None if d is None else d / divisor
@@ -241,7 +250,7 @@ def _partials_at(spec, params, sem, case, arrays: dict, name: str, h: np.ndarray
             out = np.full(x.shape, None, dtype=object)
             groups = [np.ones(x.shape, bool)] if layout == "element" else _blocks(x.shape, axis)
             for group in groups:
-                f = [at(np.where(group, x + side * k * h, x)) for k in (1, 2)]
+                f = [at(np.where(group, x + side * k * h, x)) for k in range(1, points)] + [np.full(f0.shape, None)]
                 for idx in zip(*np.nonzero(group)):
                     own = idx if layout == "element" else tuple(i for a, i in enumerate(idx) if a not in axis)
                     out[idx] = quotient(f0[own], f[0][own], f[1][own], h[idx], side)
@@ -270,12 +279,17 @@ def _agreement(low, high, prec: int) -> np.ndarray:
 def _certified_partials(spec, params, sem, case, name: str):
     """(_Partials at the higher precision, certified bits per entry): steps 2**-q and 2**-2q (3q and 6q bits of
     working precision) must agree, q doubling while they do not. Shared by every reduction of the draw."""
+    computed = {}
+
+    def at(step):  # step 2**-96 is the finer of the first pair and the coarser of the next: computed once
+        if step not in computed:
+            with smooth_intermediates():
+                computed[step] = _partials(spec, params, sem, case, _inputs(case, sem), name, step)
+        return computed[step]
+
     def certify():
         for q in Q_BITS:
-            runs = []
-            for step in (q, 2 * q):
-                with smooth_intermediates():
-                    runs.append(_partials(spec, params, sem, case, _inputs(case, sem), name, step))
+            runs = [at(q), at(2 * q)]
             bits = np.minimum(_agreement(runs[0].left, runs[1].left, 3 * q), _agreement(runs[0].right, runs[1].right, 3 * q))
             if bits.size == 0 or bits.min() >= REQUIRED_BITS:
                 break
@@ -429,6 +443,11 @@ def _normaliser_share(spec, params, case, arrays, per, c, name: str, derivative:
 
 
 CONDITION_STEP = -24  # the relative step of the directional differences (a magnitude needs few bits)
+# The derivatives those differences compare are two-point quotients (half the evaluations of the three-point ones) at
+# step 2**-96: their error, about h f'', is as small as the three-point quotient's h**2 f''' at 2**-48, and far below
+# what a move of 2**-24 changes. At 2**-48 it was not: with p = 0 beside eps = 1e-7 (Poisson), the two sides'
+# errors (of opposite signs) differed by half of what the move changed, and the nearer side halved the slope.
+CONDITION_Q_BITS = 96
 
 
 def _own_rows(spec, params, case: Case, wrt, arrays: dict, per_shape: tuple) -> bool:
@@ -454,30 +473,36 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
     """Per input in ``wrt``, per element, an estimate of sum_j |dg/dx_j * x_j| for each derivative g: how much the
     derivative moves when every floating input moves by its own rounding, the gradient's counterpart of
     ``oracle.condition``. It is estimated along x and |x| over every floating input, and over each input alone along
-    x and x with a drawn sign pattern (those slopes summed over the inputs), by
-    one-sided differences that stay on the derivative's own side (a kink at x is not a steep slope); each is a
+    x and x with a drawn sign pattern (those slopes summed over the inputs), by one-sided differences (of derivatives
+    by two-point quotients) that stay on the derivative's own side (a kink at x is not a steep slope); each is a
     lower bound of the sum, and a tolerance needs only its order of magnitude. Computed only when a derivative
     misses the tolerance without it (conformance.gradient_judge), and, where each per-sample loss reads only its own
     row, only on the rows of the components in ``where`` (per input, a flat mask: the ones that missed); 0 elsewhere.
     Each move needs one side of the moved derivative only, and computes that side alone."""
     spec, params, declared = prepare(case)
     sem = semantics or declared
+    with mpmath.workprec(3 * Q_BITS[0]), smooth_intermediates():
+        full = _inputs(case, sem)
+        rows = None
+        per_shape = _per_sample(spec, params, sem, case, full)[0].values.shape
+        if where is not None and _own_rows(spec, params, case, wrt, full, per_shape):
+            rows = sorted({int(np.unravel_index(i, full[n].shape)[0]) for n in wrt if n in where
+                           for i in np.flatnonzero(np.ravel(where[n]))})
+    # scoped by the switches it reads (oracle.cache), as the partials are: the conventions of several implementations
+    # that agree where this draw looks share it (the sign pattern is seeded by the case without its convention's name)
+    base = cache.scoped_base("gradient condition", anonymous(case), tuple(wrt), rows,
+                             None if cotangent is None else np.asarray(cotangent).tolist())
+    return cache.scoped(base, sem, lambda: _gradient_condition(spec, params, sem, case, wrt, cotangent, rows))
+
+
+def _gradient_condition(spec, params, sem: Semantics, case: Case, wrt: tuple[str, ...], cotangent,
+                        rows: list | None) -> dict:
+    """gradient_condition's estimate, on the leading-axis ``rows`` only where given (each loss reading its own row)."""
     q = Q_BITS[0]
     with mpmath.workprec(3 * q), smooth_intermediates():
         full = _inputs(case, sem)
         per, c = _coefficients(spec, params, sem, case, full, cotangent)
-        rows = None
-        if where is not None and _own_rows(spec, params, case, wrt, full, per.values.shape):
-            rows = sorted({int(np.unravel_index(i, full[n].shape)[0]) for n in wrt if n in where
-                           for i in np.flatnonzero(np.ravel(where[n]))})
-        # by the whole semantics, not scoped by the switches read (oracle.cache): the sign pattern below is seeded by
-        # the case with its declared convention's name
-        k = cache.key(case, sem, repr(("gradient_condition/apart-nearer", tuple(wrt), rows,
-                                       None if cotangent is None else np.asarray(cotangent).tolist())))
-        hit = cache.get(k)
-        if hit is not None:
-            return hit
-        seed = int.from_bytes(hashlib.sha256(case.key().encode()).digest()[:8], "little")  # the whole case's
+        seed = int.from_bytes(hashlib.sha256(anonymous(case).key().encode()).digest()[:8], "little")  # the whole case's
         if rows is not None:
             own = np.array(rows, dtype=int)
             weights = case.sample_weight
@@ -487,7 +512,7 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
         base = _inputs(case, sem)
 
         def gradient(arrays, n, sides=(-1, 1)):
-            p = _partials(spec, params, sem, case, arrays, n, q, sides)
+            p = _partials(spec, params, sem, case, arrays, n, CONDITION_Q_BITS, sides, points=2)
             return _contract(p, np.zeros(arrays[n].shape if p.layout != "coupled" else (c.size, *arrays[n].shape), int),
                              c, arrays[n].shape)[:2]
 
@@ -531,5 +556,4 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
                 whole = np.full(full[n].shape, mpmath.mpf(0), dtype=object)
                 whole[own] = total[n]
                 total[n] = whole
-    cache.put(k, total)
     return total

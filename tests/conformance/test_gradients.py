@@ -26,8 +26,8 @@ MAX_ELEMENTS = {"quick": 64, "full": 256}
 # minutes, most of them in the conventions tried on a failing one.
 COUPLED_MAX_ELEMENTS = {"quick": 24, "full": 96}
 
-# Forward mode builds the gradient from one Jacobian-vector product per input element (TF: a vectorized_map traced
-# for each new shape): judged on the first draw of each test in the quick profile, every draw in the full one.
+# Forward mode builds the gradient from one Jacobian-vector product per input element (TF: a tf.map_fn graph traced
+# for each call): judged on the first draw of each test in the quick profile, every draw in the full one.
 FORWARD_DRAWS = {"quick": 1, "full": None}
 
 

@@ -134,6 +134,20 @@ def test_the_conditioning_of_some_rows_is_the_whole_batchs_on_those_rows(loss, p
     assert all(v == 0 for v in some[[1, 3]].ravel())
 
 
+def test_the_conditioning_at_a_clip_bound_is_the_slope_the_move_makes():
+    """Poisson's derivative at p = 0 is (1 - y / eps) / n: moving y by t y moves it by t y / eps / n, so the estimate
+    is at least that. Its two-point quotients' errors (opposite signs on the two sides, about h f'' with f'' = y /
+    eps**2) must stay far below that move: at a step of 2**-48 they were half of it, and the nearer side halved the
+    slope (13.1 where the move gives 26.2)."""
+    y_true = np.array([1e-4, 2.0], dtype=np.float16)
+    case = _case("poisson", dtype="float16", semantics="keras", reduction="sum_over_batch_size", y_true=y_true,
+                 y_pred=np.array([0.0, 1.5], dtype=np.float16))
+    eps = float(np.float16(1e-7))  # Keras's epsilon in the dtype (round_constants)
+    move = float(y_true[0]) / eps / 2
+    kappa = float(gradient_condition(case, ("y_pred",))["y_pred"][0])
+    assert move * 0.99 < kappa < move * 4
+
+
 def test_uncertifiable_derivatives_say_so(monkeypatch):
     """Too few bits of working precision for the step to converge: the record keeps the bits it certified."""
     monkeypatch.setattr(gradient, "Q_BITS", (4,))
