@@ -481,28 +481,22 @@ def gradient_condition(case: Case, wrt: tuple[str, ...], cotangent=None, semanti
     Each move needs one side of the moved derivative only, and computes that side alone."""
     spec, params, declared = prepare(case)
     sem = semantics or declared
-    with mpmath.workprec(3 * Q_BITS[0]), smooth_intermediates():
-        full = _inputs(case, sem)
-        rows = None
-        per_shape = _per_sample(spec, params, sem, case, full)[0].values.shape
-        if where is not None and _own_rows(spec, params, case, wrt, full, per_shape):
-            rows = sorted({int(np.unravel_index(i, full[n].shape)[0]) for n in wrt if n in where
-                           for i in np.flatnonzero(np.ravel(where[n]))})
-    # scoped by the switches it reads (oracle.cache), as the partials are: the conventions of several implementations
-    # that agree where this draw looks share it (the sign pattern is seeded by the case without its convention's name)
-    base = cache.scoped_base("gradient condition", anonymous(case), tuple(wrt), rows,
-                             None if cotangent is None else np.asarray(cotangent).tolist())
-    return cache.scoped(base, sem, lambda: _gradient_condition(spec, params, sem, case, wrt, cotangent, rows))
-
-
-def _gradient_condition(spec, params, sem: Semantics, case: Case, wrt: tuple[str, ...], cotangent,
-                        rows: list | None) -> dict:
-    """gradient_condition's estimate, on the leading-axis ``rows`` only where given (each loss reading its own row)."""
     q = Q_BITS[0]
     with mpmath.workprec(3 * q), smooth_intermediates():
         full = _inputs(case, sem)
         per, c = _coefficients(spec, params, sem, case, full, cotangent)
-        seed = int.from_bytes(hashlib.sha256(anonymous(case).key().encode()).digest()[:8], "little")  # the whole case's
+        rows = None
+        if where is not None and _own_rows(spec, params, case, wrt, full, per.values.shape):
+            rows = sorted({int(np.unravel_index(i, full[n].shape)[0]) for n in wrt if n in where
+                           for i in np.flatnonzero(np.ravel(where[n]))})
+        # by the whole semantics, not scoped by the switches read (oracle.cache): the sign pattern below is seeded by
+        # the case with its declared convention's name
+        k = cache.key(case, sem, repr(("gradient_condition/apart-nearer", tuple(wrt), rows,
+                                       None if cotangent is None else np.asarray(cotangent).tolist())))
+        hit = cache.get(k)
+        if hit is not None:
+            return hit
+        seed = int.from_bytes(hashlib.sha256(case.key().encode()).digest()[:8], "little")  # the whole case's
         if rows is not None:
             own = np.array(rows, dtype=int)
             weights = case.sample_weight
@@ -556,4 +550,5 @@ def _gradient_condition(spec, params, sem: Semantics, case: Case, wrt: tuple[str
                 whole = np.full(full[n].shape, mpmath.mpf(0), dtype=object)
                 whole[own] = total[n]
                 total[n] = whole
+    cache.put(k, total)
     return total
