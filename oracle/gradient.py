@@ -128,7 +128,7 @@ def _one_sided(f0, f1, f2, h, side: int):
     finite."""
     if h == 0 or any(isinstance(v, mpmath.mpc) or not mpmath.isfinite(v) for v in (f0, f1, f2) if v is not None):
         return None
-    return side * (f1 - f0) / h if f2 is None else side * (-3 * f0 + 4 * f1 - f2) / (2 * h)
+    return side * _difference(f0, f1, f2) / (h if f2 is None else 2 * h)
 
 
 def _difference(f0, f1, f2):
