@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import phases, results, verdicts
+from core import findings, phases, results, verdicts
 
 
 def command_line(argv: list[str]) -> str:
@@ -138,6 +138,8 @@ class Session:
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
               for impl, c in sorted(counts.items())),
             *hazard_lines(self.records),
+            # the distinct causes, ranked: what a CI log says is wrong without opening the report
+            *findings.lines(findings.group(self.records, [a.name for a in self.adapters]), limit=FINDINGS_SHOWN),
             phases.line(time.perf_counter() - self.started, self.workers),  # where the time went, per phase
         ]
 
@@ -157,6 +159,8 @@ def hazard_lines(records) -> list[str]:
             f"acknowledged); most: {', '.join(f'{c} ({n})' for c, n in causes[impl].most_common(3))}"
             for impl in sorted(kinds)]
 
+
+FINDINGS_SHOWN = 20  # lines of ranked findings in the run's summary; the report lists them all
 
 COMPACT_DROP = ("inputs", "reproducer", "oracle_reproducer")
 

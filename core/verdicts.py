@@ -36,7 +36,8 @@ VERDICTS = (PASS, NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID, NONFINI
 FAILURES = (NUMERIC, SEMANTIC, NONFINITE, ERROR, ACCEPTED_INVALID, NONFINITE_INVALID, VARIANTS_DISAGREE)
 
 #: A hazard is not a verdict: the result conforms to its declared convention, but the convention moves it from the
-#: ideal loss. Each is a finding of its own kind (ranked below every failure, in the report and the run's summary);
+#: ideal loss. Each is a finding of its own kind (ranked after inf/NaN and errors on valid input, before numeric errors:
+#: ``core.findings.RANKS``);
 #: it needs no expectation, but one can acknowledge it (``verdict: hazard``, matched on ``hazard_kind``).
 HAZARD = "hazard"
 HAZARD_NONFINITE = "nonfinite"  # the convention turns a finite ideal value (or derivative) into inf or NaN

@@ -52,7 +52,7 @@ def build(docs: list[dict]) -> dict:
         counts.append({"impl": impl, "total": len(mine), "counts": c})
     levels = {s["impl"]: s for s in summary.summaries(docs)}
     overview = matrix.build(judged, impls)
-    grouped = findings.build(judged, impls, overview["ids"])
+    grouped = findings.build(records, impls, overview["ids"])
     return {
         "runs": runs,
         "impls": list(enumerate(impls)),
@@ -66,7 +66,6 @@ def build(docs: list[dict]) -> dict:
         "explain": EXPLAIN,
         "findings": grouped,
         "n_findings": sum(f["count"] for f in grouped),
-        "code_per_cell": findings.CODE_PER_CELL,
         "hazards": [r for r in judged if isinstance(r.get("hazard"), str) and r["hazard"].strip()],
         "examples": examples.build(records, impls),
         "coverage": _coverage(judged, impls),

@@ -30,6 +30,7 @@ from reports import html
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 SCREENSHOT = ROOT / "reports" / "browser-check.png"
+FIRST_SCREEN = 900  # CSS pixels of a laptop's browser window: where the ranked findings must start
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--enable-logging=stderr", "--v=0", "--window-size=1400,2000", "--hide-scrollbars",
@@ -131,6 +132,8 @@ new Promise(function (resolve) {
       return el.getClientRects().length > 0 && !el.classList.contains("off");
     }).length;
   }
+  var top = document.querySelector("#findings-table tbody.finding");  // before anything scrolls the page
+  out.top_finding_bottom = top ? top.getBoundingClientRect().bottom + window.scrollY : null;
   out.filters_shown = !document.getElementById("filters").hidden;
   out.pass_cells = visible('#matrix td.cell[data-v="pass"]');
   var pass = document.querySelector('#filters input[data-fv="pass"]');
@@ -235,6 +238,7 @@ def test_report_in_headless_chromium(tmp_path):
     outcome = check_page(page, SCREENSHOT, browser_binary)
     assert outcome["problems"] == [], "\n".join(outcome["problems"])
     x = outcome["exercise"]
+    assert 0 < x["top_finding_bottom"] <= FIRST_SCREEN  # the worst finding is the first thing a reader sees
     assert x["filters_shown"] and x["pass_cells"] > 0 and x["pass_cells_unchecked"] == 0
     assert x["impl0_cells"] > 0 and x["impl0_cells_unchecked"] == 0 and x["impl0_findings_unchecked"] == 0
     assert x["findings_text_filtered"] == 0 and x["findings"] > 0

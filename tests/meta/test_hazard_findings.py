@@ -27,11 +27,16 @@ def test_the_summary_counts_conforming_hazards_by_kind_and_cause():
     assert session.hazard_lines([{**HAZARD, "hazard": None}]) == []
 
 
-def test_hazards_are_findings_grouped_by_cause_below_the_failures():
+def test_hazards_are_findings_grouped_by_cause_above_the_numeric_errors():
     failing = {**HAZARD, "verdict": "numeric", "hazard": None, "ulp_error": 9.0, "tolerance_ulps": 2.0}
-    rows = findings.build([hazard(5e10), hazard(7e9), hazard(1.0, dtype="float32"), failing, {**HAZARD, "hazard": None}],
+    nonfinite = {**hazard(3.0), "hazard_kind": "nonfinite"}
+    rows = findings.build([hazard(5e10, dtype="float32"), hazard(7e9), failing, nonfinite, {**HAZARD, "hazard": None}],
                           ["tf-keras"], {})
-    assert [(f["r"]["verdict"], f["count"]) for f in rows] == [("numeric", 1), ("pass", 2), ("pass", 1)]
+    # one finding per kind of hazard under its convention, whatever dtypes it reaches; hazards rank above numeric errors
+    assert [(f["label"], f["cause"], f["count"], f["dtypes"]) for f in rows] == [
+        ("hazard", "hazard moved under keras2", 2, ["float16", "float32"]),
+        ("hazard", "hazard nonfinite under keras2", 1, ["float16"]),
+        ("numeric", "regime boundary", 1, ["float16"])]
 
 
 def test_a_hazard_needs_no_expectation_and_one_can_acknowledge_it(monkeypatch):
