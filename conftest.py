@@ -35,6 +35,10 @@ def pytest_addoption(parser):
     group.addoption("--report", default=None, metavar="PATH",
                     help="write results JSON (and JSON lines while running) and the HTML report beside PATH, "
                          "e.g. reports/index.html -> reports/index.json + reports/index.html")
+    group.addoption("--report-detail", default="summary", choices=("summary", "full"),
+                    help="how much of each report cell the HTML lists: summary (default) lists the cases that did not "
+                         "simply pass, the passing ones counted and in a histogram; full lists every case (the results "
+                         "JSON holds every case either way)")
     group.addoption("--profile", default="quick", help="hypothesis settings profile: quick (CI) or full (a night run); default quick")
     group.addoption("--seed", default=0, type=int, help="seed of every generated case; the same seed gives the same cases (default: 0)")
     group.addoption("--isolation", default="process", choices=("process", "inprocess"),

@@ -67,7 +67,9 @@ class Session:
             "python": platform.python_version(),
             "implementations": [
                 {"name": a.name, "library": a.library, "version": a.version(),
-                 "environment": self._environment(a)} for a in self.adapters
+                 "environment": self._environment(a),
+                 "losses": sorted(a.semantics)}  # what it provides: a report tells "not provided" from "unsupported"
+                for a in self.adapters
             ],
         }
 

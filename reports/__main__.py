@@ -7,6 +7,7 @@ import sys
 
 from core.results import IncompatibleResults
 from reports import write_all
+from reports.html import DETAILS
 
 
 def main(argv=None) -> int:
@@ -18,9 +19,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS.json", help="results file(s): .json or .jsonl")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.html", help="HTML file to write")
+    parser.add_argument("--detail", choices=DETAILS, default="summary",
+                        help="summary (default): a cell's passing cases as counts and a histogram of their ULP errors, "
+                             "its other cases listed; full: every case of every cell listed")
     args = parser.parse_args(argv)
     try:
-        written = write_all(args.results, args.output)
+        written = write_all(args.results, args.output, args.detail)
     except IncompatibleResults as exc:
         print("error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
         return 2

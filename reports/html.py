@@ -15,33 +15,39 @@ from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
 from core import results, verdicts
 from reports import environment, examples, findings, invalid, matrix, summary
-from reports.records import collect
+from reports.records import collect, implementations
 from reports.formatting import (EXPLAIN, JUDGED, LABELS, VERDICTS, array_text, badge, fmt, g, is_expected, lines, order,
                                 params, shape_text, subject, ulp_vs_tol, vclass, vkey)
 
 cell = matrix.cell  # kept importable from here
+#: how much of each cell the page lists: ``summary`` lists the cases that did not simply pass (a passing case is in the
+#: cell's counts and histogram); ``full`` lists every case. Either way the results JSON holds every record.
+DETAILS = ("summary", "full")
 
 
-def _coverage(judged: list[dict], impls: list[str]) -> list[dict]:
+def _coverage(judged: list[dict], impls: list[str], levels: dict) -> list[dict]:
+    """Per loss (value and gradient rows) and implementation: cases checked, and the unsupported ones by reason; a
+    loss the implementation does not provide says so instead (its summary level)."""
     rows = []
     for loss in order({subject(r) for r in judged}):  # value and gradient: a row each
         cells = []
         for impl in impls:
             mine = [r for r in judged if subject(r) == loss and r.get("impl") == impl]
             unsup = Counter(str(r.get("explanation") or "(no reason given)") for r in mine if r.get("verdict") == verdicts.UNSUPPORTED)
-            cells.append({"run": bool(mine), "checked": len(mine) - sum(unsup.values()), "unsupported": sum(unsup.values()),
+            provided = ((levels.get(impl) or {}).get("losses", {}).get(mine[0].get("loss") if mine else None) or {}).get("level") != "not_provided"
+            cells.append({"run": bool(mine), "provided": provided, "checked": len(mine) - sum(unsup.values()), "unsupported": sum(unsup.values()),
                           "reasons": sorted(unsup.items(), key=lambda kv: (-kv[1], kv[0]))})
         rows.append({"loss": loss, "cells": cells})
     return rows
 
 
-def build(docs: list[dict]) -> dict:
+def build(docs: list[dict], detail: str = "summary") -> dict:
     """The page's view model from loaded results documents."""
     runs = [{"created": d.get("created"), **(d.get("run") or {})} for d in docs]
     records = collect(docs)
     judged = [r for r in records if r.get("kind") in JUDGED]
     impls_meta = [i for run in runs for i in run.get("implementations") or [] if isinstance(i, dict)]
-    impls = order([r.get("impl") for r in judged], [i.get("name") for i in impls_meta])
+    impls, _ = implementations(docs, judged)  # the order summary.summaries numbers the findings in
     shown = order([r.get("verdict") for r in judged], VERDICTS)
 
     counts = []
@@ -51,7 +57,7 @@ def build(docs: list[dict]) -> dict:
              for v in shown}
         counts.append({"impl": impl, "total": len(mine), "counts": c})
     levels = {s["impl"]: s for s in summary.summaries(docs)}
-    overview = matrix.build(judged, impls)
+    overview = matrix.build(judged, impls, listed=None if detail == "full" else matrix.noteworthy)
     grouped = findings.build(records, impls, overview["ids"])
     return {
         "runs": runs,
@@ -68,7 +74,7 @@ def build(docs: list[dict]) -> dict:
         "n_findings": sum(f["count"] for f in grouped),
         "hazards": [r for r in judged if isinstance(r.get("hazard"), str) and r["hazard"].strip()],
         "examples": examples.build(records, impls),
-        "coverage": _coverage(judged, impls),
+        "coverage": _coverage(judged, impls, levels),
         "invalid": invalid.build(judged, impls),
         "environment": environment.build(runs, impls_meta, judged),
         "n_records": len(records),
@@ -84,8 +90,8 @@ def _environment() -> Environment:
     return env
 
 
-def render(docs: list[dict]) -> str:
-    return _environment().get_template("report.html.j2").render(**build(docs))
+def render(docs: list[dict], detail: str = "summary") -> str:
+    return _environment().get_template("report.html.j2").render(**build(docs, detail))
 
 
 def load_all(paths) -> list[dict]:

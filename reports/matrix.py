@@ -119,7 +119,14 @@ def _expectations(recs: list[dict]) -> list[dict]:
     return out
 
 
-def build(judged: list[dict], impls: list[str]) -> dict:
+def noteworthy(r: dict) -> bool:
+    """A case a summary drill-down lists: a failure, an expected case or a hazard (not a plain pass, nor a case the
+    implementation cannot express: the coverage table counts those, with their reasons)."""
+    return badge(r) not in (verdicts.PASS, verdicts.UNSUPPORTED)
+
+
+def build(judged: list[dict], impls: list[str], listed=None) -> dict:
+    """The overview and its drill-downs; ``listed`` picks the records a drill-down lists one by one (None: all)."""
     impl_rank = {name: i for i, name in enumerate(impls)}
     by_cell, by_case = defaultdict(list), defaultdict(list)
     for r in judged:
@@ -153,7 +160,8 @@ def build(judged: list[dict], impls: list[str]) -> dict:
                 "variants": order({str(r.get("variant")) for r in recs}),
                 "worst": w, "siblings": _siblings(w, by_case, impl_rank),
                 "histogram": histogram.histogram(recs, w.get("tolerance_ulps")), "expectations": _expectations(recs),
-                "records": sorted(recs, key=lambda r: (-sev(r.get("verdict")), -ratio(r))),
+                "records": sorted((r for r in recs if listed is None or listed(r)),
+                                  key=lambda r: (-sev(r.get("verdict")), -ratio(r))),
             })
         rows.append({"loss": lr[0], "reduction": lr[1], "cells": cells})
 

@@ -19,4 +19,5 @@ def pytest_sessionfinish(session, exitstatus):
     if state is None or state.report is None or not written:
         return
     with phases.timed("report"):
-        state.written = [*written, *write_all(written[:1], state.report.with_suffix(".html"))]
+        detail = session.config.getoption("--report-detail", "summary")
+        state.written = [*written, *write_all(written[:1], state.report.with_suffix(".html"), detail)]

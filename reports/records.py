@@ -4,6 +4,18 @@
 from __future__ import annotations
 
 from core.findings import FULL_ONLY, distinct  # noqa: F401  (FULL_ONLY re-exported)
+from reports.formatting import order
+
+
+def implementations(docs: list[dict], judged: list[dict]) -> tuple[list[str], dict]:
+    """The implementations of ``judged`` in the order the runs list them (then by name), and each one's run entry
+    (name, library, version, environment, the losses it provides), the first run's where several list it."""
+    metas: dict = {}
+    for d in docs:
+        for i in (d.get("run") or {}).get("implementations") or []:
+            if isinstance(i, dict):
+                metas.setdefault(i.get("name"), i)
+    return order({r.get("impl") for r in judged}, list(metas)), metas
 
 
 def collect(docs: list[dict]) -> list[dict]:

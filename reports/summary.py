@@ -1,16 +1,19 @@
 """Conformance levels per implementation and loss, and the compact ``summary-<impl>.json`` a badge or dashboard reads.
 
-Levels, from the judged records (kinds "conformance", "invalid" and "agreement") of one implementation and loss:
+Levels, from the judged records (kinds "conformance", "invalid" and "agreement") of one implementation and loss, each
+with a short reason naming the report's findings (their numbers in its ranked list):
 
-  exact       "exact semantics within tolerance": every checked case passes
-  semantic    "semantic differences only": the failures are all ``semantic`` (another documented convention)
-  numeric     "numeric failures": any numeric, nonfinite, error, accepted_invalid, nonfinite_invalid or
-              variants_disagree verdict (or one this report does not know)
-  unchecked   every case was unsupported: nothing was checked
+  exact         "conforms": every checked case passes (a hazard, conforming by definition, is named in the reason)
+  known         "conforms except known findings": every failure is one an expectation explains ("conforms except
+                known findings 3, 7")
+  semantic      "differs by convention": the failures no expectation explains all match another documented convention
+  numeric       "numeric failures": a numeric, nonfinite, error, accepted_invalid, nonfinite_invalid or
+                variants_disagree verdict (or one this report does not know) that no expectation explains
+  unchecked     every case was unsupported though the library provides the loss: nothing was checked
+  not_provided  "not provided by this library": the implementation declares no semantics for the loss (the run's
+                ``implementations[].losses``), so every case is unsupported for that one reason
 
-Unsupported cases are counted but never checked. A failure covered by an expectation (a known, recorded
-finding) still counts towards the level: the level says what the implementation does, ``expected`` says
-how much of it is already known.
+Unsupported cases are counted but never checked; ``expected`` counts the failures an expectation explains.
 """
 from __future__ import annotations
 
@@ -19,29 +22,65 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from core import results, verdicts
+from core import findings, results, verdicts
 from reports.formatting import JUDGED, VERDICTS, is_expected, order
-from reports.records import collect
+from reports.records import collect, implementations
 
 FORMAT, VERSION = "lossconf-summary", 1
 LEVELS = {
-    "exact": "exact semantics within tolerance",
-    "semantic": "semantic differences only",
+    "exact": "conforms",
+    "known": "conforms except known findings",
+    "semantic": "differs by convention",
     "numeric": "numeric failures",
     "unchecked": "nothing checked (every case unsupported)",
+    "not_provided": "not provided by this library",
 }
-RANK = {"unchecked": -1, "exact": 0, "semantic": 1, "numeric": 2}
-COLOR = {"exact": "brightgreen", "semantic": "yellow", "numeric": "red", "unchecked": "lightgrey"}
+RANK = {"not_provided": -2, "unchecked": -1, "exact": 0, "known": 1, "semantic": 2, "numeric": 3}
+COLOR = {"exact": "brightgreen", "known": "green", "semantic": "yellow", "numeric": "red", "unchecked": "lightgrey",
+         "not_provided": "lightgrey"}
 
 
-def level(records: list[dict]) -> str:
-    checked = [r.get("verdict") for r in records if r.get("verdict") != verdicts.UNSUPPORTED]
+def level(records: list[dict], provided: bool = True) -> str:
+    if not provided:
+        return "not_provided"
+    checked = [r for r in records if r.get("verdict") != verdicts.UNSUPPORTED]
     if not checked:
         return "unchecked"
-    failures = {v for v in checked if v != verdicts.PASS}
+    failures = [r for r in checked if r.get("verdict") != verdicts.PASS]
     if not failures:
         return "exact"
-    return "semantic" if failures == {verdicts.SEMANTIC} else "numeric"
+    new = {r.get("verdict") for r in failures if not is_expected(r)}
+    if not new:
+        return "known"
+    return "semantic" if new == {verdicts.SEMANTIC} else "numeric"
+
+
+def _numbers(numbers) -> str:
+    numbers = sorted(numbers)
+    return ", ".join(map(str, numbers[:8])) + (f" and {len(numbers) - 8} more" if len(numbers) > 8 else "")
+
+
+def reason(lv: str, impl: str, loss: str, records: list[dict], numbered: dict) -> str:
+    """A level's short reason: which findings (by their number in the report) make it what it is."""
+    mine = numbered.get((impl, loss), {})
+    if lv == "not_provided":
+        return f"{impl} does not provide {loss}"
+    if lv == "unchecked":
+        why = Counter(str(r.get("explanation") or "no reason given") for r in records).most_common(1)
+        return "nothing checked: " + (why[0][0] if why else "no case")
+    hazards = [n for n, f in mine.items() if f["label"] == findings.HAZARD]
+    hazard_text = f"; hazards: finding{'s' if len(hazards) > 1 else ''} {_numbers(hazards)}" if hazards else ""
+    if lv == "exact":
+        return "conforms" + hazard_text
+    failing = {n: f for n, f in mine.items() if f["label"] != findings.HAZARD}
+    if lv == "known":
+        return f"conforms except known finding{'s' if len(failing) > 1 else ''} {_numbers(failing)}" + hazard_text
+    new = {n: f for n, f in failing.items() if findings.unexplained(f)}
+    if lv == "semantic":
+        conventions = sorted({f["cause"].removeprefix("matches ") for f in new.values()})
+        return f"differs by convention: matches {', '.join(conventions)} (findings {_numbers(new)})"
+    known = sorted(set(failing) - set(new))
+    return f"numeric failures: findings {_numbers(new)}" + (f"; known: {_numbers(known)}" if known else "")
 
 
 def _counts(records: list[dict]) -> dict:
@@ -55,15 +94,36 @@ def _counts(records: list[dict]) -> dict:
     }
 
 
-def impl_summary(impl: str, records: list[dict], meta: dict | None = None, created: str | None = None) -> dict:
-    """The summary of one implementation from its judged records."""
+def _not_implemented(impl: str, loss: str, records: list[dict]) -> bool:
+    """For results whose run does not list the losses an implementation provides: every case unsupported with the
+    adapter contract's own reason for a loss it has no semantics for (``adapters.base.Adapter.supports``)."""
+    return bool(records) and all(r.get("verdict") == verdicts.UNSUPPORTED and r.get("explanation") == f"{impl} does not implement {loss}"
+                                 for r in records)
+
+
+def numbered(ranked: list[dict]) -> dict:
+    """{(impl, loss): {finding number: finding}} from the report's ranked findings (numbered from 1)."""
+    out: dict = {}
+    for n, f in enumerate(ranked, 1):
+        for m in f["members"]:
+            out.setdefault((str(m.get("impl", "docs")), str(m.get("loss"))), {})[n] = f
+    return out
+
+
+def impl_summary(impl: str, records: list[dict], meta: dict | None = None, created: str | None = None,
+                 ranked: list[dict] | None = None) -> dict:
+    """The summary of one implementation from its judged records; ``ranked``: the report's findings, which the
+    reasons cite by number (computed from ``records`` alone when not given)."""
     meta = meta or {}
+    provides = meta.get("losses")  # absent from results written before the runs listed them: every loss provided
+    numbers = numbered(findings.group(records, [impl]) if ranked is None else ranked)
     losses = {}
     for loss in order({str(r.get("loss")) for r in records}):
         mine = [r for r in records if str(r.get("loss")) == loss]
-        lv = level(mine)
-        losses[loss] = {"level": lv, "level_text": LEVELS[lv], **_counts(mine)}
-    checked = [v["level"] for v in losses.values() if v["level"] != "unchecked"]
+        lv = level(mine, provided=loss in provides if provides is not None else not _not_implemented(impl, loss, mine))
+        losses[loss] = {"level": lv, "level_text": LEVELS[lv], "reason": reason(lv, impl, loss, mine, numbers),
+                        **_counts(mine)}
+    checked = [v["level"] for v in losses.values() if RANK[v["level"]] >= 0]
     overall = max(checked, key=RANK.get) if checked else "unchecked"
     per_level = Counter(v["level"] for v in losses.values())
     message = ", ".join(f"{per_level[k]} {k}" for k in LEVELS if per_level[k]) + f" of {len(losses)} losses"
@@ -79,16 +139,15 @@ def impl_summary(impl: str, records: list[dict], meta: dict | None = None, creat
 
 
 def summaries(docs: list[dict]) -> list[dict]:
-    """One summary per implementation found in the results documents, in the order they were run."""
-    judged = [r for r in collect(docs) if r.get("kind") in JUDGED]
-    metas = {}
-    for d in docs:
-        for i in (d.get("run") or {}).get("implementations") or []:
-            if isinstance(i, dict):
-                metas.setdefault(i.get("name"), i)
+    """One summary per implementation found in the results documents, in the order they were run; the reasons cite
+    the findings by their numbers in the report of the same documents."""
+    records = collect(docs)
+    judged = [r for r in records if r.get("kind") in JUDGED]
+    impls, metas = implementations(docs, judged)
+    ranked = findings.group(records, impls)
     created = max((str(d.get("created")) for d in docs if d.get("created")), default=None)
-    impls = order({r.get("impl") for r in judged}, list(metas))
-    return [impl_summary(str(impl), [r for r in judged if r.get("impl") == impl], metas.get(impl), created) for impl in impls]
+    return [impl_summary(str(impl), [r for r in judged if r.get("impl") == impl], metas.get(impl), created, ranked)
+            for impl in impls]
 
 
 def filename(impl: str, taken: set) -> str:

@@ -238,7 +238,7 @@ def test_session_finish_writes_results_then_the_plugin_html_and_summaries(tmp_pa
         session.add(record)
     session.written = session.finish()
     assert [p.name for p in session.written] == ["index.json"]
-    pytest_plugin.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace(lossconf=session)), 0)
+    pytest_plugin.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace(lossconf=session, getoption=lambda name, default=None: default)), 0)
     written = session.written
     assert [p.name for p in written[:2]] == ["index.json", "index.html"]
     assert {p.name for p in written[2:]} == {"summary-numpy.json", "summary-keras-tf.json", "summary-script_alert_1_script.json"}
@@ -290,3 +290,34 @@ def test_histogram_of_errors_near_the_largest_float_has_labels():
 
     layout = histogram.histogram([{"ulp_error": 1.7e308, "tolerance_ulps": 4.0}, {"ulp_error": 2.0, "tolerance_ulps": 4.0}])
     assert layout["labels"][-1]["text"] == "inf"
+
+
+def test_levels_say_why_citing_the_findings_by_their_number_in_the_report():
+    def rec(loss, verdict="pass", **kw):
+        return {"kind": "conformance", "impl": "x", "variant": "default", "device": "cpu", "loss": loss, "reduction": "sum",
+                "dtype": "float32", "origin": "seed=0 regime=moderate", "verdict": verdict, "ulp_error": 9.0,
+                "tolerance_ulps": 2.0, "expectation": None, **kw}
+    known = {"id": "x.yaml#1", "verdict": "numeric", "reason": "r"}
+    records = [rec("a"), rec("a", "numeric", expectation=known),
+               rec("b"), rec("b", hazard="moved", hazard_kind="moved", semantics="keras"),
+               rec("c", "semantic", matched_semantics="torch"),
+               rec("d", "unsupported", explanation="x does not implement d"),
+               rec("e", "unsupported", explanation="no float16 here"),
+               rec("f", "numeric", ulp_error=1e6), rec("f", "numeric", expectation=known)]
+    doc = {"created": "2026-12-07", "run": {"implementations": [{"name": "x"}]}, "records": records}
+    (s,) = summary.summaries([doc])
+    number = {f["cause"] + " " + ",".join(f["losses"]): n for n, f in enumerate(findings.build(collect([doc]), ["x"], {}), 1)}
+    level = {loss: (v["level"], v["reason"]) for loss, v in s["losses"].items()}
+    assert level["a"] == ("known", f"conforms except known finding {number['expectation x.yaml#1 a,f']}")
+    assert level["b"] == ("exact", f"conforms; hazards: finding {number['hazard moved under keras b']}")
+    assert level["c"] == ("semantic", f"differs by convention: matches torch (findings {number['matches torch c']})")
+    assert level["d"] == ("not_provided", "x does not provide d")
+    assert level["e"] == ("unchecked", "nothing checked: no float16 here")
+    assert level["f"] == ("numeric", f"numeric failures: findings {number['regime moderate f']}; known: {number['expectation x.yaml#1 a,f']}")
+    assert s["level"] == "numeric" and s["badge"]["message"] == "1 exact, 1 known, 1 semantic, 1 numeric, 1 unchecked, 1 not_provided of 6 losses"
+    # a run that lists what each implementation provides decides it from that list, whatever the reasons say
+    doc["run"]["implementations"][0]["losses"] = ["a", "b", "c", "d", "f"]
+    (s,) = summary.summaries([doc])
+    assert s["losses"]["d"]["level"] == "unchecked" and s["losses"]["e"]["level"] == "not_provided"
+    page = html.render([doc])
+    assert "not provided by this library (1 cases)" in section(page, "coverage")
