@@ -28,17 +28,19 @@ gradients_of = $(if $(filter $(1),$(GRADIENTS_PENDING)),--deselect tests/conform
 	$(if $(filter $(1),$(GRADIENT_RELATIONS_PENDING)),--deselect tests/conformance/test_gradient_relations.py)
 IMPLS := numpy tf tf1 torch jax keras-jax keras-torch tf-keras
 
-# suite(impl): the conformance suite on one implementation; the default one writes reports/index.{html,json}. One
+# suite(impl): the conformance suite on one implementation, with its report: the default one's is
+# reports/index.{html,json}, every other's reports/<impl>.{html,json} (so CI renders every implementation's results). One
 # command for `make conformance` and `make test`, so that CI, which runs only the latter, checks the former's run.
-suite = $(PYTEST) tests/conformance --impl=$(1) -q $(if $(filter $(1),$(IMPL)),--report reports/index.html) $(call gradients_of,$(1))
+report_of = reports/$(if $(filter $(1),$(IMPL)),index,$(1)).html
+suite = $(PYTEST) tests/conformance --impl=$(1) -q --report $(call report_of,$(1)) $(call gradients_of,$(1))
 
 # The conformance suite on the default implementation, leaving reports/index.{html,json}.
 conformance: $(VENV)/.installed
 	$(call suite,$(IMPL))
 
 # The project's own tests: the oracle, the specs, the harness and the report, then the suite on every
-# built-in implementation (each must be green: failures are recorded findings, xfailed with a reason). The run of
-# the default implementation is `make conformance`'s and leaves its report, reports/index.{html,json}.
+# built-in implementation (each must be green: failures are recorded findings, xfailed with a reason), each leaving its
+# report. The run of the default implementation is `make conformance`'s and leaves reports/index.{html,json}.
 test: $(VENV)/.installed
 	$(PYTEST) tests/meta -q
 	$(foreach impl,$(IMPLS),$(call suite,$(impl)) &&) true

@@ -56,6 +56,12 @@ def _bin(value: float, edges: list[float]) -> int:
     return len(edges) - 1
 
 
+def _coordinate(v: float) -> float | int:
+    """A coordinate to a tenth of a pixel, written without a trailing .0 (thousands of them make a page)."""
+    v = round(v, 1)
+    return int(v) if v == int(v) else v
+
+
 def histogram(records: list[dict], marked: float | None = None) -> dict | None:
     """The layout for ``records``; ``marked`` is the tolerance to draw (default: the median one)."""
     pairs = [(num(r.get("ulp_error")), num(r.get("tolerance_ulps"))) for r in records]
@@ -93,11 +99,11 @@ def histogram(records: list[dict], marked: float | None = None) -> dict | None:
         x = LEFT + i * step
         h_in, h_out = w * scale, b * scale
         bars.append({
-            "x": round(x, 1), "w": BAR,
-            "y_in": round(base - h_in, 1), "h_in": round(h_in, 1),
-            "y_out": round(base - h_in - h_out, 1), "h_out": round(h_out, 1),
+            "x": _coordinate(x), "w": BAR,
+            "y_in": _coordinate(base - h_in), "h_in": _coordinate(h_in),
+            "y_out": _coordinate(base - h_in - h_out), "h_out": _coordinate(h_out),
             "count": w + b, "nonfinite": bool(last),
-            "title": f"{w + b} record(s) with ULP error in {span}: {w} within tolerance, {b} beyond",
+            "title": f"{span}: {w} within tolerance, {b} beyond",
         })
     every = 1 if len(edges) <= 12 else 2
     labels = [{"x": round(LEFT + (i + 1) * step - GAP / 2, 1), "text": _short(edges[i])}
@@ -115,6 +121,17 @@ def histogram(records: list[dict], marked: float | None = None) -> dict | None:
         "width": round(width), "height": base + BOTTOM, "base": base, "left": LEFT, "top": TOP,
         "right": round(LEFT + step * len(columns)), "max_count": highest, "bars": bars, "labels": labels, "tol": tol,
         "n": len(pairs), "without_error": len(records) - len(pairs),
-        "caption": f"ULP error of {len(pairs)} record(s), log bins (×{factor}); green: within its tolerance, "
-                   f"orange: beyond" + ("; red: inf/NaN" if nonfinite else "") + spread,
+        # the colours' legend is the Cells section's, once for every histogram of the page
+        "caption": f"ULP errors of {len(pairs)} case(s), bins ×{factor}" + spread,
     }
+
+
+def compact(h: dict) -> list:
+    """The layout as the page carries it, drawn by its script when a drill-down opens (a thousand inline SVGs were a
+    third of a report): [width, height, base, left, top, right, max count, tolerance [x, text, anchor] or 0, bars
+    [x, y_in, h_in, y_out, h_out, count, nonfinite, title] (the empty ones left out), labels [x, text, middle], bar width]."""
+    tol = [h["tol"]["x"], h["tol"]["text"], h["tol"]["anchor"]] if h["tol"] else 0
+    bars = [[b["x"], b["y_in"], b["h_in"], b["y_out"], b["h_out"], b["count"], int(b["nonfinite"]), b["title"]]
+            for b in h["bars"] if b["count"]]
+    labels = [[label["x"], label["text"], int(bool(label.get("middle")))] for label in h["labels"]]
+    return [h["width"], h["height"], h["base"], h["left"], h["top"], h["right"], h["max_count"], tol, bars, labels, BAR]

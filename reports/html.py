@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
 from core import results, verdicts
-from reports import environment, examples, findings, invalid, matrix, summary
+from reports import environment, examples, findings, histogram, invalid, matrix, summary
 from reports.records import collect, implementations
 from reports.formatting import (EXPLAIN, JUDGED, LABELS, VERDICTS, array_text, badge, fmt, g, is_expected, lines, order,
                                 params, shape_text, subject, ulp_vs_tol, vclass, vkey)
@@ -57,7 +57,12 @@ def build(docs: list[dict], detail: str = "summary") -> dict:
              for v in shown}
         counts.append({"impl": impl, "total": len(mine), "counts": c})
     levels = {s["impl"]: s for s in summary.summaries(docs)}
-    overview = matrix.build(judged, impls, listed=None if detail == "full" else matrix.noteworthy)
+    overview = matrix.build(judged, impls, detail)
+    histograms = []  # the page's script draws each when its drill-down opens
+    for c in overview["cells"]:
+        if c["histogram"]:
+            c["hist_index"] = len(histograms)
+            histograms.append(histogram.compact(c["histogram"]))
     grouped = findings.build(records, impls, overview["ids"])
     return {
         "runs": runs,
@@ -68,11 +73,15 @@ def build(docs: list[dict], detail: str = "summary") -> dict:
         "levels": {"losses": order({loss for s in levels.values() for loss in s["losses"]}),
                    "impls": [levels.get(str(i)) for i in impls], "legend": summary.LEVELS},
         "matrix": overview,
-        "filter_labels": order({c["key"] for c in overview["cells"]} | {vkey(badge(f["r"])) for f in grouped}, LABELS),
+        "filter_labels": order({c["key"] for row in overview["rows"] for c in row["cells"] if c} | {vkey(badge(f["r"])) for f in grouped}, LABELS),
         "explain": EXPLAIN,
         "findings": grouped,
         "n_findings": sum(f["count"] for f in grouped),
-        "hazards": [r for r in judged if isinstance(r.get("hazard"), str) and r["hazard"].strip()],
+        # the per-case table in full detail only: the findings hold the hazards one per cause
+        "hazards": [r for r in judged if isinstance(r.get("hazard"), str) and r["hazard"].strip()] if detail == "full" else [],
+        "hazard_findings": [(n, f) for n, f in enumerate(grouped, 1) if f["label"] == verdicts.HAZARD],
+        "detail": detail,
+        "histograms": histograms,
         "examples": examples.build(records, impls),
         "coverage": _coverage(judged, impls, levels),
         "invalid": invalid.build(judged, impls),
@@ -84,6 +93,7 @@ def build(docs: list[dict], detail: str = "summary") -> dict:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True, undefined=ChainableUndefined)
+    env.policies["json.dumps_kwargs"] = {"separators": (",", ":")}  # |tojson: the histograms' data, compactly
     env.filters.update(fmt=fmt, short=examples.short, params=params, vclass=vclass, vkey=vkey, ulp=ulp_vs_tol, g=g, lines=lines,
                        array_text=array_text, shape_text=shape_text)
     env.globals.update(badge=badge, is_expected=is_expected)
@@ -91,7 +101,9 @@ def _environment() -> Environment:
 
 
 def render(docs: list[dict], detail: str = "summary") -> str:
-    return _environment().get_template("report.html.j2").render(**build(docs, detail))
+    model = build(docs, detail)
+    number = {id(m): n for n, f in enumerate(model["findings"], 1) for m in f["members"]}
+    return _environment().get_template("report.html.j2").render(**model, finding_of=lambda r: number.get(id(r)))
 
 
 def load_all(paths) -> list[dict]:

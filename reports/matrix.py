@@ -81,15 +81,16 @@ def cell(recs: list[dict]) -> dict:
     median = g(statistics.median(errs)) if errs else ""
     unsupported = sum(r.get("verdict") == verdicts.UNSUPPORTED for r in recs)
     checked = len(recs) - unsupported
-    title = f"{len(recs)} case(s)" + (f" over {len(variants)} variants" if len(variants) > 1 else "")
+    # the tooltip of every cell of the matrix: short, the overview's legend says what each figure is
+    title = f"{len(recs)} case(s)" + (f", {len(variants)} variants" if len(variants) > 1 else "")
     if unsupported and checked:
         title += f": {checked} checked, {unsupported} unsupported"
     if expected:
         title += f", {expected} expected"
     if ulp:
-        title += f"; ULP error / tolerance of the case furthest beyond its tolerance: {ulp}"
+        title += f"; worst {ulp} ULPs"
     if median:
-        title += f"; median ULP error {median}, max {g(max(errs))}"
+        title += f"; median {median}, max {g(max(errs))}"
     return {"label": text, "key": key, "cls": vclass(key if key in ("xfail", "xpass") else text), "ulp": ulp,
             "median": median, "n": len(recs), "checked": checked or len(recs), "expected": expected, "title": title}
 
@@ -119,14 +120,22 @@ def _expectations(recs: list[dict]) -> list[dict]:
     return out
 
 
+SUMMARISED = {"pass": "compact", "xfail": "known", "xpass": "known", "unsupported": None}  # drill-downs by cell key
+
+
 def noteworthy(r: dict) -> bool:
     """A case a summary drill-down lists: a failure, an expected case or a hazard (not a plain pass, nor a case the
     implementation cannot express: the coverage table counts those, with their reasons)."""
     return badge(r) not in (verdicts.PASS, verdicts.UNSUPPORTED)
 
 
-def build(judged: list[dict], impls: list[str], listed=None) -> dict:
-    """The overview and its drill-downs; ``listed`` picks the records a drill-down lists one by one (None: all)."""
+def build(judged: list[dict], impls: list[str], detail: str = "full") -> dict:
+    """The overview and its drill-downs. ``detail`` "full": every cell's drill-down in full, every record listed;
+    "summary": a cell with a failure no expectation explains in full, listing only the cases that did not simply pass
+    (``noteworthy``); a cell whose failures an expectation explains ("known": the finding that explains them holds the
+    reproducer) and a passing cell ("compact") by their counts, worst case and histogram; a cell where every case is
+    unsupported none (the coverage table gives the reasons)."""
+    listed = None if detail == "full" else noteworthy
     impl_rank = {name: i for i, name in enumerate(impls)}
     by_cell, by_case = defaultdict(list), defaultdict(list)
     for r in judged:
@@ -151,7 +160,11 @@ def build(judged: list[dict], impls: list[str], listed=None) -> dict:
                 cells.append(None)
                 continue
             c = {**cell(recs), "id": f"cell-{len(drill) + 1}", "impl_index": impl_rank[col[0]]}
+            c["drill"] = "full" if detail == "full" or c["key"] not in SUMMARISED else SUMMARISED[c["key"]]
+            c["href"] = c["id"] if c["drill"] else "coverage"
             cells.append(c)
+            if not c["drill"]:
+                continue
             w = worst(recs)
             counts = Counter(badge(r) for r in recs)
             drill.append({

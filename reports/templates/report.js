@@ -45,6 +45,49 @@
     status.textContent = "showing " + shown + " of " + cells + " cells";
   }
 
+  var NS = "http://www.w3.org/2000/svg";
+  var hists = JSON.parse(document.getElementById("histograms").textContent || "[]");
+
+  function node(name, attrs, text) {
+    var e = document.createElementNS(NS, name);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) { e.textContent = String(text); }
+    return e;
+  }
+
+  // A histogram's SVG from its compact layout (reports/histogram.py, compact), drawn once, when it is first shown.
+  function draw(fig) {
+    var h = hists[Number(fig.getAttribute("data-h"))];
+    if (!h || fig.querySelector("svg")) { return; }
+    var base = h[2], left = h[3], top = h[4], tol = h[7], bar = h[10];
+    var svg = node("svg", {width: h[0], height: h[1], viewBox: "0 0 " + h[0] + " " + h[1], role: "img",
+                           "aria-label": fig.textContent});
+    if (tol) {
+      svg.appendChild(node("line", {"class": "tolline", x1: tol[0], y1: top, x2: tol[0], y2: base}));
+      svg.appendChild(node("text", {"class": "tl", x: tol[0], y: top - 4, "text-anchor": tol[2]}, tol[1]));
+    }
+    svg.appendChild(node("line", {"class": "axis", x1: left, y1: base, x2: h[5], y2: base}));
+    svg.appendChild(node("text", {"class": "yl", x: left - 4, y: top + 8}, h[6]));
+    svg.appendChild(node("text", {"class": "yl", x: left - 4, y: base}, 0));
+    h[8].forEach(function (b) {
+      var g = node("g", {});
+      g.appendChild(node("title", {}, b[7]));
+      if (b[2]) { g.appendChild(node("rect", {"class": "in", x: b[0], y: b[1], width: bar, height: b[2]})); }
+      if (b[4]) { g.appendChild(node("rect", {"class": b[6] ? "nf" : "out", x: b[0], y: b[3], width: bar, height: b[4]})); }
+      g.appendChild(node("text", {"class": "cnt", x: b[0] + bar / 2, y: b[3] - 2}, b[5]));
+      svg.appendChild(g);
+    });
+    h[9].forEach(function (l) {
+      svg.appendChild(node("text", {"class": l[2] ? "xl mid" : "xl", x: l[0], y: base + 11}, l[1]));
+    });
+    svg.appendChild(node("text", {"class": "xt", x: left, y: base + 25}, "ULP error"));
+    fig.insertBefore(svg, fig.firstChild);
+  }
+
+  document.addEventListener("toggle", function (ev) {
+    if (ev.target.open && ev.target.querySelectorAll) { ev.target.querySelectorAll("figure.hist").forEach(draw); }
+  }, true);
+
   function openTarget() {
     var id = window.location.hash.slice(1);
     var el = id ? document.getElementById(id) : null;

@@ -154,8 +154,10 @@ new Promise(function (resolve) {
   box.dispatchEvent(new Event("input"));
   out.findings = visible("#findings-table tbody.finding");
   var link = Array.prototype.find.call(document.querySelectorAll("#matrix td.cell a"), function (a) {
-    return document.getElementById(a.getAttribute("href").slice(1)).querySelector("svg");  // a cell with a histogram
+    var target = document.getElementById(a.getAttribute("href").slice(1));
+    return target && target.querySelector("figure.hist");  // a cell with a histogram (drawn when it opens)
   });
+  out.svg_before_open = document.querySelectorAll("#cells svg").length;
   out.cell = link.getAttribute("href").slice(1);
   link.click();
   window.setTimeout(function () {
@@ -242,6 +244,6 @@ def test_report_in_headless_chromium(tmp_path):
     assert x["filters_shown"] and x["pass_cells"] > 0 and x["pass_cells_unchecked"] == 0
     assert x["impl0_cells"] > 0 and x["impl0_cells_unchecked"] == 0 and x["impl0_findings_unchecked"] == 0
     assert x["findings_text_filtered"] == 0 and x["findings"] > 0
-    assert x["cell_opened"] is True and x["svg_bars"] > 0
+    assert x["svg_before_open"] == 0 and x["cell_opened"] is True and x["svg_bars"] > 0  # drawn as it opened
     assert x["copy_label"] in ("copied", "selected: press Ctrl+C")
     assert SCREENSHOT.stat().st_size > 10_000  # a real picture of the page, not an empty one

@@ -27,6 +27,18 @@ def page():
     return html.render([results.load(FIXTURE)])
 
 
+@pytest.fixture(scope="module")
+def full_page():
+    """The page with ``--report-detail full``: every cell's drill-down in full, every case listed."""
+    return html.render([results.load(FIXTURE)], detail="full")
+
+
+def histogram_data(page: str, block: str) -> list:
+    """The compact layout the page's script draws the histogram of a drill-down ``block`` from."""
+    index = int(re.search(r'<figure class="hist" data-h="(\d+)">', block).group(1))
+    return json.loads(re.search(r'<script type="application/json" id="histograms">(.*?)</script>', page, re.S).group(1))[index]
+
+
 def section(page: str, anchor: str) -> str:
     """The markup from the <h2 id=anchor> up to the next <h2>."""
     start = page.index(f'<h2 id="{anchor}"')
@@ -106,27 +118,36 @@ def test_drilldown_has_worst_case_oracle_values_reproducer_and_histogram(page):
     assert "37 ULPs beyond a tolerance of 4" in d and "none covers this case" in d
     assert '<div class="codehead"><b>Reproducer (numpy)</b>' in d and "bce(y_true, y_pred)" in d
     assert "<b>y_pred</b> <small>float16 (1,)</small><pre>[0.5]</pre>" in d
-    svg = re.search(r"<svg .*?</svg>", d, re.S).group(0)
-    assert '<rect class="out"' in svg and "tolerance 4 (worst case)" in svg
-    assert "1 record(s) with ULP error in (32, 64]: 0 within tolerance, 1 beyond" in svg
+    width, height, base, left, top, right, highest, tol, bars, labels, bar = histogram_data(page, d)
+    assert tol[1] == "tolerance 4 (worst case)" and highest == 1
+    (beyond,) = bars  # the empty bins are left out
+    assert beyond[2] == 0 and beyond[4] > 0 and beyond[6] == 0  # no height within tolerance, some beyond, finite
+    assert beyond[7] == "(32, 64]: 0 within tolerance, 1 beyond"
 
 
-def test_drilldown_explains_semantic_and_invalid_verdicts_and_expectations(page):
+def test_drilldown_explains_semantic_and_invalid_verdicts_and_expectations(page, full_page):
     semantic = drill(page, "mean_squared_error</b> · none — <b>numpy</b> · cpu · float32")
     assert "<b>Semantic convention matched:</b> torch (declared: keras)" in semantic
     invalid = drill(page, "sum — <b>numpy</b> · cpu · float32")
     assert "<b>Invalid input accepted:</b> y_pred = 1.5 is outside [0, 1]" in invalid
+    # a cell whose failures an expectation explains points to its finding, which holds the reason and a reproducer
     known = drill(page, "— <b>keras-tf</b> · cpu · float16")
+    assert re.search(r'Explained by <a href="#finding-(\d+)">finding \1</a>', known) and "<svg" not in known
+    number = re.search(r'#finding-(\d+)', known).group(1)
+    finding = re.search(rf'<tbody id="finding-{number}".*?</tbody>', section(page, "findings"), re.S).group(0)
+    assert "float16 clip bound rounds to 1" in finding and '<div class="codehead"><b>Reproducer' in finding
+    (nonfinite,) = histogram_data(page, known)[8]
+    assert nonfinite[6] == 1 and nonfinite[7] == "inf or NaN: 0 within tolerance, 1 beyond"
+    known = drill(full_page, "— <b>keras-tf</b> · cpu · float16")
     assert "float16 clip bound rounds to 1" in known and "(recorded verdict: nonfinite)" in known
-    assert "red: inf/NaN" in known and '<rect class="nf"' in known
 
 
-def test_drilldown_lists_the_value_every_implementation_returned(page):
-    d = drill(page, "sum_over_batch_size — <b>keras-tf</b> · cuda · float32")
+def test_drilldown_lists_the_value_every_implementation_returned(full_page):
+    d = drill(full_page, "sum_over_batch_size — <b>keras-tf</b> · cuda · float32")
     siblings = re.search(r'<table class="siblings">.*?</table>', d, re.S).group(0)
     # the cuda case's origin is its own; the cpu cell shares the example with numpy
     shared = re.search(r'<table class="siblings">.*?</table>',
-                       drill(page, "sum_over_batch_size — <b>keras-tf</b> · cpu · float32"), re.S).group(0)
+                       drill(full_page, "sum_over_batch_size — <b>keras-tf</b> · cpu · float32"), re.S).group(0)
     assert "[0.81493574]" in shared and "[0.8149356]" in shared and "<td>numpy</td>" in shared
     assert "[0.81493628]" in siblings
 
@@ -142,8 +163,9 @@ def test_documentation_examples_join_implementation_values(page):
     assert "printed 0.916 differs from the exact value at 3 decimals" in docs
 
 
-def test_hazards_and_coverage(page):
-    hazards = section(page, "hazards")
+def test_hazards_and_coverage(page, full_page):
+    assert "rounded to float16" not in section(page, "hazards")  # a failing case's hazard is in its finding
+    hazards = section(full_page, "hazards")  # every case with a hazard, in full detail
     assert "rounded to float16" in hazards and '<td class="n">nan</td>' in hazards
     assert "mean_squared_error" not in hazards  # an empty hazard string is no hazard
     coverage = section(page, "coverage")
@@ -156,7 +178,8 @@ def test_hostile_strings_appear_only_escaped(page):
         assert raw not in page, raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "ValueError: &lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x onerror=alert(1)&gt;" in page
-    assert page.count("<script") == 1  # the page's own script, nothing from records
+    # the page's own script and the histograms' data (JSON, its "<" written \u003c), nothing from records
+    assert page.count("<script") == 2 and page.count('<script type="application/json" id="histograms">') == 1
 
 
 def test_filters_cover_verdicts_and_implementations(page):
