@@ -184,6 +184,14 @@ class Case:
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
+    def draw_key(self) -> str:
+        """A digest of the draw alone (the loss, its inputs, parameters, reduction and dtype), whatever semantics an
+        implementation declares: what pairs one draw across the implementations of a side-by-side run."""
+        d = self.to_dict()
+        for k in ("device", "variant", "origin", "semantics"):
+            d.pop(k)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
     def __hash__(self) -> int:
         return hash((self.key(), self.device, self.variant))
 

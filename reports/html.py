@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
 from core import results, verdicts
-from reports import environment, examples, findings, histogram, invalid, matrix, summary
+from reports import environment, examples, findings, histogram, invalid, matrix, port, summary
 from reports.records import collect, implementations
 from reports.formatting import (EXPLAIN, JUDGED, LABELS, VERDICTS, array_text, badge, fmt, g, is_expected, lines, order,
                                 params, shape_text, subject, ulp_vs_tol, vclass, vkey)
@@ -81,6 +81,7 @@ def build(docs: list[dict], detail: str = "summary") -> dict:
         "hazards": [r for r in judged if isinstance(r.get("hazard"), str) and r["hazard"].strip()] if detail == "full" else [],
         "hazard_findings": [(n, f) for n, f in enumerate(grouped, 1) if f["label"] == verdicts.HAZARD],
         "detail": detail,
+        "port": port.build(judged, impls),
         "histograms": histograms,
         "examples": examples.build(records, impls),
         "coverage": _coverage(judged, impls, levels),

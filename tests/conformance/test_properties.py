@@ -98,13 +98,14 @@ def test_agrees_with_oracle(lossconf, property_axes):
         for reduction in reductions:
             case = specs.make_case(loss, inputs=inputs, params=params, dtype=dtype, sample_weight=weights, reduction=reduction,
                              semantics=semantics, device=device, variant=variant, origin=f"seed={lossconf.seed} regime={regime}")
+            draw = case.draw_key()  # the draw as drawn, before any re-expression: the port view pairs it across implementations
             case, _ = expressible.express(adapter, case)  # a form the API can spell, where the draw's is not
             if regime == "long":
                 assume(_representable(case))
             with lossconf.timed(impl):
                 record = judge.judge(adapter, case)
             assert record["kind"] == "conformance", f"the {regime} strategy drew an invalid input: {record.get('invalid_reason')}"
-            record.update(regime=regime, test_id=f"{impl}-{variant}-{device}-{dtype}-{loss}-{regime}")
+            record.update(regime=regime, test_id=f"{impl}-{variant}-{device}-{dtype}-{loss}-{regime}", draw=draw)
             failed = _failure(record)
             if not failed and _negative_where_nonnegative(record):
                 record.update(verdict="numeric", explanation=f"returned a negative loss {min(record['got'])}; the loss is >= 0")
