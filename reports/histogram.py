@@ -115,7 +115,9 @@ def histogram(records: list[dict], marked: float | None = None) -> dict | None:
     if mark is not None:
         x = LEFT + _position(mark, factor) * step
         text = f"tolerance {mark:.3g}" + (" (worst case)" if num(marked) == mark else "")
-        tol = {"x": round(x, 1), "text": text, "anchor": "end" if x > LEFT + step * len(columns) * 0.6 else "start"}
+        room = 4.6 * len(text)  # about what 9px text takes: the side of the line it fits on, else centred on it
+        anchor = "start" if x + room <= width else "end" if x - room >= 0 else "middle"
+        tol = {"x": round(x, 1), "text": text, "anchor": anchor}
     spread = f"; tolerances {tols[0]:.3g} to {tols[-1]:.3g}" if tols and f"{tols[0]:.3g}" != f"{tols[-1]:.3g}" else ""
     return {
         "width": round(width), "height": base + BOTTOM, "base": base, "left": LEFT, "top": TOP,
