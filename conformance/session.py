@@ -128,8 +128,10 @@ class Session:
         return [json_path]
 
     def summary(self) -> list[str]:
+        # each case once: a cell's worst draw is written twice, compactly as it is judged and in full at the end
+        records = findings.distinct(self.records)
         counts = collections.defaultdict(collections.Counter)
-        for r in self.records:
+        for r in records:
             who = r.get("impl", "docs") + (f" gradients{' (forward mode)' if r.get('mode') == 'forward' else ''}"
                                            if r.get("quantity") == "gradient" and r.get("kind") != "relation" else
                                            " gradient relations" if r.get("kind") == "relation" else
@@ -139,9 +141,9 @@ class Session:
             *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
               for impl, c in sorted(counts.items())),
-            *hazard_lines(self.records),
+            *hazard_lines(records),
             # the distinct causes, ranked: what a CI log says is wrong without opening the report
-            *findings.lines(findings.group(self.records, [a.name for a in self.adapters]), limit=FINDINGS_SHOWN),
+            *findings.lines(findings.group(records, [a.name for a in self.adapters]), limit=FINDINGS_SHOWN),
             phases.line(time.perf_counter() - self.started, self.workers),  # where the time went, per phase
         ]
 

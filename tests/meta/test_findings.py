@@ -90,3 +90,11 @@ def test_the_run_summary_prints_the_ranked_findings_truncated():
     assert shown[1].startswith("  2. numeric UNEXPLAINED  tf  loss24  [regime moderate]") and "worst 27 ULPs (tolerance 2)" in shown[1]
     assert lines[head + 1 + FINDINGS_SHOWN] == "     ... 6 more in the report"
     assert findings.lines([]) == []
+
+
+def test_the_run_summary_counts_a_cells_worst_draw_once():
+    session = Session(adapters=[], dtypes=["float32"], devices=["cpu"], profile="quick", seed=0, report=None)
+    compact = case(verdict="pass", ulp_error=1.0)
+    session.records = [compact, case(verdict="pass", ulp_error=0.5),
+                       {**compact, "inputs": {"y_true": [1.0]}, "reproducer": "...", "worst_case": True}]
+    assert session.summary()[0] == "tf: 2 pass"
