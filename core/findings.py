@@ -130,7 +130,7 @@ def rank(verdict: str) -> int:
     return RANKS.index(verdict) if verdict in RANKS else -1
 
 
-def _one_loss(r: dict, why: str) -> bool:
+def _one_loss(why: str) -> bool:
     """Whether a cause is the loss's own: an expectation entry is one cause across every loss it names; a hazard, a
     matched convention, an exception or a regime is a problem of that loss's code."""
     return not why.startswith("expectation ")
@@ -145,7 +145,7 @@ def group(records, impls=()) -> list[dict]:
     for r in distinct(records):
         if is_finding(r):
             why = cause(r)
-            groups.setdefault((str(r.get("impl", "docs")), label(r), why, subject(r) if _one_loss(r, why) else ""),
+            groups.setdefault((str(r.get("impl", "docs")), label(r), why, subject(r) if _one_loss(why) else ""),
                               []).append(r)
     findings = []
     for (impl, verdict, why, _), members in groups.items():

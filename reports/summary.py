@@ -115,7 +115,7 @@ def impl_summary(impl: str, records: list[dict], meta: dict | None = None, creat
     """The summary of one implementation from its judged records; ``ranked``: the report's findings, which the
     reasons cite by number (computed from ``records`` alone when not given)."""
     meta = meta or {}
-    provides = meta.get("losses")  # absent from results written before the runs listed them: every loss provided
+    provides = meta.get("losses")  # absent from results written before runs listed them: told from the reasons
     numbers = numbered(findings.group(records, [impl]) if ranked is None else ranked)
     losses = {}
     for loss in order({str(r.get("loss")) for r in records}):
