@@ -177,20 +177,20 @@ class Case:
             device=d.get("device", "cpu"), variant=d.get("variant", "default"), origin=d.get("origin", ""),
         )
 
-    def key(self) -> str:
-        """A stable digest of everything that determines the exact value (not the device or variant)."""
+    def _digest(self, *ignored: str) -> str:
         d = self.to_dict()
-        for k in ("device", "variant", "origin"):
+        for k in ignored:
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    def key(self) -> str:
+        """A stable digest of everything that determines the exact value (not the device or variant)."""
+        return self._digest("device", "variant", "origin")
 
     def draw_key(self) -> str:
         """A digest of the draw alone (the loss, its inputs, parameters, reduction and dtype), whatever semantics an
         implementation declares: what pairs one draw across the implementations of a side-by-side run."""
-        d = self.to_dict()
-        for k in ("device", "variant", "origin", "semantics"):
-            d.pop(k)
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return self._digest("device", "variant", "origin", "semantics")
 
     def __hash__(self) -> int:
         return hash((self.key(), self.device, self.variant))

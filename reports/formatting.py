@@ -9,6 +9,7 @@ import json
 import math
 
 from core import verdicts
+from core.findings import subject  # noqa: F401  (re-exported: what a record checks, a row of the report each)
 from core.verdicts import DOC_VERDICTS, SEVERITY, VERDICTS  # noqa: F401  (re-exported for the report modules)
 
 DTYPE_ORDER = ("float16", "bfloat16", "float32", "float64")
@@ -98,15 +99,6 @@ def params(p) -> str:
     if isinstance(p, dict):
         return ", ".join(f"{k}={fmt(v)}" for k, v in sorted(p.items()))
     return fmt(p)
-
-
-def subject(r: dict) -> str:
-    """What a record checks: its loss's value, or its loss's gradient in reverse or forward mode (each a row of its
-    own, beside the value's)."""
-    loss = str(r.get("loss"))
-    if r.get("quantity") != "gradient":
-        return loss
-    return f"{loss} (gradient, forward mode)" if r.get("mode") == "forward" else f"{loss} (gradient)"
 
 
 def vclass(verdict) -> str:
