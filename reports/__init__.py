@@ -16,6 +16,6 @@ def write_all(json_paths, html_path, detail: str = "summary") -> list[Path]:
     from reports import html, summary  # late: importing the package stays cheap
 
     html_path = Path(html_path)
-    docs = html.load_all(json_paths)
-    results.atomic_write(html_path, html.render(docs, detail))
-    return [html_path, *summary.write(docs, html_path.parent)]
+    model = html.build(html.load_all(json_paths), detail)  # the page and the summaries from one reading of the records
+    results.atomic_write(html_path, html.page(model))
+    return [html_path, *summary.write(model["summaries"], html_path.parent)]

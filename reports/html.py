@@ -34,7 +34,8 @@ def _coverage(judged: list[dict], impls: list[str], levels: dict) -> list[dict]:
         for impl in impls:
             mine = [r for r in judged if subject(r) == loss and r.get("impl") == impl]
             unsup = Counter(str(r.get("explanation") or "(no reason given)") for r in mine if r.get("verdict") == verdicts.UNSUPPORTED)
-            provided = ((levels.get(impl) or {}).get("losses", {}).get(mine[0].get("loss") if mine else None) or {}).get("level") != "not_provided"
+            level = ((levels.get(impl) or {}).get("losses") or {}).get(mine[0].get("loss") if mine else None) or {}
+            provided = level.get("level") != "not_provided"
             cells.append({"run": bool(mine), "provided": provided, "checked": len(mine) - sum(unsup.values()), "unsupported": sum(unsup.values()),
                           "reasons": sorted(unsup.items(), key=lambda kv: (-kv[1], kv[0]))})
         rows.append({"loss": loss, "cells": cells})
@@ -56,7 +57,6 @@ def build(docs: list[dict], detail: str = "summary") -> dict:
         c = {v: [sum(r.get("verdict") == v for r in mine), sum(r.get("verdict") == v and is_expected(r) for r in mine)]
              for v in shown}
         counts.append({"impl": impl, "total": len(mine), "counts": c})
-    levels = {s["impl"]: s for s in summary.summaries(docs)}
     overview = matrix.build(judged, impls, detail)
     histograms = []  # the page's script draws each when its drill-down opens
     for c in overview["cells"]:
@@ -64,7 +64,10 @@ def build(docs: list[dict], detail: str = "summary") -> dict:
             c["hist_index"] = len(histograms)
             histograms.append(histogram.compact(c["histogram"]))
     grouped = findings.build(records, impls, overview["ids"])
+    summaries = summary.summaries(docs, records, grouped)  # their reasons cite these findings by number
+    levels = {s["impl"]: s for s in summaries}
     return {
+        "summaries": summaries,
         "runs": runs,
         "impls": list(enumerate(impls)),
         "impl_index": {name: i for i, name in enumerate(impls)},
@@ -102,7 +105,11 @@ def _environment() -> Environment:
 
 
 def render(docs: list[dict], detail: str = "summary") -> str:
-    model = build(docs, detail)
+    return page(build(docs, detail))
+
+
+def page(model: dict) -> str:
+    """The HTML of a view model from ``build``."""
     number = {id(m): n for n, f in enumerate(model["findings"], 1) for m in f["members"]}
     return _environment().get_template("report.html.j2").render(**model, finding_of=lambda r: number.get(id(r)))
 

@@ -138,13 +138,14 @@ def impl_summary(impl: str, records: list[dict], meta: dict | None = None, creat
     }
 
 
-def summaries(docs: list[dict]) -> list[dict]:
+def summaries(docs: list[dict], records: list[dict] | None = None, ranked: list[dict] | None = None) -> list[dict]:
     """One summary per implementation found in the results documents, in the order they were run; the reasons cite
-    the findings by their numbers in the report of the same documents."""
-    records = collect(docs)
+    the findings by their numbers in the report of the same documents. ``records`` (``collect(docs)``) and ``ranked``
+    (their findings), where the report has them already."""
+    records = collect(docs) if records is None else records
     judged = [r for r in records if r.get("kind") in JUDGED]
     impls, metas = implementations(docs, judged)
-    ranked = findings.group(records, impls)
+    ranked = findings.group(records, impls) if ranked is None else ranked
     created = max((str(d.get("created")) for d in docs if d.get("created")), default=None)
     return [impl_summary(str(impl), [r for r in judged if r.get("impl") == impl], metas.get(impl), created, ranked)
             for impl in impls]
@@ -160,10 +161,11 @@ def filename(impl: str, taken: set) -> str:
     return name
 
 
-def write(docs: list[dict], directory) -> list[Path]:
+def write(computed: list[dict], directory) -> list[Path]:
+    """``summary-<impl>.json`` for each of the ``summaries`` computed, in ``directory``."""
     directory = Path(directory)
     written, taken = [], set()
-    for s in summaries(docs):
+    for s in computed:
         path = directory / filename(s["impl"], taken)
         results.atomic_write(path, json.dumps(s, indent=1) + "\n")
         written.append(path)
