@@ -17,11 +17,11 @@ from itertools import combinations
 
 import numpy as np
 
+from core.dtypes import float_format
 from core.semantics import DEFAULTS
 from reports.formatting import num, order
 
 PRIMARY = ("default", "class", "function", "functional")  # the variant a port view reads each implementation through
-EPSILON = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 
 
 def _values(got) -> np.ndarray | None:
@@ -45,6 +45,14 @@ def relative_difference(a, b) -> float:
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(same, 0.0, np.abs(x - y) / np.where(scale > 0, scale, 1.0))
     return float(rel.max()) if rel.size else 0.0
+
+
+def _epsilon(dtype) -> float:
+    """The dtype's ULP at 1 (2**(1 - p)): a tolerance in ULPs, relative; 0 for a dtype the formats do not know."""
+    try:
+        return 2.0 ** (1 - float_format(str(dtype)).mantissa_bits)
+    except ValueError:
+        return 0.0
 
 
 def _primary(records: list[dict]) -> dict:
@@ -93,7 +101,7 @@ def build(judged: list[dict], impls: list[str]) -> list[dict]:
             compared = []
             for ra, rb in pairs:
                 rel = relative_difference(ra.get("got"), rb.get("got"))
-                tol = sum(num(r.get("tolerance_ulps")) or 0.0 for r in (ra, rb)) * EPSILON.get(str(ra.get("dtype")), 0.0)
+                tol = sum(num(r.get("tolerance_ulps")) or 0.0 for r in (ra, rb)) * _epsilon(ra.get("dtype"))
                 compared.append((rel, rel <= tol, ra, rb))
             differing = [c for c in compared if not c[1]]
             rel, _, ra, rb = max(compared, key=lambda c: (not c[1], c[0]))
