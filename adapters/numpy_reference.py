@@ -47,12 +47,14 @@ def _reduce(per_sample: np.ndarray, case: Case, mask: np.ndarray | None = None,
     if item_weights is not None:
         w = w * item_weights
     m = np.ones(per_sample.shape, bool) if mask is None else mask
-    weighted = np.where(m, per_sample * w, 0).astype(per_sample.dtype)
-    # half precision accumulates in float32, as the frameworks do; a float16 running sum overflows at 65504
+    # half precision accumulates in float32, as the frameworks do; a float16 running sum overflows at 65504, and so
+    # does a weighted term (a saturated loss of 3e4 weighted 12) whose mean is representable. The product of two
+    # halves is exact in float32, so each term of reduction none is the half-precision product, rounded once.
     accumulate = _accumulator(per_sample)
+    weighted = np.where(m, per_sample.astype(accumulate) * w.astype(accumulate), 0)
     total = weighted.sum(dtype=accumulate)
     if case.reduction == "none":
-        return weighted
+        return weighted.astype(per_sample.dtype)
     if case.reduction == "sum":
         return np.asarray(total, per_sample.dtype)
     denominators = {
