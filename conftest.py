@@ -91,6 +91,7 @@ def pytest_configure(config):
         profile=config.getoption("--profile"),
         seed=config.getoption("--seed"),
         report=Path(report) if report else None,
+        is_worker=xdist_worker(config),
     )
     try:
         from hypothesis import Phase, settings
@@ -115,28 +116,47 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
 
 
-_AXES = ("impl_axes", "property_axes", "gradient_axes", "relation_axes", "gradient_relation_axes")  # parameters whose first two fields are (impl, variant)
-
-
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the xdist_group marks into the node ids
 def pytest_collection_modifyitems(config, items):
-    """Variants an adapter lists in ``expensive_variants`` (torch.compile...) run with --profile full only;
-    otherwise each of their tests is skipped, saying so. Under pytest-xdist, the property and relation tests of one
-    (dtype, loss) form one ``xdist_group`` (run with ``--dist loadgroup``)."""
-    state = getattr(config, "lossconf", None)
-    if state is None:
-        return
-    if config.pluginmanager.hasplugin("xdist"):
+    """Under pytest-xdist, the property and relation tests of one (dtype, loss) form one ``xdist_group`` (run with
+    ``--dist loadgroup``). (The variants an adapter lists in ``expensive_variants``, torch.compile..., which run with
+    --profile full only, are not parametrised otherwise: tests/conformance/conftest.py.)"""
+    if getattr(config, "lossconf", None) is not None and config.pluginmanager.hasplugin("xdist"):
         _group_by_loss(items)
-    if state.profile == "full":
-        return
-    expensive = {a.name: set(getattr(a, "expensive_variants", ())) for a in state.adapters}
-    for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        axes = next((params[k] for k in _AXES if k in params), None)
-        if axes and axes[1] in expensive.get(axes[0], ()):
-            item.add_marker(pytest.mark.skip(
-                reason=f"{axes[0]} variant {axes[1]} is expensive (adapter's expensive_variants): it runs with --profile full"))
+
+
+def pytest_collection_finish(session):
+    """The combinations the parametrisation left out (conformance.omitted) count where the run would have selected
+    them: file arguments, --deselect and -k apply to them as to the items."""
+    state = getattr(session.config, "lossconf", None)
+    if state is not None:
+        state.keep_omitted(_would_select(session))
+
+
+def _would_select(session):
+    """Whether the run would have selected an omitted combination's item: its test function has selected items, no
+    --deselect prefix names it, and -k matches it with the names of one of its function's items (its module, class
+    and marks), its own name in place of that item's."""
+    from _pytest.mark import KeywordMatcher
+    from _pytest.mark.expression import Expression
+
+    templates = {}
+    for item in session.items:
+        templates.setdefault(item.nodeid.split("[", 1)[0], item)
+    deselect = tuple(session.config.getoption("deselect") or ())
+    keyword = session.config.getoption("keyword")
+    expression = Expression.compile(keyword) if keyword else None
+
+    def selected(omitted) -> bool:
+        template = templates.get(omitted.function)
+        if template is None or omitted.nodeid.startswith(deselect or ("\0",)):
+            return False
+        if expression is None:
+            return True
+        names = (KeywordMatcher.from_item(template)._names - {template.name}) | {omitted.name}
+        return expression.evaluate(KeywordMatcher(names))
+
+    return selected
 
 
 def _group_by_loss(items) -> None:

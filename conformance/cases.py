@@ -12,6 +12,12 @@ def doc_examples():
             yield spec, example
 
 
+def example_case_for(adapter, spec, example, variant: str, device: str, dtype: str) -> Case:
+    """The example as ``adapter``'s test runs it: under the adapter's semantics of the loss (ideal if none)."""
+    return example_case(spec, example, dtype=dtype, semantics=adapter.semantics_for(spec.name) or "ideal",
+                        device=device, variant=variant)
+
+
 def example_case(spec, example, *, dtype=None, semantics=None, device="cpu", variant="default") -> Case:
     return specs.make_case(
         spec.name, inputs=spec.example_inputs(example), params=example.get("params") or {},

@@ -24,6 +24,19 @@ class InvalidInput:
     params: dict
     sample_weight: np.ndarray | None = None
 
+    @property
+    def invalid_class(self) -> str:
+        """What is wrong with it, whatever the loss: "label-at-num-classes"."""
+        return self.id.split("/", 1)[1]
+
+
+def case_of(invalid: InvalidInput, adapter, variant: str, device: str, dtype: str):
+    """The invalid input as ``adapter``'s test runs it: reduction sum, under the adapter's semantics of the loss."""
+    return specs.make_case(invalid.loss, inputs=invalid.inputs, params=invalid.params, dtype=dtype,
+                           sample_weight=invalid.sample_weight, reduction="sum",
+                           semantics=adapter.semantics_for(invalid.loss) or "ideal", device=device, variant=variant,
+                           origin=f"invalid:{invalid.id}")
+
 
 def _base(spec, rng, from_logits: bool):
     """A valid {y_true, y_pred} of shape (BATCH, CLASSES) for the spec's input kinds (two-input layouts)."""

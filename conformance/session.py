@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance import omitted as omitted_mod
 from core import findings, phases, results, verdicts
 
 
@@ -37,6 +38,9 @@ class Session:
     _ready: set = field(default_factory=set)
     started: float = field(default_factory=time.perf_counter)
     workers: int = 0  # pytest-xdist workers whose records this (controller) session took over
+    is_worker: bool = False  # a pytest-xdist worker: it hands its records to the controller
+    omitted: list = field(default_factory=list)  # combinations not made pytest items (conformance.omitted)
+    _pending: list = field(default_factory=list)  # omitted while collecting, before the selection is known
     # invalid-input records by (impl, variant, device, dtype, input id): what the variant-agreement test compares
     invalid_seen: dict = field(default_factory=dict)
 
@@ -58,6 +62,7 @@ class Session:
         return adapter
 
     def run_info(self) -> dict:
+        omitted = omitted_mod.counts(self.omitted)
         return {
             "command": command_line(sys.argv),
             "seed": self.seed,
@@ -68,7 +73,8 @@ class Session:
             "implementations": [
                 {"name": a.name, "library": a.library, "version": a.version(),
                  "environment": self._environment(a),
-                 "losses": sorted(a.semantics)}  # what it provides: a report tells "not provided" from "unsupported"
+                 "losses": sorted(a.semantics),  # what it provides: a report tells "not provided" from "unsupported"
+                 "not_made_tests": omitted.get(a.name, {})}  # {test: {reason: n}}: combinations not made pytest items
                 for a in self.adapters
             ],
         }
@@ -78,6 +84,31 @@ class Session:
             return self.adapter(adapter.name).environment()
         except Exception as exc:  # an environment probe must not cost the run
             return {"error": f"{type(exc).__name__}: {exc}"}
+
+    def omit(self, omitted: omitted_mod.Omitted) -> None:
+        """Note a combination the parametrisation leaves out; kept once collection says its function runs."""
+        self._pending.append(omitted)
+
+    def keep_omitted(self, selected) -> None:
+        """Keep the omitted combinations that ``selected(omitted)`` says the run would have selected, and write the
+        records their tests would have written (a worker's are written by the controller: every worker collects the
+        same)."""
+        for omitted in self._pending:
+            if selected(omitted):
+                self._keep(omitted)
+        self._pending = []
+
+    def _keep(self, omitted: omitted_mod.Omitted) -> None:
+        self.omitted.append(omitted)
+        if omitted.record is not None and not self.is_worker:
+            self.add(omitted.record)
+
+    def available(self, impl: str, device: str) -> bool:
+        """Whether ``device`` exists for ``impl`` here (asked once per implementation)."""
+        known = self.__dict__.setdefault("_devices", {})
+        if impl not in known:
+            known[impl] = tuple(self.adapter(impl).available_devices())
+        return device in known[impl]
 
     def add(self, record: dict) -> None:
         self.records.append(record)
@@ -91,11 +122,14 @@ class Session:
         """What a worker hands the controller: its records (exactly, NaN and all), seconds and phase times, as text
         (xdist's channel carries plain types only)."""
         return base64.b64encode(pickle.dumps({"records": self.records, "seconds": dict(self.seconds),
-                                              "phases": dict(phases.totals)})).decode()
+                                              "phases": dict(phases.totals), "omitted": self.omitted})).decode()
 
     def take_over(self, handed: str) -> None:
         """Add a worker's handover to this (the controller's) session."""
         data = pickle.loads(base64.b64decode(handed))
+        if not self.workers:  # every worker omitted the same combinations: one worker's are kept
+            for o in data["omitted"]:
+                self._keep(o)
         for record in data["records"]:
             self.add(record)
         self.seconds.update(data["seconds"])
@@ -141,6 +175,7 @@ class Session:
             *(f"{impl}: " + ", ".join(f"{n} {v}" for v, n in sorted(c.items()))
             + (f"  [{self.seconds[impl]:.1f}s in the implementation and judge]" if impl in self.seconds else "")
               for impl, c in sorted(counts.items())),
+            *omitted_mod.lines(self.omitted),
             *hazard_lines(records),
             # the distinct causes, ranked: what a CI log says is wrong without opening the report
             *findings.lines(findings.group(records, [a.name for a in self.adapters]), limit=FINDINGS_SHOWN),

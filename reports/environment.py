@@ -34,6 +34,18 @@ def _value(key: str, value) -> str:
     return note or ("none" if value is None else fmt(value))
 
 
+def _not_made(tests) -> str:
+    """The combinations the run did not make tests of (an implementation cannot express them, a relation does not
+    apply), by test, with the commonest reason of each."""
+    if not isinstance(tests, dict):
+        return NOT_RECORDED
+    lines = []
+    for test, reasons in sorted(tests.items(), key=lambda kv: -sum(kv[1].values())):
+        top = max(reasons.items(), key=lambda kv: kv[1]) if reasons else ("", 0)
+        lines.append(f"{sum(reasons.values())} {test} (most: {fmt(top[0])}, {top[1]})")
+    return "\n".join(lines) or "none"
+
+
 def build(runs: list[dict], impls_meta: list[dict], judged: list[dict]) -> dict:
     several_runs = len(runs) > 1
     columns = []
@@ -49,6 +61,7 @@ def build(runs: list[dict], impls_meta: list[dict], judged: list[dict]) -> dict:
         ("hypothesis profile", [fmt(run.get("profile")) or NOT_RECORDED for _, _, run in columns]),
         ("seed", [NOT_RECORDED if run.get("seed") is None else fmt(run.get("seed")) for _, _, run in columns]),
         ("python", [fmt(run.get("python")) or NOT_RECORDED for _, _, run in columns]),
+        ("not made tests", [_not_made(m.get("not_made_tests")) for _, m, _ in columns]),
     ]
     used = set()
     for facet, keys in FACETS:

@@ -133,6 +133,8 @@ def impl_summary(impl: str, records: list[dict], meta: dict | None = None, creat
         "level": overall, "level_text": LEVELS[overall],
         "badge": {"schemaVersion": 1, "label": f"lossconf {impl}", "message": message, "color": COLOR[overall]},
         "totals": _counts(records),
+        # combinations not made tests (cannot be expressed, do not apply), by test and reason
+        "not_made_tests": meta.get("not_made_tests") or {},
         "losses": losses,
         "levels": LEVELS,
     }

@@ -14,8 +14,7 @@ def test_example_against_oracle(lossconf, impl_axes, example):
     impl, variant, device, dtype = impl_axes
     adapter = lossconf.adapter(impl)
     spec, ex = _example(*example)
-    semantics = adapter.semantics_for(spec.name) or "ideal"
-    case = cases.example_case(spec, ex, dtype=dtype, semantics=semantics, device=device, variant=variant)
+    case = cases.example_case_for(adapter, spec, ex, variant, device, dtype)
     with lossconf.timed(impl):
         record = judge.judge(adapter, case)
     record["test_id"] = f"{impl}-{variant}-{device}-{dtype}-{ex['id']}"

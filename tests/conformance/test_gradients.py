@@ -73,8 +73,6 @@ def test_gradient_agrees_with_oracle(lossconf, gradient_axes):
         target(worst, label="gradient ULP error / tolerance")
         assert not failures, "\n\n".join(outcome.message(r) for r in failures)
 
-    if not wrt:
-        pytest.skip(f"{loss} has no differentiable input")
     try:
         check()
     finally:

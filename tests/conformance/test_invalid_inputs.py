@@ -7,7 +7,7 @@ import pytest
 
 import oracle
 from conformance import agreement, judge, outcome
-import specs
+from conformance import invalid as invalid_mod
 
 
 def judged_invalid(lossconf, impl: str, variant: str, device: str, dtype: str, invalid) -> dict:
@@ -16,16 +16,13 @@ def judged_invalid(lossconf, impl: str, variant: str, device: str, dtype: str, i
     if key in lossconf.invalid_seen:
         return lossconf.invalid_seen[key]
     adapter = lossconf.adapter(impl)
-    case = specs.make_case(invalid.loss, inputs=invalid.inputs, params=invalid.params, dtype=dtype,
-                           sample_weight=invalid.sample_weight, reduction="sum",
-                           semantics=adapter.semantics_for(invalid.loss) or "ideal", device=device, variant=variant,
-                           origin=f"invalid:{invalid.id}")
+    case = invalid_mod.case_of(invalid, adapter, variant, device, dtype)
     with pytest.raises(ValueError):  # the oracle's side of the contract, checked on every run
         oracle.evaluate(case)
     with lossconf.timed(impl):
         record = judge.judge(adapter, case)
     record["test_id"] = f"{impl}-{variant}-{device}-{dtype}-{invalid.id}"
-    record["invalid_class"] = invalid.id.split("/", 1)[1]
+    record["invalid_class"] = invalid.invalid_class
     lossconf.invalid_seen[key] = record
     return record
 
