@@ -125,12 +125,20 @@ def pytest_collection_modifyitems(config, items):
         _group_by_loss(items)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist and the terminal reporter read the items
 def pytest_collection_finish(session):
     """The combinations the parametrisation left out (conformance.omitted) count where the run would have selected
-    them: file arguments, --deselect and -k apply to them as to the items."""
+    them: file arguments, --deselect and -k apply to them as to the items. A test function all of whose combinations
+    were left out keeps only pytest's placeholder of an empty parametrisation, a skip that says nothing: dropped."""
     state = getattr(session.config, "lossconf", None)
     if state is not None:
         state.keep_omitted(_would_select(session))
+        session.items[:] = [item for item in session.items if not _empty_parametrisation(item)]
+
+
+def _empty_parametrisation(item) -> bool:
+    return any(str(mark.kwargs.get("reason", "")).startswith("got empty parameter set")
+               for mark in item.iter_markers("skip"))
 
 
 def _would_select(session):
@@ -149,7 +157,7 @@ def _would_select(session):
 
     def selected(omitted) -> bool:
         template = templates.get(omitted.function)
-        if template is None or omitted.nodeid.startswith(deselect or ("\0",)):
+        if template is None or (deselect and omitted.nodeid.startswith(deselect)):
             return False
         if expression is None:
             return True
