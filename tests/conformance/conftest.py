@@ -157,7 +157,7 @@ def pytest_generate_tests(metafunc):
                 for relation in RELATIONS:
                     test_id = f"{adapter.name}-{variant}-{dtype}-{loss}-{relation}"
                     if not applies(relation, spec, adapter, config.lossconf.run_variants(adapter)):
-                        _omit(metafunc, "relations", test_id, adapter.name, f"{relation} does not apply to {loss}")
+                        _omit(metafunc, "relations", test_id, adapter.name, f"{relation} does not apply")
                         continue
                     params.append((adapter.name, variant, dtype, loss, relation))
                     ids.append(test_id)
