@@ -245,7 +245,7 @@ def pytest_testnodedown(node, error):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = getattr(config, "lossconf", None)
-    if state is None or not state.records:
+    if state is None or not (state.records or state.omitted):
         return
     terminalreporter.section("lossconf verdicts")
     for line in state.summary() + audit.lines(getattr(state, "audit", []), selection(config)):
