@@ -151,12 +151,18 @@ def supported(adapter: Adapter, case: Case, gradient: str | None = None) -> bool
         return True
 
 
+def unsupported(adapter: Adapter, case: Case, reason) -> dict:
+    """The record of a case ``adapter`` cannot express (``reason``: what ``supported`` said): nothing to compare."""
+    return {**base_record(adapter, case), "kind": "conformance", "verdict": verdicts.UNSUPPORTED,
+            "explanation": str(reason)}
+
+
 @phases.timed("judge")
 def judge(adapter: Adapter, case: Case) -> dict:
-    record = base_record(adapter, case)
     support = supported(adapter, case)
     if support is not True:  # nothing to compare: spare the oracle
-        return {**record, "kind": "conformance", "verdict": verdicts.UNSUPPORTED, "explanation": str(support)}
+        return unsupported(adapter, case, support)
+    record = base_record(adapter, case)
     try:
         exact = oracle.evaluate(case)
     except oracle.DomainError as invalid:  # any other error of the oracle's is a bug, and surfaces as one

@@ -41,6 +41,7 @@ class Session:
     is_worker: bool = False  # a pytest-xdist worker: it hands its records to the controller
     omitted: list = field(default_factory=list)  # combinations not made pytest items (conformance.omitted)
     _pending: list = field(default_factory=list)  # omitted while collecting, before the selection is known
+    _devices: dict = field(default_factory=dict)  # impl -> its available devices (Session.available)
     # invalid-input records by (impl, variant, device, dtype, input id): what the variant-agreement test compares
     invalid_seen: dict = field(default_factory=dict)
 
@@ -105,10 +106,9 @@ class Session:
 
     def available(self, impl: str, device: str) -> bool:
         """Whether ``device`` exists for ``impl`` here (asked once per implementation)."""
-        known = self.__dict__.setdefault("_devices", {})
-        if impl not in known:
-            known[impl] = tuple(self.adapter(impl).available_devices())
-        return device in known[impl]
+        if impl not in self._devices:
+            self._devices[impl] = tuple(self.adapter(impl).available_devices())
+        return device in self._devices[impl]
 
     def add(self, record: dict) -> None:
         self.records.append(record)

@@ -36,21 +36,20 @@ def _impl_axes(metafunc, test: str | None = None, what: str = "", dtypes=None):
                               EXPENSIVE.format(variant=variant))
 
 
-def _expressible(config, adapter, case) -> bool:
-    """Whether the test of ``case`` is to be made: the adapter can express it, or its device is not there (a test
-    that skips saying so: that skip means something)."""
+def _support(config, impl: str, case) -> bool | str:
+    """True where the test of ``case`` is to be made: the adapter can express it, or its device is not there (a test
+    that skips saying so: that skip means something); else why the adapter cannot express it."""
     s = config.lossconf
-    return not s.available(adapter.name, case.device) or judge.supported(s.adapter(adapter.name), case) is True
+    return True if not s.available(impl, case.device) else judge.supported(s.adapter(impl), case)
 
 
 def _unsupported(metafunc, test: str, impl: str, case, test_id: str, **fields) -> bool:
     """Whether ``case`` is one ``impl`` cannot express; if so the session keeps it, with the record its test would
-    have written (judge.judge answers an unsupported case without computing anything)."""
-    s = metafunc.config.lossconf
-    adapter = s.adapter(impl)
-    if _expressible(metafunc.config, adapter, case):
+    have written (judge.unsupported, as judge.judge writes it)."""
+    support = _support(metafunc.config, impl, case)
+    if support is True:
         return False
-    record = {**judge.judge(adapter, case), "test_id": test_id, **fields}
+    record = {**judge.unsupported(metafunc.config.lossconf.adapter(impl), case, support), "test_id": test_id, **fields}
     _omit(metafunc, test, test_id, impl, record["explanation"], record)
     return True
 
@@ -96,7 +95,7 @@ def pytest_generate_tests(metafunc):
                     continue
                 for device in config.lossconf.devices:
                     test_id = f"{adapter.name}-agreement-{device}-{dtype}-{inv.id}"
-                    able = [v for v in variants if _expressible(config, adapter, invalid.case_of(inv, adapter, v, device, dtype))]
+                    able = [v for v in variants if _support(config, adapter.name, invalid.case_of(inv, adapter, v, device, dtype)) is True]
                     if len(able) < 2:
                         _omit(metafunc, "variant agreement", test_id, adapter.name,
                               f"fewer than two variants of {adapter.name} can express it")

@@ -8,7 +8,6 @@ reduction ``none``. An adapter without the gradient part of the contract has eve
 """
 from __future__ import annotations
 
-import pytest
 from hypothesis import target
 
 import specs
