@@ -32,8 +32,10 @@ import numpy as np
 from hypothesis import assume, strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from conformance import loss_layouts
+from conformance import loss_layouts, source_constants
 from core import dtypes
+
+source_constants.stop_harvesting()
 
 REGIMES = ("moderate", "saturated", "infinite", "boundary", "extreme", "ignored", "large", "long", "degenerate")
 LOGIC_REGIMES = ("degenerate",)  # about an implementation's logic, not its rounding: one dtype is enough

@@ -5,14 +5,16 @@ asserts against that, one draw at a time); this checks every loss up front, incl
 maps yet, by evaluating each draw with the oracle (which also checks that sample weights align)."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 import oracle
 import specs
-from conformance import loss_layouts, strategies
+from conformance import loss_layouts, source_constants, strategies
 
 CELLS = [(name, regime) for name, spec in sorted(specs.all_specs().items()) for regime in strategies.regimes_for(spec)]
 
@@ -104,3 +106,54 @@ def test_a_repaired_degenerate_draw_is_caught(monkeypatch):
     monkeypatch.setattr(strategies, "one_class", lambda y_true, *args: st.just(y_true))
     with pytest.raises(AssertionError, match="several classes"):
         test_degenerate_regime_draws_one_class("sparse_categorical_crossentropy")
+
+
+BAIT = "\n".join([f"SHAPE_{i} = {i}" for i in range(1, 65)]
+                 + [f"VALUE_{i} = {(-1) ** i * (0.01 + i / 13.0):.17g}" for i in range(1, 120)]) + "\n"
+
+
+def _draws(loss: str, regime: str) -> list:
+    """What a fixed seed draws for one cell: the arrays and parameters of 20 examples, as reprs."""
+    spec = specs.all_specs()[loss]
+    seen = []
+
+    @seed(20261207)
+    @settings(max_examples=20, deadline=None, database=None, derandomize=False, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def draw(data):
+        inputs, params, weights = data.draw(strategies.loss_inputs(spec, regime, "float32", 64))
+        seen.append(repr((sorted((k, np.asarray(v).tolist()) for k, v in inputs.items()), params,
+                          None if weights is None else np.asarray(weights).tolist())))
+
+    draw()
+    return seen
+
+
+def _with_bait(tmp_path, monkeypatch, request, name: str) -> None:
+    """Import a new local module full of literals that a draw could use (shape sizes, moderate values), for the
+    rest of the test only."""
+    (tmp_path / f"{name}.py").write_text(BAIT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    request.addfinalizer(lambda: sys.modules.pop(name, None))
+    __import__(name)
+
+
+@pytest.mark.parametrize("loss,regime", [("huber", "moderate"), ("categorical_crossentropy", "moderate")])
+def test_a_new_module_leaves_the_draws_unchanged(loss, regime, tmp_path, monkeypatch, request):
+    """Draws depend on the seed, not on which source is imported (conformance/source_constants.py)."""
+    before = _draws(loss, regime)
+    _with_bait(tmp_path, monkeypatch, request, f"lossconf_bait_{loss}")
+    assert _draws(loss, regime) == before
+
+
+def test_harvested_literals_would_change_the_draws(tmp_path, monkeypatch, request):
+    """The check above bites: with Hypothesis's own harvest back, the same module changes what the seed draws."""
+    from hypothesis.internal.conjecture import providers
+
+    monkeypatch.setattr(providers, "_get_local_constants", source_constants.HARVEST)
+    before = _draws("huber", "moderate")
+    _with_bait(tmp_path, monkeypatch, request, "lossconf_bait_harvested")
+    after = _draws("huber", "moderate")
+    providers.CONSTANTS_CACHE.cache.clear()  # its pools hold the harvest; the next draw must not see them
+    assert after != before
