@@ -55,32 +55,60 @@
     return e;
   }
 
-  // A histogram's SVG from its compact layout (reports/histogram.py, compact), drawn once, when it is first shown.
+  // A histogram's SVG from its bins (reports/histogram.py, compact), laid out here and drawn once, when it is first
+  // shown: bars of BAR pixels GAP apart from LEFT, PLOT_H high at the largest count; each bar's lower part the cases
+  // within their tolerance, its upper part those beyond (or inf/NaN); the finite bins' upper edges 0.5 * factor**i.
+  var BAR = 16, GAP = 3, LEFT = 30, TOP = 14, PLOT_H = 80, BOTTOM = 30, STEP = BAR + GAP;
+
+  function edgeText(v) {
+    if (!isFinite(v)) { return "inf"; }  // the last edge of errors near the largest float overflows
+    if (v < 1024) { return String(v); }
+    if (v < 1048576) { return v / 1024 + "k"; }
+    if (v < 1073741824) { return v / 1048576 + "M"; }
+    return "2^" + Math.round(Math.log2(v));
+  }
+
   function draw(fig) {
     var h = hists[Number(fig.getAttribute("data-h"))];
     if (!h || fig.querySelector("svg")) { return; }
-    var base = h[2], left = h[3], top = h[4], tol = h[7], bar = h[10];
-    var svg = node("svg", {width: h[0], height: h[1], viewBox: "0 0 " + h[0] + " " + h[1], role: "img",
-                           "aria-label": fig.textContent});
-    if (tol) {
-      svg.appendChild(node("line", {"class": "tolline", x1: tol[0], y1: top, x2: tol[0], y2: base}));
-      svg.appendChild(node("text", {"class": "tl", x: tol[0], y: top - 4, "text-anchor": tol[2]}, tol[1]));
+    var factor = h[0], nbins = h[1], bins = h[2].slice(), nonfinite = h[3], mark = h[4];
+    var edge = function (i) { return 0.5 * Math.pow(factor, i); };
+    if (nonfinite) { bins.push([nbins, 0, nonfinite, true]); }
+    var columns = nbins + (nonfinite ? 1 : 0), highest = 1;
+    bins.forEach(function (b) { highest = Math.max(highest, b[1] + b[2]); });
+    var scale = PLOT_H / highest, base = TOP + PLOT_H, right = LEFT + STEP * columns, width = right + 12;
+    var svg = node("svg", {width: width, height: base + BOTTOM, viewBox: "0 0 " + width + " " + (base + BOTTOM),
+                           role: "img", "aria-label": fig.textContent});
+    if (mark !== null) {
+      var at = mark <= 0.5 ? Math.max(mark, 0) / 0.5 : 1 + Math.log(mark / 0.5) / Math.log(factor);
+      var x = LEFT + at * STEP, text = "tolerance " + String(Number(mark.toPrecision(3))) + (h[5] ? " (worst case)" : "");
+      var room = 4.6 * text.length;  // about what 9px text takes: the side of the line it fits on, else centred on it
+      var anchor = x + room <= width ? "start" : x - room >= 0 ? "end" : "middle";
+      svg.appendChild(node("line", {"class": "tolline", x1: x, y1: TOP, x2: x, y2: base}));
+      svg.appendChild(node("text", {"class": "tl", x: x, y: TOP - 4, "text-anchor": anchor}, text));
     }
-    svg.appendChild(node("line", {"class": "axis", x1: left, y1: base, x2: h[5], y2: base}));
-    svg.appendChild(node("text", {"class": "yl", x: left - 4, y: top + 8}, h[6]));
-    svg.appendChild(node("text", {"class": "yl", x: left - 4, y: base}, 0));
-    h[8].forEach(function (b) {
-      var g = node("g", {});
-      g.appendChild(node("title", {}, b[7]));
-      if (b[2]) { g.appendChild(node("rect", {"class": "in", x: b[0], y: b[1], width: bar, height: b[2]})); }
-      if (b[4]) { g.appendChild(node("rect", {"class": b[6] ? "nf" : "out", x: b[0], y: b[3], width: bar, height: b[4]})); }
-      g.appendChild(node("text", {"class": "cnt", x: b[0] + bar / 2, y: b[3] - 2}, b[5]));
+    svg.appendChild(node("line", {"class": "axis", x1: LEFT, y1: base, x2: right, y2: base}));
+    svg.appendChild(node("text", {"class": "yl", x: LEFT - 4, y: TOP + 8}, highest));
+    svg.appendChild(node("text", {"class": "yl", x: LEFT - 4, y: base}, 0));
+    bins.forEach(function (b) {
+      var i = b[0], x = LEFT + i * STEP, hIn = b[1] * scale, hOut = b[2] * scale, g = node("g", {});
+      var span = b[3] ? "inf or NaN" : i === 0 ? "[0, 0.5]" : "(" + edgeText(edge(i - 1)) + ", " + edgeText(edge(i)) + "]";
+      g.appendChild(node("title", {}, span + ": " + b[1] + " within tolerance, " + b[2] + " beyond"));
+      if (hIn) { g.appendChild(node("rect", {"class": "in", x: x, y: base - hIn, width: BAR, height: hIn})); }
+      if (hOut) { g.appendChild(node("rect", {"class": b[3] ? "nf" : "out", x: x, y: base - hIn - hOut, width: BAR, height: hOut})); }
+      g.appendChild(node("text", {"class": "cnt", x: x + BAR / 2, y: base - hIn - hOut - 2}, b[1] + b[2]));
       svg.appendChild(g);
     });
-    h[9].forEach(function (l) {
-      svg.appendChild(node("text", {"class": l[2] ? "xl mid" : "xl", x: l[0], y: base + 11}, l[1]));
-    });
-    svg.appendChild(node("text", {"class": "xt", x: left, y: base + 25}, "ULP error"));
+    var every = nbins <= 12 ? 1 : 2;
+    for (var i = 0; i < nbins; i++) {
+      if ((nbins - 1 - i) % every === 0) {  // the last edge always labelled
+        svg.appendChild(node("text", {"class": "xl", x: LEFT + (i + 1) * STEP - GAP / 2, y: base + 11}, edgeText(edge(i))));
+      }
+    }
+    if (nonfinite) {
+      svg.appendChild(node("text", {"class": "xl mid", x: LEFT + nbins * STEP + BAR / 2, y: base + 11}, "inf/NaN"));
+    }
+    svg.appendChild(node("text", {"class": "xt", x: LEFT, y: base + 25}, "ULP error"));
     fig.insertBefore(svg, fig.firstChild);
   }
 

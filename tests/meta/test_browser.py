@@ -164,6 +164,8 @@ new Promise(function (resolve) {
     var target = document.getElementById(out.cell);
     out.cell_opened = target.open;
     out.svg_bars = target.querySelectorAll("svg rect").length;
+    out.svg_titles = Array.prototype.map.call(target.querySelectorAll("svg title"), function (t) { return t.textContent; });
+    out.svg_labels = Array.prototype.map.call(target.querySelectorAll("svg text.xl, svg text.tl"), function (t) { return t.textContent; });
     var copy = target.querySelector("button[data-copy]");
     copy.click();
     window.setTimeout(function () { out.copy_label = copy.textContent; resolve(JSON.stringify(out)); }, 300);
@@ -245,5 +247,8 @@ def test_report_in_headless_chromium(tmp_path):
     assert x["impl0_cells"] > 0 and x["impl0_cells_unchecked"] == 0 and x["impl0_findings_unchecked"] == 0
     assert x["findings_text_filtered"] == 0 and x["findings"] > 0
     assert x["svg_before_open"] == 0 and x["cell_opened"] is True and x["svg_bars"] > 0  # drawn as it opened
+    # laid out by the page's script from the cell's bins alone: one case of 37 ULPs against a tolerance of 4
+    assert x["svg_titles"] == ["(32, 64]: 0 within tolerance, 1 beyond"]
+    assert x["svg_labels"] == ["tolerance 4 (worst case)", "0.5", "1", "2", "4", "8", "16", "32", "64"]
     assert x["copy_label"] in ("copied", "selected: press Ctrl+C")
     assert SCREENSHOT.stat().st_size > 10_000  # a real picture of the page, not an empty one

@@ -1,6 +1,7 @@
 """The HTML report and the summaries: every section renders, drill-downs carry what a person acts on, hostile
 record data stays escaped, nothing is fetched from the network, and summary-<impl>.json says the level per loss."""
 import json
+import math
 import re
 import subprocess
 import sys
@@ -118,11 +119,9 @@ def test_drilldown_has_worst_case_oracle_values_reproducer_and_histogram(page):
     assert "37 ULPs beyond a tolerance of 4" in d and "none covers this case" in d
     assert '<div class="codehead"><b>Reproducer (numpy)</b>' in d and "bce(y_true, y_pred)" in d
     assert "<b>y_pred</b> <small>float16 (1,)</small><pre>[0.5]</pre>" in d
-    width, height, base, left, top, right, highest, tol, bars, labels, bar = histogram_data(page, d)
-    assert tol[1] == "tolerance 4 (worst case)" and highest == 1
-    (beyond,) = bars  # the empty bins are left out
-    assert beyond[2] == 0 and beyond[4] > 0 and beyond[6] == 0  # no height within tolerance, some beyond, finite
-    assert beyond[7] == "(32, 64]: 0 within tolerance, 1 beyond"
+    factor, nbins, bins, nonfinite, mark, worst = histogram_data(page, d)
+    assert (factor, nbins, mark, worst, nonfinite) == (2, 8, 4, 1, 0)  # bins up to (32, 64]; the worst case's tolerance
+    assert bins == [[7, 0, 1]]  # 37 ULPs in (32, 64], beyond its tolerance; the empty bins are left out
 
 
 def test_drilldown_explains_semantic_and_invalid_verdicts_and_expectations(page, full_page):
@@ -136,8 +135,7 @@ def test_drilldown_explains_semantic_and_invalid_verdicts_and_expectations(page,
     number = re.search(r'#finding-(\d+)', known).group(1)
     finding = re.search(rf'<tbody id="finding-{number}".*?</tbody>', section(page, "findings"), re.S).group(0)
     assert "float16 clip bound rounds to 1" in finding and '<div class="codehead"><b>Reproducer' in finding
-    (nonfinite,) = histogram_data(page, known)[8]
-    assert nonfinite[6] == 1 and nonfinite[7] == "inf or NaN: 0 within tolerance, 1 beyond"
+    assert histogram_data(page, known)[2:4] == [[], 1]  # one inf or NaN error, no finite one
     known = drill(full_page, "— <b>keras-tf</b> · cpu · float16")
     assert "float16 clip bound rounds to 1" in known and "(recorded verdict: nonfinite)" in known
 
@@ -204,12 +202,12 @@ def test_page_loads_nothing_from_the_network(page):
 def test_histogram_layout():
     recs = [{"ulp_error": e, "tolerance_ulps": 4} for e in (0.1, 0.5, 0.9, 4.0, 5.0, 100.0)] + [{"ulp_error": "inf", "tolerance_ulps": 4}]
     h = histogram.histogram(recs + [{"ulp_error": None}])
-    counts = [b["count"] for b in h["bars"]]
-    assert counts == [2, 1, 0, 1, 1, 0, 0, 0, 1, 1]  # [0,.5] (.5,1] (1,2] (2,4] (4,8] ... (64,128], inf/NaN
-    assert h["bars"][-1]["nonfinite"] and h["without_error"] == 1 and h["tol"]["text"] == "tolerance 4"
-    assert h["bars"][4]["h_out"] > 0 and h["bars"][3]["h_in"] > 0  # 5 is beyond its tolerance, 4 within (bins hold their upper edge)
-    wide = histogram.histogram([{"ulp_error": 1e9, "tolerance_ulps": 10}])
-    assert len(wide["bars"]) <= histogram.MAX_BINS
+    assert h["within"] == [2, 1, 0, 1, 0, 0, 0, 0, 0]  # [0,.5] (.5,1] (1,2] (2,4] (4,8] ... (64,128]
+    assert h["beyond"] == [0, 0, 0, 0, 1, 0, 0, 0, 1]  # 5 is beyond its tolerance, 4 within (bins hold their upper edge)
+    assert h["nonfinite"] == 1 and h["without_error"] == 1 and (h["mark"], h["mark_is_worst"]) == (4, False)
+    assert histogram.compact(h) == [2, 9, [[0, 2, 0], [1, 1, 0], [3, 1, 0], [4, 0, 1], [8, 0, 1]], 1, 4, 0]
+    wide = histogram.histogram([{"ulp_error": 1e9, "tolerance_ulps": 10}], 10)
+    assert len(wide["edges"]) <= histogram.MAX_BINS and wide["factor"] == 4 and wide["mark_is_worst"]
     assert histogram.histogram([{"verdict": "unsupported"}]) is None
 
 
@@ -307,12 +305,14 @@ def test_the_invalid_input_matrix_says_what_each_implementation_did(page):
     assert "v-accepted_invalid" in matrix and "accepted " in matrix
 
 
-def test_histogram_of_errors_near_the_largest_float_has_labels():
-    """Errors of 1e308 ULPs (a float64 gradient off by the largest float) make the last bin's edge overflow."""
+def test_histogram_of_errors_near_the_largest_float_is_strict_json():
+    """Errors of 1e308 ULPs (a float64 gradient off by the largest float) make the last bin's edge overflow: the page's
+    data carries the factor and bin count, never the infinite edge (the script labels it "inf")."""
     from reports import histogram
 
-    layout = histogram.histogram([{"ulp_error": 1.7e308, "tolerance_ulps": 4.0}, {"ulp_error": 2.0, "tolerance_ulps": 4.0}])
-    assert layout["labels"][-1]["text"] == "inf"
+    h = histogram.histogram([{"ulp_error": 1.7e308, "tolerance_ulps": 4.0}, {"ulp_error": 2.0, "tolerance_ulps": 4.0}])
+    assert h["edges"][-1] == math.inf and h["within"][-1] == 0 and h["beyond"][-1] == 1
+    assert json.loads(json.dumps(histogram.compact(h), allow_nan=False))[2][-1] == [len(h["edges"]) - 1, 0, 1]
 
 
 def test_levels_say_why_citing_the_findings_by_their_number_in_the_report():
