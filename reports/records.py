@@ -3,6 +3,8 @@
 (``core.findings.distinct``)."""
 from __future__ import annotations
 
+import json
+
 from core.findings import FULL_ONLY, distinct  # noqa: F401  (FULL_ONLY re-exported)
 from reports.formatting import order
 
@@ -18,6 +20,25 @@ def implementations(docs: list[dict], judged: list[dict]) -> tuple[list[str], di
     return order({r.get("impl") for r in judged}, list(metas)), metas
 
 
+def _shared_key(r: dict, tested: set) -> str | None:
+    """What identifies a record of no implementation under test (the documentation's check of its own printed values,
+    which every run writes alike), so that several runs side by side show it once; None for any other record."""
+    if not isinstance(r, dict) or r.get("impl") in tested:
+        return None
+    return json.dumps(r, sort_keys=True, default=str)
+
+
 def collect(docs: list[dict]) -> list[dict]:
-    """Every record of ``docs`` (dicts only), each case once."""
-    return distinct(r for d in docs for r in d.get("records") or [])
+    """Every record of ``docs`` (dicts only), each case once: a record of no implementation under test that an earlier
+    document holds too is left out."""
+    kept, seen = [], set()
+    for d in docs:
+        tested = {i.get("name") for i in (d.get("run") or {}).get("implementations") or [] if isinstance(i, dict)}
+        keys = set()
+        for r in d.get("records") or []:
+            key = _shared_key(r, tested)
+            if key is None or key not in seen:
+                kept.append(r)
+            keys.add(key)
+        seen |= keys - {None}
+    return distinct(kept)

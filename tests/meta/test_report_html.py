@@ -344,3 +344,20 @@ def test_levels_say_why_citing_the_findings_by_their_number_in_the_report():
     assert s["losses"]["d"]["level"] == "unchecked" and s["losses"]["e"]["level"] == "not_provided"
     page = html.render([doc])
     assert "not provided by this library (1 cases)" in section(page, "coverage")
+
+
+def test_two_runs_side_by_side_show_each_documentation_example_once():
+    """Every run writes the documentation's check of its own printed values (no implementation under test) alike:
+    side by side, the examples table and the documentation-drift finding hold it once, not once per run."""
+    whole = results.load(FIXTURE)
+    tested = whole["run"]["implementations"]
+    runs = [{**whole, "run": {**whole["run"], "implementations": [meta]},
+             "records": [r for r in whole["records"] if r.get("impl") in (meta["name"], None)]} for meta in tested]
+    assert all(sum(r["kind"] == "doc" for r in run["records"]) == 2 for run in runs)
+    from reports.records import collect
+    assert len(collect(runs)) == len(collect([whole]))
+    split, single = html.render(runs), html.render([whole])
+    assert '<h2 id="examples">Documentation examples (2)</h2>' in split
+    drift = [f for f in findings.build(collect(runs), ["numpy"], {}) if f["label"] == "doc_drift"]
+    assert [f["count"] for f in drift] == [1]
+    assert section(split, "examples") == section(single, "examples")
