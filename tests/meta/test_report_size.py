@@ -58,3 +58,14 @@ def test_the_cli_and_pytest_take_the_detail(tmp_path):
     help_text = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd=ROOT,
                                capture_output=True, text=True).stdout
     assert "--report-detail" in help_text
+
+
+def test_a_cell_an_expectation_explains_shows_its_worst_case_once_and_the_others_beside_it():
+    known = {"id": "numpy.yaml#1", "reason": "known", "verdict": "numeric"}
+    expected = [{**record(10**6 + i, "hinge", "sum", "float32", verdict="numeric"), "ulp_error": 99.0 + i,
+                 "expectation": known} for i in range(5)]
+    page = html.render([{**doc(2), "records": doc(2)["records"] + expected}])
+    cell = page[page.index("<b>hinge</b> · sum — <b>numpy</b> · cpu · float32"):]
+    cell = cell[:cell.index("</details>")]
+    assert "Worst: " in cell and cell.count("draw-1000004<") == 1  # the worst (103 ULPs) in its own line only
+    assert all(f"draw-100000{i}<" in cell for i in (1, 2, 3)) and "draw-1000000<" not in cell and "… 1 more" in cell
