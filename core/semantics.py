@@ -34,6 +34,9 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "empty_mean": ("structure", "a mean over no elements or zero total weight: 'nan' (0/0) or 'zero' (divide_no_nan)"),
     "weight_denominator": ("structure", "mean_with_sample_weight divides by the sum of the weights 'broadcast' to the "
                                         "losses, or of the 'raw' weight array as passed (Keras 3)"),
+    "zero_weight_guard": ("guard", "a loss whose weight is 0 adds 0 to the reduced loss, even where it is NaN or infinite, "
+                                   "not 0 * NaN (TF1 mean_pairwise_squared_error divides a sample's sums by its count "
+                                   "of nonzero weights with div_no_nan, so a zero-weighted sample's terms are 0)"),
     "subgradient": ("structure", "the derivative autodiff returns at a kink (|x| at 0, a hinge at its margin, a clip "
                                  "bound): 'interval' (any value between the one-sided derivatives), 'left' or 'right' "
                                  "(that one-sided derivative). Read by the gradient judge only: no value depends on it"),
@@ -54,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "smoothing_classes": "axis",
     "empty_mean": "nan",
     "weight_denominator": "broadcast",
+    "zero_weight_guard": False,
     "subgradient": "interval",
 }
 

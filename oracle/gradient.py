@@ -307,7 +307,7 @@ def _certified_partials(spec, params, sem, case, name: str):
 # Switches that act in the reduction only: the per-sample losses, hence their partial derivatives, are the same
 # whatever their value, so a convention that differs from another in these alone shares its partials (the judge tries
 # weight_denominator=raw against every failing weighted mean). ``subgradient`` changes no number the oracle computes.
-REDUCTION_SWITCHES = ("weight_denominator", "empty_mean")
+REDUCTION_SWITCHES = ("weight_denominator", "empty_mean", "zero_weight_guard")
 
 
 def switches_read(case: Case, sem: Semantics) -> set:

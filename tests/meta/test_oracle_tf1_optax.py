@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import oracle
+import specs
+from core.semantics import Semantics
 from oracle import DomainError
 from tests.meta.conftest import all_close, close, val
 
@@ -194,6 +196,18 @@ def test_mpse_tf1_eager_scalar_weight_counts_the_whole_batch():
     assert close(val("mean_pairwise_squared_error", y, p, reduction="sum", semantics="tf1_eager"), mpmath.mpf(14) / 5, bits=90)
     # a batch of one sample is the same either way
     assert val("mean_pairwise_squared_error", y[:1], p[:1], semantics="tf1_eager") == val("mean_pairwise_squared_error", y[:1], p[:1]) == [2]
+
+
+def test_mpse_tf1_a_zero_weighted_sample_adds_zero_even_where_its_loss_is_nan():
+    """n counts a sample's elements of nonzero weight, and div_no_nan(x, 0) is 0: inputs that overflow the float32 cast
+    make the first sample's loss NaN, and TF 2.21.0 returns 0.0 (weights [0, 0]) and 2.0 (weights [0, 1])."""
+    y, p = [[1e152, 0.0, 2.0], [1.0, 2.0, 3.0]], [[1.7e152, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    tf1 = lambda w: val("mean_pairwise_squared_error", y, p, dtype="float64", reduction="sum", sample_weight=w, semantics="tf1")
+    assert tf1([0.0, 0.0]) == 0 and tf1([0.0, 1.0]) == 2 and mpmath.isnan(tf1([1.0, 1.0]))
+    case = specs.make_case("mean_pairwise_squared_error", y, p, dtype="float64", reduction="sum", sample_weight=[0.0, 1.0],
+                           semantics="tf1")
+    unguarded = Semantics("tf1 without the guard", {"cast_inputs": "float32", "reduce_in": "float32"})
+    assert mpmath.isnan(oracle.evaluate(case, unguarded).value)  # 0 * NaN: the switch is what makes it 0
 
 
 def test_cosine_distance_of_unit_vectors_is_one_minus_cosine_and_is_not_normalised():
