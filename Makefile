@@ -2,8 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 IMPL ?= tf
-# pytest-xdist workers: one per core (auto); WORKERS=0 runs serially. loadgroup keeps the tests that share an
-# example database on one worker, in order, so the verdicts are a serial run's.
+# pytest-xdist workers: one per core (auto); WORKERS=0 runs serially. loadgroup keeps the tests that share
+# draws on one worker, in order, so the verdicts are a serial run's.
 WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(WORKERS) --dist loadgroup
 

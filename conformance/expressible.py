@@ -1,6 +1,6 @@
 """A drawn case re-expressed in a form the implementation can express, sharing the draw's values.
 
-Draws are shared by every implementation (strategies.shared_database), so a draw one API cannot spell was wasted on
+Draws are shared by every implementation (the same seed draws the same inputs), so a draw one API cannot spell was wasted on
 it: optax takes logits only, so every probability draw of its cross-entropies ended ``unsupported``; Keras CTC takes
 no input lengths and always applies log_softmax, so all its CTC draws did; torch losses take no per-sample weights,
 so four draws in five of most torch losses did. ``express(adapter, case)`` instead tries, one at a time and least

@@ -45,19 +45,20 @@ LABELLED = ("class_index", "probability", "sign", "integer")  # target kinds a b
 
 
 def shared_database(test: str, cell) -> DirectoryBasedExampleDatabase:
-    """The example database of one test and cell (device, dtype, loss, regime or relation), shared by every
-    implementation and variant and kept between runs: with the same seed they draw the same inputs, and a failing or
-    targeted draw found for one implementation is replayed for the others. It lives under $LOSSCONF_HYPOTHESIS_DB
-    (default .hypothesis/lossconf in the working directory); the meta tests point it elsewhere, so that their runs
-    do not change what a later run of the suite replays."""
+    """The example database of one test and cell (device, dtype, loss, regime or relation), named alike by every
+    implementation and variant: with the same seed they draw the same inputs. The suite's tests fix their seed, and
+    hypothesis saves no example under a fixed seed (tests/meta/test_strategies.py checks it), so nothing is written
+    and a failing draw of one implementation is not replayed for the next: the draws depend on the seed alone. It
+    lives under $LOSSCONF_HYPOTHESIS_DB (default .hypothesis/lossconf in the working directory); the meta tests point
+    it elsewhere."""
     digest = hashlib.sha256(repr((test, tuple(cell))).encode()).hexdigest()[:16]
     return DirectoryBasedExampleDatabase(Path(os.environ.get("LOSSCONF_HYPOTHESIS_DB", ".hypothesis/lossconf")) / digest)
 
 
 def worker_group(dtype: str, loss: str) -> str:
     """The pytest-xdist group (``--dist loadgroup``) of the property and relation tests of one dtype and loss: they
-    run on one worker in collection order, so each test replays its example database as a serial run would, and
-    the draws they share (every relation draws the moderate regime's inputs) are computed once per worker."""
+    run on one worker in collection order, as a serial run would, and the draws they share (every relation draws the
+    moderate regime's inputs) are computed once per worker."""
     return f"{dtype}-{loss}"
 
 

@@ -20,9 +20,9 @@ import pytest
 
 import oracle
 
-# The suite runs that meta tests start (in-process or as subprocesses, which inherit this) keep their hypothesis
-# examples in a database of their own: the repository's .hypothesis/lossconf is what a later run of the suite
-# replays, and it must not depend on the meta tests (the broken adapters they plant, how they were spread over
+# The suite runs that meta tests start (in-process or as subprocesses, which inherit this) name an example database
+# of their own: hypothesis saves nothing under the suite's fixed seeds, but should it ever, the repository's
+# .hypothesis/lossconf must not depend on the meta tests (the broken adapters they plant, how they were spread over
 # workers), nor a finding be reached only through them.
 _DATABASE = tempfile.mkdtemp(prefix="lossconf-meta-examples-")
 os.environ["LOSSCONF_HYPOTHESIS_DB"] = _DATABASE

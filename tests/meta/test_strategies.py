@@ -157,3 +157,21 @@ def test_harvested_literals_would_change_the_draws(tmp_path, monkeypatch, reques
     after = _draws("huber", "moderate")
     providers.CONSTANTS_CACHE.cache.clear()  # its pools hold the harvest; the next draw must not see them
     assert after != before
+
+
+def test_a_seeded_failing_draw_writes_nothing_to_the_shared_database(tmp_path, monkeypatch):
+    """The suite's tests fix their seed (@seed), and hypothesis 6.170 saves no example under a fixed seed, failing or
+    not: the shared example database stays empty, so a run's draws depend on the seed alone, never on which
+    implementation ran before (README, "--seed"). Should hypothesis start saving, this fails, and the order-dependence
+    it would bring back is to be documented or removed."""
+    monkeypatch.setenv("LOSSCONF_HYPOTHESIS_DB", str(tmp_path / "db"))
+
+    @seed(0)
+    @settings(max_examples=20, deadline=None, database=strategies.shared_database("meta", ("cpu", "float32")))
+    @given(st.integers())
+    def fails_often(x):
+        assert x < 3
+
+    with pytest.raises(AssertionError):
+        fails_often()
+    assert not (tmp_path / "db").exists() or not any((tmp_path / "db").rglob("*"))

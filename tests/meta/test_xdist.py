@@ -42,8 +42,8 @@ def test_two_workers_give_the_verdicts_of_a_serial_run(tmp_path):
 
 
 def test_the_tests_of_one_dtype_and_loss_run_on_one_worker(tmp_path):
-    """--dist loadgroup keeps each (dtype, loss)'s property and relation tests on one worker: the tests sharing an
-    example database replay it as a serial run does. pytest 9.2.0 with pytest-xdist 3.8.0 drops the groups without a
+    """--dist loadgroup keeps each (dtype, loss)'s property and relation tests on one worker: the tests sharing
+    draws run in a serial run's order. pytest 9.2.0 with pytest-xdist 3.8.0 drops the groups without a
     word (docs/vendor-ci.md), which this catches."""
     env = {**os.environ, "LOSSCONF_HYPOTHESIS_DB": str(tmp_path / "examples")}
     result = subprocess.run([sys.executable, "-m", "pytest", "tests/conformance/test_properties.py",
