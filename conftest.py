@@ -174,16 +174,14 @@ def _group_by_loss(items) -> None:
     moderate regime's draws are every relation's) are compiled by JAX and evaluated by the oracle once."""
     from conformance.strategies import worker_group
 
+    dtype_and_loss = {"property_axes": slice(3, 5), "gradient_axes": slice(3, 5), "relation_axes": slice(2, 4),
+                      "gradient_relation_axes": slice(2, 4)}  # where each parametrisation holds them
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "property_axes" in params:
-            item.add_marker(pytest.mark.xdist_group(worker_group(*params["property_axes"][3:5])))
-        elif "gradient_axes" in params:
-            item.add_marker(pytest.mark.xdist_group(worker_group(*params["gradient_axes"][3:5])))
-        elif "relation_axes" in params:
-            item.add_marker(pytest.mark.xdist_group(worker_group(*params["relation_axes"][2:4])))
-        elif "gradient_relation_axes" in params:
-            item.add_marker(pytest.mark.xdist_group(worker_group(*params["gradient_relation_axes"][2:4])))
+        # an empty parametrisation (every combination omitted) holds pytest's placeholder, not axes: it is dropped
+        axes = next(((params[k], at) for k, at in dtype_and_loss.items() if isinstance(params.get(k), tuple)), None)
+        if axes:
+            item.add_marker(pytest.mark.xdist_group(worker_group(*axes[0][axes[1]])))
         elif isinstance(axes := params.get("impl_axes", params.get("agreement_axes")), tuple) and "invalid" in params:
             # each variant's record of an invalid input, then their agreement test, which compares them (an empty
             # parametrisation, of an implementation with one variant, has no axes)

@@ -120,6 +120,11 @@ class Adapter:
     # -- the gradient part of the contract (optional) --------------------------------------------
     gradient_modes: tuple[str, ...] = ("reverse",)
 
+    def implements_gradients(self) -> bool:
+        """Whether this adapter overrides ``gradient``: without it every gradient case is unsupported, for one reason,
+        so the suite makes no gradient test of it and counts the combinations as not made, with that reason."""
+        return type(self).gradient is not Adapter.gradient
+
     def gradient(self, call: Call, wrt: tuple[str, ...], cotangent: np.ndarray | None,
                  mode: str = "reverse") -> dict[str, np.ndarray]:
         """The vector-Jacobian product of what ``run(call)`` returns, through the framework's own autodiff in

@@ -81,6 +81,7 @@ def _describe(adapter: Adapter) -> dict:
         "name": adapter.name, "library": adapter.library, "semantics": dict(adapter.semantics),
         "devices": tuple(adapter.devices), "variants": tuple(adapter.variants), "version": adapter.version(),
         "has_handle_identities": hasattr(adapter, "handle_identities"), "gradient_modes": tuple(adapter.gradient_modes),
+        "implements_gradients": adapter.implements_gradients(),
     }
 
 
@@ -99,9 +100,12 @@ class IsolatedAdapter(Adapter):
             raise
         self.name, self.library, self.semantics = info["name"], info["library"], info["semantics"]
         self.devices, self.variants, self._version = info["devices"], info["variants"], info["version"]
-        self.gradient_modes = info["gradient_modes"]
+        self.gradient_modes, self._implements_gradients = info["gradient_modes"], info["implements_gradients"]
         if info["has_handle_identities"]:
             self.handle_identities = lambda: self._call("handle_identities")
+
+    def implements_gradients(self) -> bool:  # the adapter's own answer, from its worker
+        return self._implements_gradients
 
     # -- worker lifecycle ------------------------------------------------------------------------
     def _start(self) -> None:

@@ -11,6 +11,7 @@ from conformance import cases, gradient_judge, invalid, judge
 from conformance.omitted import Omitted
 
 EXPENSIVE = "variant {variant} is expensive (the adapter's expensive_variants): it runs with --profile full"
+NO_GRADIENTS = "{impl} does not implement the gradient part of the adapter contract"
 
 
 def _omit(metafunc, test: str, item_id: str, impl: str, reason: str, record: dict | None = None) -> None:
@@ -136,6 +137,9 @@ def pytest_generate_tests(metafunc):
                     if not strategies.regime_applies(regime, dtype, _logic_dtype(config)):
                         continue
                     test_id = f"{adapter.name}-{variant}-{device}-{dtype}-{loss}-{regime}"
+                    if not adapter.implements_gradients():
+                        _omit(metafunc, "gradients", test_id, adapter.name, NO_GRADIENTS.format(impl=adapter.name))
+                        continue
                     if not gradient_judge.differentiable_inputs(spec):
                         _omit(metafunc, "gradients", test_id, adapter.name, f"{loss} has no differentiable input")
                         continue
@@ -177,7 +181,8 @@ def pytest_generate_tests(metafunc):
                         compiled = relation == "compiled_equals_eager" and compiled_variant(adapter)
                         variant = compiled or adapter.variants[0]
                         test_id = f"{adapter.name}-{variant}-{dtype}-{loss}-{regime}-{relation}"
-                        why = applies(relation, spec, adapter, variant, regime)
+                        why = applies(relation, spec, adapter, variant, regime) if adapter.implements_gradients() \
+                            else NO_GRADIENTS.format(impl=adapter.name)
                         if why is True and variant not in config.lossconf.run_variants(adapter):
                             why = EXPENSIVE.format(variant=variant)
                         if why is not True:
