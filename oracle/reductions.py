@@ -108,8 +108,9 @@ def reduce(l: np.ndarray, w: np.ndarray | None, m: np.ndarray | None, reduction:
     sample-weight array as passed, before broadcasting (the weight_denominator="raw" convention); ``lengths``
     the per-element lengths mean_by_length divides by."""
     weighted, total, w, m = _weighted(l, w, m)
-    if sem["zero_weight_guard"] and any(x == 0 for x in w.ravel()):  # 0, not 0 * NaN
-        weighted = np.where(w == 0, mpmath.mpf(0), weighted)
+    zero = np.asarray(w == 0, dtype=bool) if sem["zero_weight_guard"] else None
+    if zero is not None and zero.any():  # 0, not 0 * NaN
+        weighted = np.where(zero, mpmath.mpf(0), weighted)
         total = array_sum(weighted)
     if reduction == "none":
         return weighted

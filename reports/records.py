@@ -14,10 +14,14 @@ def implementations(docs: list[dict], judged: list[dict]) -> tuple[list[str], di
     (name, library, version, environment, the losses it provides), the first run's where several list it."""
     metas: dict = {}
     for d in docs:
-        for i in (d.get("run") or {}).get("implementations") or []:
-            if isinstance(i, dict):
-                metas.setdefault(i.get("name"), i)
+        for i in _run_implementations(d):
+            metas.setdefault(i.get("name"), i)
     return order({r.get("impl") for r in judged}, list(metas)), metas
+
+
+def _run_implementations(doc: dict) -> list[dict]:
+    """The run entries (name, library, version ...) of the implementations a results document tested."""
+    return [i for i in (doc.get("run") or {}).get("implementations") or [] if isinstance(i, dict)]
 
 
 def _shared_key(r: dict, tested: set) -> str | None:
@@ -33,7 +37,7 @@ def collect(docs: list[dict]) -> list[dict]:
     document holds too is left out."""
     kept, seen = [], set()
     for d in docs:
-        tested = {i.get("name") for i in (d.get("run") or {}).get("implementations") or [] if isinstance(i, dict)}
+        tested = {i.get("name") for i in _run_implementations(d)}
         keys = set()
         for r in d.get("records") or []:
             key = _shared_key(r, tested)
